@@ -1,0 +1,21 @@
+#pragma once
+// Interrupt cleanup: temp files registered here are unlinked by the signal
+// handler that tools install (SIGINT -> exit 130, SIGTERM -> exit 143), so an
+// interrupted capture or extract leaves nothing behind. Async-signal-safe:
+// fixed slots, no allocation in the handler.
+#include <string>
+
+namespace vramsnap::io {
+
+// Returns a slot id (>= 0) or -1 when all slots are taken.
+int register_temp_path(const std::string& path);
+void unregister_temp_path(int slot);
+
+// Installs SIGINT/SIGTERM handlers that unlink registered paths, run the
+// registered cancel flag, and _exit(128 + signo).
+void install_interrupt_handlers();
+
+// Set by the handler before exiting; long loops may poll it to stop early.
+bool interrupted();
+
+}  // namespace vramsnap::io

@@ -1,0 +1,84 @@
+#pragma once
+// Files: a read-only handle with exact positional reads, and an atomic output
+// (temp file in the target directory -> fsync -> rename -> fsync directory).
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "vramsnap/error.hpp"
+
+namespace vramsnap::io {
+
+class InputFile {
+ public:
+  // Opens read-only (O_CLOEXEC|O_NONBLOCK so a FIFO cannot block; cleared
+  // after fstat). Refuses anything but a regular file (IO error naming what it
+  // is: directory, FIFO, device, socket).
+  static Result<InputFile> open(const std::string& path);
+  InputFile(InputFile&& o) noexcept;
+  InputFile& operator=(InputFile&& o) noexcept;
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  ~InputFile();
+
+  uint64_t size() const { return size_; }  // size at open
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+
+  // Reads exactly dst.size() bytes at offset, retrying short reads and EINTR.
+  // EOF before the end -> Format error "truncated"; errno -> IO error.
+  Status read_exact(std::span<uint8_t> dst, uint64_t offset) const;
+
+  // posix_fadvise hints.
+  void advise_sequential() const;
+  void drop_cache() const;  // POSIX_FADV_DONTNEED over the whole file
+
+ private:
+  InputFile(int fd, uint64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string path_;
+};
+
+class AtomicOutput {
+ public:
+  // Creates "<dir>/.<name>.vramsnap-XXXXXX" (O_EXCL, mode 0644 before umask)
+  // in the final file's directory. Without `overwrite`, an existing final path
+  // is an IO error ("exists; use --force"). The temp path is registered with
+  // the interrupt cleanup (io/cleanup.h).
+  static Result<AtomicOutput> create(const std::string& final_path, bool overwrite, unsigned mode = 0644);
+  AtomicOutput(AtomicOutput&& o) noexcept;
+  AtomicOutput& operator=(AtomicOutput&& o) noexcept;
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+  ~AtomicOutput();  // not committed -> temp file unlinked
+
+  Status write_at(std::span<const uint8_t> data, uint64_t offset);  // full write, EINTR/short-write safe; ENOSPC/EIO -> IO
+  // fsync file, rename into place (renameat2 RENAME_NOREPLACE unless
+  // overwrite), fsync directory. After success the temp name is gone.
+  Status commit();
+  void abandon();  // unlink the temp file now
+
+  int fd() const { return fd_; }
+  const std::string& final_path() const { return final_path_; }
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  AtomicOutput() = default;
+  int fd_ = -1;
+  bool overwrite_ = false;
+  bool committed_ = false;
+  std::string final_path_;
+  std::string temp_path_;
+};
+
+// Opens an existing file read-write for in-place update (seal). Regular files
+// only; O_NOFOLLOW not applied (the operator names the file).
+Result<int> open_for_update(const std::string& path);
+Status write_exact_fd(int fd, std::span<const uint8_t> data, uint64_t offset, const std::string& path);
+Status fsync_fd(int fd, const std::string& path);
+
+// Strerror-based message: "<path>: <what>: <strerror>".
+Error errno_error(ErrorKind kind, const std::string& path, const char* what, int err);
+
+}  // namespace vramsnap::io
