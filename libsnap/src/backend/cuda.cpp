@@ -1,1 +1,64 @@
-// placeholder, replaced by the module implementation
+// CUDA device discovery and device-to-host copies for capture. Built against
+// the static CUDA runtime; on a machine without a driver every call fails
+// cleanly and we report Compat (exit 6).
+#include <fmt/format.h>
+
+#include "backend/cuda_check.h"
+#include "backend/device_source.h"
+
+namespace vramsnap::backend {
+
+#ifdef VRAMSNAP_HAVE_CUDA
+
+Status require_gpu() {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice || e == cudaErrorStubLibrary) {
+    (void)cudaGetLastError();
+    return Error(ErrorKind::Compat,
+                 e == cudaErrorNoDevice
+                     ? "no CUDA GPU found on this machine"
+                     : fmt::format("no usable CUDA driver ({}): this machine has no NVIDIA GPU driver, or one older "
+                                   "than CUDA runtime {}.{} needs",
+                                   cudaGetErrorString(e), CUDART_VERSION / 1000, (CUDART_VERSION % 1000) / 10));
+  }
+  SNAP_CUDA_TRY(e);
+  if (count == 0) return Error(ErrorKind::Compat, "no CUDA GPU found on this machine");
+  return {};
+}
+
+void describe_gpu(SourceInfo& info) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    (void)cudaGetLastError();
+    return;
+  }
+  cudaDeviceProp p{};
+  if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return;
+  }
+  info.gpu_name = p.name;
+  info.compute_capability = fmt::format("{}.{}", p.major, p.minor);
+  int drv = 0, rt = 0;
+  if (cudaDriverGetVersion(&drv) == cudaSuccess) info.driver_version = fmt::format("{}.{}", drv / 1000, (drv % 1000) / 10);
+  if (cudaRuntimeGetVersion(&rt) == cudaSuccess) info.cuda_runtime = fmt::format("{}.{}", rt / 1000, (rt % 1000) / 10);
+}
+
+Status copy_device_to_host(int device, const void* src, void* dst, size_t size) {
+  SNAP_CUDA_TRY(cudaSetDevice(device < 0 ? 0 : device));
+  SNAP_CUDA_TRY(cudaMemcpy(dst, src, size, cudaMemcpyDeviceToHost));
+  return {};
+}
+
+#else  // built without the CUDA toolkit
+
+Status require_gpu() {
+  return Error(ErrorKind::Compat, "this vramsnap was built without CUDA support (no CUDA toolkit at build time)");
+}
+void describe_gpu(SourceInfo&) {}
+Status copy_device_to_host(int, const void*, void*, size_t) { return require_gpu(); }
+
+#endif
+
+}  // namespace vramsnap::backend

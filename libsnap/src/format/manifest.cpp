@@ -1,1 +1,247 @@
-// placeholder, replaced by the module implementation
+#include "format/manifest.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/checked_math.h"
+#include "crypto/digest.h"
+#include "format/layout.h"
+#include "format/names.h"
+
+namespace vramsnap::format {
+namespace {
+
+using nlohmann::json;
+
+Error bad(std::string msg) { return Error(ErrorKind::Format, "manifest: " + std::move(msg)); }
+
+
+json labels_json(const std::map<std::string, std::string>& labels) {
+  json j = json::object();
+  for (const auto& [k, v] : labels) j[k] = v;
+  return j;
+}
+
+Result<std::map<std::string, std::string>> parse_labels(const json& j, const std::string& where) {
+  if (!j.is_object()) return bad(where + " is not an object");
+  if (j.size() > kMaxLabelCount) return bad(fmt::format("{} has {} labels (at most {})", where, j.size(), kMaxLabelCount));
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) return bad(fmt::format("{}.{} is not a string", where, k));
+    out.emplace(k, v.get<std::string>());
+  }
+  return out;
+}
+
+Result<uint64_t> get_u64(const json& obj, const char* key, const std::string& where, bool required = true,
+                         uint64_t fallback = 0) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) return bad(fmt::format("{}: missing \"{}\"", where, key));
+    return fallback;
+  }
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0))
+    return bad(fmt::format("{}.{} is not an unsigned integer", where, key));
+  return it->get<uint64_t>();
+}
+
+Result<std::string> get_str(const json& obj, const char* key, const std::string& where, bool required = true) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) return bad(fmt::format("{}: missing \"{}\"", where, key));
+    return std::string{};
+  }
+  if (!it->is_string()) return bad(fmt::format("{}.{} is not a string", where, key));
+  return it->get<std::string>();
+}
+
+std::optional<uint64_t> parse_hex_u64(const std::string& s) {
+  if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return std::nullopt;
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), v, 16);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+Result<RegionMeta> parse_region(const json& j, size_t index) {
+  std::string where = fmt::format("regions[{}]", index);
+  if (!j.is_object()) return bad(where + " is not an object");
+  RegionMeta r;
+  VRAMSNAP_ASSIGN_OR_RETURN(r.name, get_str(j, "name", where));
+  VRAMSNAP_ASSIGN_OR_RETURN(std::string kind, get_str(j, "kind", where));
+  auto k = parse_region_kind(kind);
+  if (!k) return bad(fmt::format("{}.kind \"{}\" is not device, host, module or other", where, kind));
+  r.kind = *k;
+  VRAMSNAP_ASSIGN_OR_RETURN(r.size, get_u64(j, "size", where));
+  VRAMSNAP_ASSIGN_OR_RETURN(r.dtype, get_str(j, "dtype", where, false));
+  if (auto it = j.find("shape"); it != j.end()) {
+    if (!it->is_array()) return bad(where + ".shape is not an array");
+    if (it->size() > kMaxShapeRank) return bad(fmt::format("{}.shape has rank {} (at most {})", where, it->size(), kMaxShapeRank));
+    for (const auto& d : *it) {
+      if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0))
+        return bad(where + ".shape holds a value that is not an unsigned integer");
+      r.shape.push_back(d.get<uint64_t>());
+    }
+  }
+  if (auto it = j.find("device"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < -1 || it->get<int64_t>() > 1023)
+      return bad(where + ".device is not an integer in -1..1023");
+    r.device = static_cast<int32_t>(it->get<int64_t>());
+  }
+  if (auto it = j.find("va"); it != j.end() && !it->is_null()) {
+    if (!it->is_string()) return bad(where + ".va is not a hex string");
+    auto v = parse_hex_u64(it->get<std::string>());
+    if (!v) return bad(where + ".va is not a hex string like \"0x7f0000000000\"");
+    r.va = *v;
+  }
+  if (auto it = j.find("flags"); it != j.end()) {
+    if (!it->is_array()) return bad(where + ".flags is not an array");
+    for (const auto& f : *it) {
+      if (!f.is_string()) return bad(where + ".flags holds a non-string");
+      auto s = f.get<std::string>();
+      if (s == "read_mostly") r.flags |= kFlagReadMostly;
+      else if (s == "warm") r.flags |= kFlagWarm;
+      // Unknown flags are hints from a newer writer: ignored.
+    }
+  }
+  if (auto it = j.find("labels"); it != j.end()) {
+    VRAMSNAP_ASSIGN_OR_RETURN(r.labels, parse_labels(*it, where + ".labels"));
+  }
+  auto st = validate_region(r);
+  if (!st.ok()) return std::move(st).error().with_context("manifest: " + where + ": ");
+  return r;
+}
+
+}  // namespace
+
+bool json_depth_ok(std::string_view s, int max_depth) {
+  int depth = 0;
+  bool in_str = false, esc = false;
+  for (char c : s) {
+    if (in_str) {
+      if (esc) esc = false;
+      else if (c == '\\') esc = true;
+      else if (c == '"') in_str = false;
+      continue;
+    }
+    if (c == '"') in_str = true;
+    else if (c == '[' || c == '{') { if (++depth > max_depth) return false; }
+    else if (c == ']' || c == '}') --depth;
+  }
+  return true;
+}
+
+Status validate_labels(const std::map<std::string, std::string>& labels, const std::string& where) {
+  if (labels.size() > kMaxLabelCount)
+    return Error(ErrorKind::Limit, fmt::format("{}: {} labels (at most {})", where, labels.size(), kMaxLabelCount));
+  for (const auto& [k, v] : labels) {
+    if (k.empty()) return Error(ErrorKind::Format, where + ": empty label key");
+    if (k.size() > kMaxLabelBytes || v.size() > kMaxLabelBytes)
+      return Error(ErrorKind::Limit, fmt::format("{}: label \"{}\" longer than {} bytes", where, k.substr(0, 64), kMaxLabelBytes));
+    if (!valid_utf8(k) || !valid_utf8(v)) return Error(ErrorKind::Format, where + ": label is not valid UTF-8");
+  }
+  return {};
+}
+
+Status validate_region(const RegionMeta& r) {
+  if (auto p = region_name_problem(r.name); !p.empty())
+    return Error(ErrorKind::Format, fmt::format("region name \"{}\" {}", r.name.substr(0, 64), p));
+  if (r.size > kMaxRegionSize)
+    return Error(ErrorKind::Limit, fmt::format("region \"{}\": size {} exceeds the cap of {}", r.name, r.size, kMaxRegionSize));
+  if (!r.dtype.empty() && !dtype_name_valid(r.dtype))
+    return Error(ErrorKind::Format, fmt::format("region \"{}\": dtype \"{}\" is not a valid dtype name", r.name, r.dtype.substr(0, 40)));
+  if (r.shape.size() > kMaxShapeRank)
+    return Error(ErrorKind::Format, fmt::format("region \"{}\": shape rank {} above {}", r.name, r.shape.size(), kMaxShapeRank));
+  if (unsigned es = dtype_size(r.dtype); es != 0 && !r.shape.empty()) {
+    std::optional<uint64_t> n = es;
+    for (auto d : r.shape) n = n ? core::checked_mul(*n, d) : std::nullopt;
+    if (!n || *n != r.size)
+      return Error(ErrorKind::Format, fmt::format("region \"{}\": shape x dtype size does not equal the region size {}", r.name, r.size));
+  }
+  return validate_labels(r.labels, fmt::format("region \"{}\"", r.name));
+}
+
+std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMeta>& regions) {
+  json j;
+  j["format"] = "vramsnap-manifest";
+  j["version"] = 1;
+  j["snapshot_id"] = meta.id_hex;
+  j["created"] = meta.created;
+  j["tool"] = meta.tool;
+  j["generation"] = meta.generation;
+  j["chunk_size"] = meta.chunk_size;
+  j["labels"] = labels_json(meta.labels);
+  json src = json::object();
+  auto put = [&](const char* k, const std::string& v) { if (!v.empty()) src[k] = v; };
+  put("gpu_name", meta.source.gpu_name);
+  put("compute_capability", meta.source.compute_capability);
+  put("driver_version", meta.source.driver_version);
+  put("cuda_runtime", meta.source.cuda_runtime);
+  put("host", meta.source.host);
+  j["source"] = src;
+  json rs = json::array();
+  for (const auto& r : regions) {
+    json e;
+    e["name"] = r.name;
+    e["kind"] = to_string(r.kind);
+    e["size"] = r.size;
+    if (!r.dtype.empty()) e["dtype"] = r.dtype;
+    if (!r.shape.empty()) e["shape"] = r.shape;
+    e["device"] = r.device;
+    if (r.va) e["va"] = fmt::format("0x{:x}", *r.va);
+    json flags = json::array();
+    if (r.flags & kFlagReadMostly) flags.push_back("read_mostly");
+    if (r.flags & kFlagWarm) flags.push_back("warm");
+    e["flags"] = flags;
+    e["labels"] = labels_json(r.labels);
+    rs.push_back(std::move(e));
+  }
+  j["regions"] = std::move(rs);
+  // Strict UTF-8 was checked on input; replace keeps dump() from throwing.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<Manifest> parse_manifest(std::string_view text) {
+  if (!json_depth_ok(text)) return bad(fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth));
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return bad("not valid JSON");
+  if (!j.is_object()) return bad("not a JSON object");
+  Manifest m;
+  VRAMSNAP_ASSIGN_OR_RETURN(std::string fmt_name, get_str(j, "format", "manifest"));
+  if (fmt_name != "vramsnap-manifest") return bad("\"format\" is not \"vramsnap-manifest\"");
+  VRAMSNAP_ASSIGN_OR_RETURN(uint64_t version, get_u64(j, "version", "manifest"));
+  if (version != 1) return bad(fmt::format("manifest version {} is not supported", version));
+  VRAMSNAP_ASSIGN_OR_RETURN(m.meta.id_hex, get_str(j, "snapshot_id", "manifest"));
+  VRAMSNAP_ASSIGN_OR_RETURN(m.meta.created, get_str(j, "created", "manifest"));
+  VRAMSNAP_ASSIGN_OR_RETURN(m.meta.tool, get_str(j, "tool", "manifest"));
+  VRAMSNAP_ASSIGN_OR_RETURN(m.meta.generation, get_u64(j, "generation", "manifest"));
+  VRAMSNAP_ASSIGN_OR_RETURN(m.meta.chunk_size, get_u64(j, "chunk_size", "manifest", false));
+  if (auto it = j.find("labels"); it != j.end()) {
+    VRAMSNAP_ASSIGN_OR_RETURN(m.meta.labels, parse_labels(*it, "labels"));
+    auto st = validate_labels(m.meta.labels, "manifest: labels");
+    if (!st.ok()) return std::move(st).error();
+  }
+  if (auto it = j.find("source"); it != j.end()) {
+    if (!it->is_object()) return bad("source is not an object");
+    VRAMSNAP_ASSIGN_OR_RETURN(m.meta.source.gpu_name, get_str(*it, "gpu_name", "source", false));
+    VRAMSNAP_ASSIGN_OR_RETURN(m.meta.source.compute_capability, get_str(*it, "compute_capability", "source", false));
+    VRAMSNAP_ASSIGN_OR_RETURN(m.meta.source.driver_version, get_str(*it, "driver_version", "source", false));
+    VRAMSNAP_ASSIGN_OR_RETURN(m.meta.source.cuda_runtime, get_str(*it, "cuda_runtime", "source", false));
+    VRAMSNAP_ASSIGN_OR_RETURN(m.meta.source.host, get_str(*it, "host", "source", false));
+  }
+  for (const std::string* s : {&m.meta.created, &m.meta.tool, &m.meta.source.gpu_name, &m.meta.source.host})
+    if (s->size() > kMaxLabelBytes || !valid_utf8(*s)) return bad("a metadata string is too long or not UTF-8");
+  auto rit = j.find("regions");
+  if (rit == j.end() || !rit->is_array()) return bad("missing \"regions\" array");
+  if (rit->size() > kMaxRegionCount) return Error(ErrorKind::Limit, "manifest: too many regions");
+  m.regions.reserve(rit->size());
+  for (size_t i = 0; i < rit->size(); ++i) {
+    VRAMSNAP_ASSIGN_OR_RETURN(auto r, parse_region((*rit)[i], i));
+    m.regions.push_back(std::move(r));
+  }
+  return m;
+}
+
+}  // namespace vramsnap::format

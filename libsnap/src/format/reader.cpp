@@ -1,1 +1,287 @@
-// placeholder, replaced by the module implementation
+#include <algorithm>
+#include <numeric>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "core/checked_math.h"
+#include "crypto/digest.h"
+#include "format/binary.h"
+#include "format/manifest.h"
+#include "format/snapshot_data.h"
+
+namespace vramsnap {
+namespace {
+
+Error bad(const std::string& path, const std::string& msg) { return Error(ErrorKind::Format, path + ": " + msg); }
+
+const crypto::Digest& empty_sha256() {
+  static const crypto::Digest d = crypto::sha256({});
+  return d;
+}
+
+bool all_zero(std::span<const uint8_t> b) {
+  return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; });
+}
+
+// Chunks must cover each region exactly, in order; stored extents must tile
+// the data area [kDataOffset, table_offset) with only alignment padding.
+Status check_chunks(SnapshotData& s, uint64_t table_offset) {
+  const auto& P = s.path;
+  s.region_ranges.assign(s.regions.size(), {0, 0});
+  size_t i = 0;
+  for (size_t r = 0; r < s.regions.size(); ++r) {
+    size_t first = i;
+    uint64_t expect = 0;
+    while (i < s.chunks.size() && s.chunks[i].region == r) {
+      const auto& c = s.chunks[i];
+      if (c.region_offset != expect)
+        return bad(P, fmt::format("chunk {} of region \"{}\" starts at {} but the previous chunk ends at {} "
+                                  "(gap, overlap or duplicate)", i, s.regions[r].name, c.region_offset, expect));
+      auto end = core::checked_add(expect, c.raw_size);
+      if (!end || *end > s.regions[r].size)
+        return bad(P, fmt::format("chunk {} runs past the end of region \"{}\"", i, s.regions[r].name));
+      expect = *end;
+      ++i;
+    }
+    if (expect != s.regions[r].size)
+      return bad(P, fmt::format("region \"{}\" has {} bytes but its chunks cover {}", s.regions[r].name,
+                                s.regions[r].size, expect));
+    s.region_ranges[r] = {first, i};
+  }
+  if (i != s.chunks.size())
+    return bad(P, fmt::format("chunk {} names region {} out of order or out of range (regions: {})", i,
+                              s.chunks[i].region, s.regions.size()));
+
+  std::vector<size_t> stored;
+  for (size_t k = 0; k < s.chunks.size(); ++k) {
+    const auto& c = s.chunks[k];
+    if (c.codec == Codec::Zero) {
+      if (c.hash != empty_sha256()) return bad(P, fmt::format("zero chunk {} has a non-empty hash", k));
+    } else {
+      stored.push_back(k);
+    }
+  }
+  std::sort(stored.begin(), stored.end(),
+            [&](size_t a, size_t b) { return s.chunks[a].stored_offset < s.chunks[b].stored_offset; });
+  uint64_t cursor = format::kDataOffset;
+  for (size_t k : stored) {
+    const auto& c = s.chunks[k];
+    if (c.stored_offset != cursor)
+      return bad(P, fmt::format("chunk {} is stored at offset {} but the data area continues at {} "
+                                "(overlapping, misplaced or unaccounted bytes)", k, c.stored_offset, cursor));
+    auto end = core::checked_add(c.stored_offset, c.stored_size);
+    auto aligned = end ? core::checked_align_up(*end, format::kDataAlign) : std::nullopt;
+    if (!aligned || *aligned > table_offset)
+      return bad(P, fmt::format("chunk {} runs into the chunk table", k));
+    s.layout.chunk_data += c.stored_size;
+    s.layout.chunk_padding += *aligned - *end;
+    cursor = *aligned;
+  }
+  if (cursor != table_offset)
+    return bad(P, fmt::format("data area ends at {} but the chunk table starts at {}", cursor, table_offset));
+  return {};
+}
+
+Result<std::shared_ptr<SnapshotData>> open_impl(const std::string& path) {
+  using namespace format;
+  auto d = std::make_shared<SnapshotData>();
+  VRAMSNAP_ASSIGN_OR_RETURN(auto file, io::InputFile::open(path));
+  d->path = path;
+  const uint64_t S = file.size();
+  constexpr uint64_t kMinSize = kDataOffset + kSealSize + kTrailerSize;
+  if (S < kMinSize)
+    return bad(path, fmt::format("file is {} bytes, too short to be a snapshot (at least {})", S, kMinSize));
+
+  // 1. Trailer: everything else is found from here.
+  VRAMSNAP_TRY(file.read_exact(d->trailer_bytes, S - kTrailerSize));
+  auto tr = parse_trailer(std::span<const uint8_t, kTrailerSize>(d->trailer_bytes));
+  if (!tr.ok()) return std::move(tr).error().with_context(path + ": ");
+  const Trailer& t = *tr;
+  if (t.file_size != S)
+    return bad(path, fmt::format("file is {} bytes but its trailer records {} (truncated, extended or spliced)", S,
+                                 t.file_size));
+  if (t.seal_offset != S - kTrailerSize - kSealSize || t.seal_offset % kSealAlign != 0)
+    return bad(path, "trailer: seal block is not where format v1 puts it");
+  auto table_size = core::checked_mul(t.chunk_count, kChunkRecordSize);
+  if (t.table_offset < kDataOffset || t.table_offset % kDataAlign != 0 || !table_size ||
+      core::checked_add(t.table_offset, *table_size) != t.manifest_offset)
+    return bad(path, "trailer: chunk table position is invalid");
+  auto manifest_end = core::checked_add(t.manifest_offset, t.manifest_size);
+  if (!manifest_end || t.manifest_size == 0 || core::checked_align_up(*manifest_end, kSealAlign) != t.seal_offset)
+    return bad(path, "trailer: manifest position is invalid");
+
+  // 2. Seal block.
+  std::array<uint8_t, kSealSize> seal_bytes;
+  VRAMSNAP_TRY(file.read_exact(seal_bytes, t.seal_offset));
+  auto sb = parse_seal(seal_bytes);
+  if (!sb.ok()) return std::move(sb).error().with_context(path + ": ");
+  d->seal_block = *sb;
+  if (sb->algorithm == kSealHmacSha256) {
+    d->seal.state = SealState::HmacSha256;
+    d->seal.key_id = sb->key_id;
+    d->seal.key_id_hex = crypto::to_hex(sb->key_id);
+  }
+  // Padding between the manifest and the seal must be zero.
+  std::vector<uint8_t> pad(t.seal_offset - *manifest_end);
+  VRAMSNAP_TRY(file.read_exact(pad, *manifest_end));
+  if (!all_zero(pad)) return bad(path, "padding before the seal block is not zero");
+
+  // 3. Header and its padding.
+  std::vector<uint8_t> head(kDataOffset);
+  VRAMSNAP_TRY(file.read_exact(head, 0));
+  auto hr = parse_header(std::span<const uint8_t, kHeaderSize>(head.data(), kHeaderSize));
+  if (!hr.ok()) return std::move(hr).error().with_context(path + ": ");
+  if (!all_zero({head.data() + kHeaderSize, head.size() - kHeaderSize}))
+    return bad(path, "header padding is not zero");
+  std::copy_n(head.begin(), kHeaderSize, d->header_bytes.begin());
+  if (hr->minor != t.minor) return bad(path, "header and trailer disagree on the format version");
+
+  // 4. Chunk table (bounded: chunk_count <= cap, and it lies inside the file).
+  std::vector<uint8_t> table(*table_size);
+  VRAMSNAP_TRY(file.read_exact(table, t.table_offset));
+  if (crypto::sha256(table) != t.table_hash)
+    return Error(ErrorKind::Auth, path + ": chunk table hash mismatch (file corrupt or tampered)");
+  d->chunks.reserve(t.chunk_count);
+  for (uint64_t i = 0; i < t.chunk_count; ++i) {
+    auto c = parse_record(table.data() + i * kChunkRecordSize, i);
+    if (!c.ok()) return std::move(c).error().with_context(path + ": ");
+    d->chunks.push_back(*c);
+  }
+
+  // 5. Manifest.
+  std::string manifest(t.manifest_size, '\0');
+  VRAMSNAP_TRY(file.read_exact({reinterpret_cast<uint8_t*>(manifest.data()), manifest.size()}, t.manifest_offset));
+  if (crypto::sha256({reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size()}) != t.manifest_hash)
+    return Error(ErrorKind::Auth, path + ": manifest hash mismatch (file corrupt or tampered)");
+  auto mr = parse_manifest(manifest);
+  if (!mr.ok()) return std::move(mr).error().with_context(path + ": ");
+  d->meta = std::move(mr->meta);
+  d->regions = std::move(mr->regions);
+  d->meta.id = hr->snapshot_id;
+  d->meta.major = hr->major;
+  d->meta.minor = hr->minor;
+  d->meta.required_features = hr->required_features;
+  d->meta.optional_features = hr->optional_features;
+  if (d->meta.id_hex != crypto::to_hex(hr->snapshot_id))
+    return bad(path, "manifest snapshot id differs from the header's");
+  if (d->regions.size() != t.region_count) return bad(path, "trailer and manifest disagree on the region count");
+  std::unordered_set<std::string_view> names;
+  for (const auto& r : d->regions)
+    if (!names.insert(r.name).second) return bad(path, fmt::format("duplicate region name \"{}\"", r.name));
+
+  // 6. Cross checks and byte accounting.
+  auto& L = d->layout;
+  L.file_size = S;
+  L.header = kHeaderSize;
+  L.header_padding = kDataOffset - kHeaderSize;
+  L.data_offset = kDataOffset;
+  L.table_offset = t.table_offset;
+  L.table = *table_size;
+  L.manifest_offset = t.manifest_offset;
+  L.manifest = t.manifest_size;
+  L.seal_padding = t.seal_offset - *manifest_end;
+  L.seal_offset = t.seal_offset;
+  L.seal = kSealSize;
+  L.trailer_offset = S - kTrailerSize;
+  L.trailer = kTrailerSize;
+  VRAMSNAP_TRY(check_chunks(*d, t.table_offset));
+  d->file = std::move(file);
+  return d;
+}
+
+}  // namespace
+
+const char* to_string(Codec codec) noexcept {
+  switch (codec) {
+    case Codec::Zero: return "zero";
+    case Codec::Raw: return "raw";
+    case Codec::Zstd: return "zstd";
+    case Codec::Shuffle: return "shuffle";
+  }
+  return "?";
+}
+
+Result<Snapshot> Snapshot::open(const std::string& path) {
+  VRAMSNAP_ASSIGN_OR_RETURN(auto d, open_impl(path));
+  return Snapshot(std::move(d));
+}
+
+const std::string& Snapshot::path() const { return data_->path; }
+const SnapshotMeta& Snapshot::meta() const { return data_->meta; }
+const std::vector<RegionMeta>& Snapshot::regions() const { return data_->regions; }
+const std::vector<ChunkEntry>& Snapshot::chunks() const { return data_->chunks; }
+std::span<const ChunkEntry> Snapshot::region_chunks(size_t region) const {
+  auto [a, b] = data_->region_ranges.at(region);
+  return {data_->chunks.data() + a, b - a};
+}
+const SealInfo& Snapshot::seal() const { return data_->seal; }
+const FileLayout& Snapshot::layout() const { return data_->layout; }
+long Snapshot::find_region(const std::string& name) const {
+  for (size_t i = 0; i < data_->regions.size(); ++i)
+    if (data_->regions[i].name == name) return static_cast<long>(i);
+  return -1;
+}
+
+namespace format {
+
+uint64_t chunk_extent_end(const ChunkEntry& c) { return core::align_up(c.stored_offset + c.stored_size, kDataAlign); }
+
+std::string chunk_context(const SnapshotData& s, size_t i) {
+  const auto& c = s.chunks[i];
+  return fmt::format("{}: region \"{}\", chunk {} (region offset {}, file offset {})", s.path,
+                     s.regions[c.region].name, i, c.region_offset, c.stored_offset);
+}
+
+Status check_chunk(const SnapshotData& s, size_t i, std::span<const uint8_t> stored,
+                   std::span<const uint8_t> padding) {
+  if (!all_zero(padding))
+    return Error(ErrorKind::Auth, chunk_context(s, i) + ": alignment padding after the chunk is not zero (corrupt or tampered)");
+  if (!crypto::equal_ct(crypto::sha256(stored).data(), s.chunks[i].hash.data(), 32))
+    return Error(ErrorKind::Auth, chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");
+  return {};
+}
+
+Status read_chunk_extent(const SnapshotData& s, size_t i, std::vector<uint8_t>& buf) {
+  const auto& c = s.chunks[i];
+  if (c.codec == Codec::Zero) return {};
+  const uint64_t extent = chunk_extent_end(c) - c.stored_offset;
+  if (buf.size() < extent) buf.resize(extent);
+  auto st = s.file.read_exact({buf.data(), extent}, c.stored_offset);
+  if (!st.ok()) return std::move(st).error().with_context(chunk_context(s, i) + ": ");
+  return {};
+}
+
+Status read_chunk_verified(const SnapshotData& s, size_t i, std::vector<uint8_t>& buf,
+                           std::span<const uint8_t>* stored) {
+  const auto& c = s.chunks[i];
+  if (c.codec == Codec::Zero) { *stored = {}; return {}; }
+  VRAMSNAP_TRY(read_chunk_extent(s, i, buf));
+  const uint64_t extent = chunk_extent_end(c) - c.stored_offset;
+  std::span<const uint8_t> bytes(buf.data(), c.stored_size);
+  VRAMSNAP_TRY(check_chunk(s, i, bytes, {buf.data() + c.stored_size, extent - c.stored_size}));
+  *stored = bytes;
+  return {};
+}
+
+Status read_raw_extent(const SnapshotData& s, size_t i, std::span<uint8_t> dst, uint8_t* pad, uint64_t* pad_len) {
+  const auto& c = s.chunks[i];
+  auto st = s.file.read_exact(dst, c.stored_offset);
+  if (!st.ok()) return std::move(st).error().with_context(chunk_context(s, i) + ": ");
+  *pad_len = chunk_extent_end(c) - c.stored_offset - c.stored_size;
+  if (*pad_len) {
+    st = s.file.read_exact({pad, *pad_len}, c.stored_offset + c.stored_size);
+    if (!st.ok()) return std::move(st).error().with_context(chunk_context(s, i) + ": ");
+  }
+  return {};
+}
+
+Status read_raw_chunk_into(const SnapshotData& s, size_t i, std::span<uint8_t> dst) {
+  std::array<uint8_t, kDataAlign> pad;
+  uint64_t pad_len = 0;
+  VRAMSNAP_TRY(read_raw_extent(s, i, dst, pad.data(), &pad_len));
+  return check_chunk(s, i, dst, {pad.data(), pad_len});
+}
+
+}  // namespace format
+}  // namespace vramsnap

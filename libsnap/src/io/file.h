@@ -15,6 +15,7 @@ class InputFile {
   // after fstat). Refuses anything but a regular file (IO error naming what it
   // is: directory, FIFO, device, socket).
   static Result<InputFile> open(const std::string& path);
+  InputFile() = default;  // not open
   InputFile(InputFile&& o) noexcept;
   InputFile& operator=(InputFile&& o) noexcept;
   InputFile(const InputFile&) = delete;
@@ -81,4 +82,11 @@ Status fsync_fd(int fd, const std::string& path);
 // Strerror-based message: "<path>: <what>: <strerror>".
 Error errno_error(ErrorKind kind, const std::string& path, const char* what, int err);
 
+}  // namespace vramsnap::io
+
+namespace vramsnap::io {
+// renameat2(RENAME_NOREPLACE), falling back to link()+unlink() where the
+// filesystem does not support the flag. EEXIST -> IO error "exists".
+Status rename_noreplace(int olddirfd, const std::string& oldname, int newdirfd, const std::string& newname,
+                        const std::string& display_path);
 }  // namespace vramsnap::io

@@ -1,1 +1,661 @@
-// placeholder, replaced by the module implementation
+// Capture sources from the command line (--region NAME=PATH,...) and from a
+// spec file (--spec FILE.json, formats/capture-spec.schema.json). Spec files
+// come from deploy hooks, so anything unexpected is an error naming the file
+// and the JSON path: a typo must not silently change what gets captured.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <new>
+#include <set>
+#include <string_view>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/checked_math.h"
+#include "format/layout.h"
+#include "source/sources.h"
+
+namespace vramsnap::source {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint64_t kMaxSpecBytes = 16ull << 20;
+constexpr char kCommaHint[] = "; a PATH containing ',' must be given in a --spec file";
+
+Error usage_error(std::string message) { return make_error(ErrorKind::Usage, std::move(message)); }
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) { ++i; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (s.size() - i < len) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+bool has_control(std::string_view s) {
+  for (char ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) return true;
+  return false;
+}
+
+// For messages: control bytes escaped so a value cannot steer the terminal.
+std::string printable(std::string_view s) {
+  std::string out = "'";
+  for (char ch : s.substr(0, 200)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  if (s.size() > 200) out += "...";
+  return out + "'";
+}
+
+std::string name_problem(std::string_view name) {
+  if (name.empty()) return "region name is empty";
+  if (name.size() > format::kMaxNameBytes) return "region name is longer than 255 bytes";
+  if (!valid_utf8(name)) return "region name is not valid UTF-8";
+  if (has_control(name)) return "region name contains a control character";
+  return {};
+}
+
+std::string dtype_problem(const std::string& dtype) {
+  if (dtype_name_valid(dtype)) return {};
+  return printable(dtype) + " is not a dtype name (1-32 of [a-z0-9_], e.g. bf16, f16, f32, u8)";
+}
+
+// Decimal, or hexadecimal with 0x; no sign, no spaces, no suffix.
+std::optional<uint64_t> parse_uint_text(std::string_view t) {
+  unsigned base = 10;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+    base = 16;
+    t.remove_prefix(2);
+  }
+  if (t.empty()) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : t) {
+    unsigned d;
+    if (c >= '0' && c <= '9') d = unsigned(c - '0');
+    else if (base == 16 && c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
+    else if (base == 16 && c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
+    else return std::nullopt;
+    auto m = core::checked_mul(v, base);
+    if (!m) return std::nullopt;
+    auto a = core::checked_add(*m, d);
+    if (!a) return std::nullopt;
+    v = *a;
+  }
+  return v;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    const size_t p = s.find(sep, start);
+    parts.push_back(s.substr(start, p == std::string::npos ? std::string::npos : p - start));
+    if (p == std::string::npos) return parts;
+    start = p + 1;
+  }
+}
+
+std::optional<uint32_t> parse_flag(std::string_view f) {
+  if (f == "read_mostly") return kFlagReadMostly;
+  if (f == "warm") return kFlagWarm;
+  return std::nullopt;
+}
+
+// A region as written by the user, before its file is looked at.
+struct RegionFields {
+  std::string name;
+  std::string path;
+  RegionKind kind = RegionKind::Host;
+  std::string dtype;
+  std::optional<std::vector<uint64_t>> shape;
+  std::optional<uint64_t> va;
+  std::optional<int32_t> device;
+  uint32_t flags = 0;
+  std::map<std::string, std::string> labels;
+  std::optional<uint64_t> offset;
+  std::optional<uint64_t> size;
+};
+
+// Where an error points: "--region 'w': size: ..." on the command line,
+// "spec.json: regions[2].size: ..." in a spec file.
+struct Where {
+  std::string base;
+  bool json_path;
+  std::string at(std::string_view field) const {
+    return json_path ? base + "." + std::string(field) + ": " : base + ": " + std::string(field) + ": ";
+  }
+};
+
+// Checks that need the file (exists, regular, offset/size inside it) and the
+// fields against each other, then builds the source.
+Result<RegionSource> finish_region(RegionFields f, const Where& w) {
+  if (auto p = name_problem(f.name); !p.empty()) return usage_error(w.at("name") + p);
+  if (f.path.empty()) return usage_error(w.at("path") + "empty path");
+  if (f.path.find('\0') != std::string::npos) return usage_error(w.at("path") + "path contains a NUL byte");
+  struct stat st {};
+  if (::stat(f.path.c_str(), &st) != 0)
+    return make_error(ErrorKind::IO, w.at("path") + f.path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return make_error(ErrorKind::IO, w.at("path") + f.path + ": is " +
+                                         (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
+                                         "; a region's bytes must come from a regular file");
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  const uint64_t offset = f.offset.value_or(0);
+  if (offset > file_size)
+    return usage_error(w.at("offset") + std::to_string(offset) + " is past the end of " + f.path + " (" +
+                       std::to_string(file_size) + " bytes)");
+  const uint64_t size = f.size.value_or(file_size - offset);
+  if (size > file_size - offset)
+    return usage_error(w.at("size") + std::to_string(size) + " bytes at offset " + std::to_string(offset) +
+                       " run past the end of " + f.path + " (" + std::to_string(file_size) + " bytes)");
+  if (f.shape && f.shape->size() > format::kMaxShapeRank)
+    return usage_error(w.at("shape") + "rank " + std::to_string(f.shape->size()) + " exceeds 16");
+  if (const unsigned elem = dtype_size(f.dtype); f.shape && elem != 0) {
+    std::optional<uint64_t> bytes = elem;
+    for (uint64_t d : *f.shape) bytes = bytes ? core::checked_mul(*bytes, d) : bytes;
+    for (uint64_t d : *f.shape) if (d == 0) bytes = 0;  // a zero dim empties the tensor, overflow or not
+    if (!bytes || *bytes != size)
+      return usage_error(w.at("shape") + "shape with dtype " + f.dtype + " is " +
+                         (bytes ? std::to_string(*bytes) : std::string("more than 2^64")) +
+                         " bytes, but the region is " + std::to_string(size) + " bytes");
+  }
+
+  RegionSource r;
+  r.meta.name = std::move(f.name);
+  r.meta.kind = f.kind;
+  r.meta.size = size;
+  r.meta.dtype = std::move(f.dtype);
+  if (f.shape) r.meta.shape = std::move(*f.shape);
+  // Like safetensors tensors: a device region names device 0 unless told.
+  r.meta.device = f.device ? *f.device : (f.kind == RegionKind::Device ? 0 : -1);
+  r.meta.va = f.va;
+  r.meta.flags = f.flags;
+  r.meta.labels = std::move(f.labels);
+  r.path = std::move(f.path);
+  r.offset = offset;
+  return r;
+}
+
+Result<RegionSource> parse_region_arg_unguarded(const std::string& arg) {
+  const size_t eq = arg.find('=');
+  if (eq == std::string::npos)
+    return usage_error("--region " + printable(arg) + ": expected NAME=PATH[,key=value...]");
+  if (eq == 0) return usage_error("--region " + printable(arg) + ": NAME before '=' is empty");
+  RegionFields f;
+  f.name = arg.substr(0, eq);
+  const Where w{"--region " + printable(f.name), false};
+  // PATH ends at the first ',': options follow it.
+  const auto parts = split(arg.substr(eq + 1), ',');
+  f.path = parts[0];
+  if (f.path.empty()) return usage_error(w.at("path") + "PATH after '=' is empty");
+
+  std::set<std::string> seen;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& opt = parts[i];
+    const size_t e = opt.find('=');
+    if (e == std::string::npos)
+      return usage_error(w.base + ": option " + printable(opt) + " is not key=value" + kCommaHint);
+    const std::string key = opt.substr(0, e), val = opt.substr(e + 1);
+    if (!seen.insert(key).second) return usage_error(w.at(key) + "given more than once");
+    if (key == "kind") {
+      auto k = parse_region_kind(val);
+      if (!k) return usage_error(w.at(key) + printable(val) + " is not host, device, module or other");
+      f.kind = *k;
+    } else if (key == "dtype") {
+      if (auto p = dtype_problem(val); !p.empty()) return usage_error(w.at(key) + p);
+      f.dtype = val;
+    } else if (key == "shape") {
+      std::vector<uint64_t> shape;
+      for (const auto& d : split(val, 'x')) {
+        const bool decimal = !d.empty() && d.find_first_not_of("0123456789") == std::string::npos;
+        auto v = decimal ? parse_uint_text(d) : std::nullopt;
+        if (!v) return usage_error(w.at(key) + printable(val) + " is not a shape like 4096x4096");
+        shape.push_back(*v);
+      }
+      f.shape = std::move(shape);
+    } else if (key == "va") {
+      f.va = parse_uint_text(val);
+      if (!f.va) return usage_error(w.at(key) + printable(val) + " is not an address like 0x7f00deadbeef");
+    } else if (key == "device") {
+      auto v = parse_uint_text(val);
+      if (!v || *v > INT32_MAX) return usage_error(w.at(key) + printable(val) + " is not a device ordinal (0, 1, ...)");
+      f.device = static_cast<int32_t>(*v);
+    } else if (key == "flags") {
+      for (const auto& name : split(val, '+')) {
+        auto flag = parse_flag(name);
+        if (!flag) return usage_error(w.at(key) + printable(name) + " is not a flag (read_mostly, warm)");
+        f.flags |= *flag;
+      }
+    } else if (key == "offset" || key == "size") {
+      auto v = parse_size(val);
+      if (!v) return usage_error(w.at(key) + printable(val) + " is not a size like 4096, 64KiB or 0x1000");
+      (key == "offset" ? f.offset : f.size) = v;
+    } else {
+      return usage_error(w.base + ": unknown option " + printable(key) +
+                         " (valid: kind, dtype, shape, va, device, flags, offset, size)" + kCommaHint);
+    }
+  }
+  return finish_region(std::move(f), w);
+}
+
+// ---- spec files ---------------------------------------------------------------
+
+std::string member(const std::string& parent, const std::string& key) {
+  const bool plain = !key.empty() && key.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                                         std::string::npos;
+  if (!plain) return parent + "[" + printable(key) + "]";
+  return parent.empty() ? key : parent + "." + key;
+}
+std::string element(const std::string& parent, size_t i) { return parent + "[" + std::to_string(i) + "]"; }
+
+// SAX pass before the DOM: the DOM keeps only the last of duplicate keys, and
+// a duplicated key in a deploy hook is as much a typo as an unknown one.
+class SpecScan {
+ public:
+  bool null() { return value(); }
+  bool boolean(bool) { return value(); }
+  bool number_integer(json::number_integer_t) { return value(); }
+  bool number_unsigned(json::number_unsigned_t) { return value(); }
+  bool number_float(json::number_float_t, const json::string_t&) { return value(); }
+  bool string(json::string_t&) { return value(); }
+  bool binary(json::binary_t&) { return value(); }
+  bool start_object(std::size_t) { return open(true); }
+  bool start_array(std::size_t) { return open(false); }
+  bool end_object() { frames_.pop_back(); return true; }
+  bool end_array() { frames_.pop_back(); return true; }
+  bool key(json::string_t& k) {
+    if (!frames_.back().keys.insert(k).second) {
+      const std::string p = path(frames_.size() - 1);
+      return fail((p.empty() ? "" : p + ": ") + "duplicate key " + printable(k));
+    }
+    frames_.back().key = k;
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const json::exception&) {
+    return fail("not valid JSON (error at byte " + std::to_string(position) + ")");
+  }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  struct Frame {
+    bool object = false;
+    size_t elements = 0;
+    std::unordered_set<std::string> keys;
+    std::string key;
+  };
+  // JSON path of the value currently open in frames_[0, n).
+  std::string path(size_t n) const {
+    std::string p;
+    for (size_t i = 0; i < n; ++i)
+      p = frames_[i].object ? member(p, frames_[i].key) : element(p, frames_[i].elements - 1);
+    return p;
+  }
+  bool fail(std::string message) {
+    if (problem_.empty()) problem_ = std::move(message);
+    return false;
+  }
+  bool value() {
+    // Bounds the DOM a 16 MiB file can build; no list in a spec is longer.
+    if (!frames_.empty() && !frames_.back().object && ++frames_.back().elements > format::kMaxRegionCount)
+      return fail(path(frames_.size() - 1) + ": more than " + std::to_string(format::kMaxRegionCount) + " elements");
+    return true;
+  }
+  bool open(bool object) {
+    if (!value()) return false;
+    // root > regions > region > labels/shape/flags
+    if (frames_.size() >= 4) return fail(path(frames_.size()) + ": nested deeper than a spec allows");
+    frames_.emplace_back();
+    frames_.back().object = object;
+    return true;
+  }
+
+  std::vector<Frame> frames_;
+  std::string problem_;
+};
+
+const char* kind_of(const json& j) {
+  if (j.is_number_unsigned()) return "a non-negative integer";
+  if (j.is_number_integer()) return "a negative integer";
+  if (j.is_number_float()) return "a non-integer number";
+  if (j.is_string()) return "a string";
+  if (j.is_boolean()) return "a boolean";
+  if (j.is_null()) return "null";
+  if (j.is_array()) return "an array";
+  return "an object";
+}
+
+class SpecReader {
+ public:
+  explicit SpecReader(std::string file) : file_(std::move(file)), dir_(std::filesystem::path(file_).parent_path()) {}
+
+  Result<CaptureSpec> read() {
+    VRAMSNAP_ASSIGN_OR_RETURN(const std::string text, slurp());
+    SpecScan scan;
+    if (!json::sax_parse(text.begin(), text.end(), &scan) || !scan.problem().empty())
+      return err("", scan.problem().empty() ? "not valid JSON" : scan.problem());
+    const json root = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    if (root.is_discarded()) return err("", "not valid JSON");
+    if (!root.is_object()) return err("", std::string("a spec must be a JSON object, not ") + kind_of(root));
+    VRAMSNAP_TRY(only_keys(root, "", {"regions", "safetensors", "labels", "generation", "chunk_size", "codec", "level"}));
+
+    CaptureSpec spec;
+    if (root.contains("regions")) {
+      VRAMSNAP_TRY(expect(root["regions"], "regions", root["regions"].is_array(), "an array"));
+      size_t i = 0;
+      for (const auto& r : root["regions"]) {
+        VRAMSNAP_ASSIGN_OR_RETURN(auto region, region_entry(r, element("regions", i++)));
+        VRAMSNAP_TRY(add(spec, std::move(region), element("regions", i - 1)));
+      }
+    }
+    if (root.contains("safetensors")) {
+      VRAMSNAP_TRY(expect(root["safetensors"], "safetensors", root["safetensors"].is_array(), "an array"));
+      size_t i = 0;
+      for (const auto& s : root["safetensors"]) VRAMSNAP_TRY(safetensors_entry(spec, s, element("safetensors", i++)));
+    }
+    if (root.contains("labels")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(spec.labels, labels(root["labels"], "labels"));
+    }
+    if (root.contains("generation")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(spec.generation, uint_value(root["generation"], "generation"));
+    }
+    if (root.contains("chunk_size")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(const uint64_t cs, size_value(root["chunk_size"], "chunk_size"));
+      if (cs < format::kMinChunkSize || cs > format::kMaxChunkRawSize)
+        return err("chunk_size", std::to_string(cs) + " is outside 64 KiB .. 256 MiB");
+      spec.chunk_size = cs;
+    }
+    if (root.contains("codec")) {
+      const json& c = root["codec"];
+      const bool ok = c.is_string() && (c == "auto" || c == "raw" || c == "zstd" || c == "shuffle");
+      if (!ok) return err("codec", "expected one of \"auto\", \"raw\", \"zstd\", \"shuffle\", got " +
+                                       (c.is_string() ? printable(c.get<std::string>()) : std::string(kind_of(c))));
+      spec.codec = c.get<std::string>();
+    }
+    if (root.contains("level")) {
+      const json& l = root["level"];
+      if (!l.is_number_integer()) return err("level", std::string("expected an integer, got ") + kind_of(l));
+      const bool in_range = l.is_number_unsigned() ? l.get<uint64_t>() <= uint64_t(ZSTD_maxCLevel())
+                                                   : l.get<int64_t>() >= ZSTD_minCLevel();
+      if (!in_range)
+        return err("level", "outside the zstd range " + std::to_string(ZSTD_minCLevel()) + " .. " +
+                                std::to_string(ZSTD_maxCLevel()));
+      spec.level = static_cast<int>(l.get<int64_t>());
+    }
+    return spec;
+  }
+
+ private:
+  Error err(const std::string& jpath, const std::string& message, ErrorKind kind = ErrorKind::Usage) const {
+    return make_error(kind, file_ + ": " + (jpath.empty() ? "" : jpath + ": ") + message);
+  }
+
+  Result<std::string> slurp() const {
+    // O_NONBLOCK: a FIFO named as the spec must be refused, not waited on.
+    const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return make_error(ErrorKind::IO, file_ + ": cannot open: " + std::strerror(errno));
+    struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return make_error(ErrorKind::IO, file_ + ": cannot stat: " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::IO, file_ + ": not a regular file");
+    if (static_cast<uint64_t>(st.st_size) > kMaxSpecBytes)
+      return err("", std::to_string(st.st_size) + " bytes exceeds the 16 MiB cap for spec files", ErrorKind::Limit);
+    std::string text(static_cast<size_t>(st.st_size), '\0');
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return make_error(ErrorKind::IO, file_ + ": read failed: " + std::strerror(errno));
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    text.resize(done);
+    return text;
+  }
+
+  std::string resolve(const std::string& p) const {
+    const std::filesystem::path path(p);
+    return path.is_absolute() || dir_.empty() ? p : (dir_ / path).string();
+  }
+
+  Status expect(const json& j, const std::string& jpath, bool ok, const char* what) const {
+    if (ok) return {};
+    return err(jpath, std::string("expected ") + what + ", got " + kind_of(j));
+  }
+
+  Status only_keys(const json& obj, const std::string& jpath, std::initializer_list<std::string_view> valid) const {
+    for (const auto& [k, v] : obj.items()) {
+      bool known = false;
+      for (auto name : valid) known = known || k == name;
+      if (known) continue;
+      std::string list;
+      for (auto name : valid) list += (list.empty() ? "" : ", ") + std::string(name);
+      return err(jpath, "unknown key " + printable(k) + " (valid: " + list + ")");
+    }
+    return {};
+  }
+
+  Result<std::string> string_value(const json& j, const std::string& jpath) const {
+    VRAMSNAP_TRY(expect(j, jpath, j.is_string(), "a string"));
+    return j.get<std::string>();
+  }
+  Result<uint64_t> uint_value(const json& j, const std::string& jpath) const {
+    VRAMSNAP_TRY(expect(j, jpath, j.is_number_unsigned(), "a non-negative integer"));
+    return j.get<uint64_t>();
+  }
+  Result<uint64_t> size_value(const json& j, const std::string& jpath) const {
+    if (j.is_number_unsigned()) return j.get<uint64_t>();
+    if (!j.is_string()) return err(jpath, std::string("expected a byte count or a size string, got ") + kind_of(j));
+    auto v = parse_size(j.get<std::string>());
+    if (!v) return err(jpath, printable(j.get<std::string>()) + " is not a size like 4096, \"64KiB\" or \"0x1000\"");
+    return *v;
+  }
+  Result<int32_t> device_value(const json& j, const std::string& jpath) const {
+    if (!j.is_number_unsigned() || j.get<uint64_t>() > INT32_MAX)
+      return err(jpath, std::string("expected a device ordinal (0, 1, ...), got ") +
+                            (j.is_number_unsigned() ? "a number too large" : kind_of(j)));
+    return static_cast<int32_t>(j.get<uint64_t>());
+  }
+  Result<std::map<std::string, std::string>> labels(const json& j, const std::string& jpath) const {
+    VRAMSNAP_TRY(expect(j, jpath, j.is_object(), "an object of strings"));
+    if (j.size() > format::kMaxLabelCount)
+      return err(jpath, std::to_string(j.size()) + " labels, more than " + std::to_string(format::kMaxLabelCount),
+                 ErrorKind::Limit);
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : j.items()) {
+      const std::string at = member(jpath, k);
+      if (k.empty()) return err(jpath, "empty label key");
+      if (k.size() > format::kMaxLabelBytes) return err(at, "label key longer than 4096 bytes", ErrorKind::Limit);
+      VRAMSNAP_ASSIGN_OR_RETURN(auto value, string_value(v, at));
+      if (value.size() > format::kMaxLabelBytes) return err(at, "label value longer than 4096 bytes", ErrorKind::Limit);
+      out.emplace(k, std::move(value));
+    }
+    return out;
+  }
+
+  Result<RegionSource> region_entry(const json& j, const std::string& jp) const {
+    VRAMSNAP_TRY(expect(j, jp, j.is_object(), "an object"));
+    VRAMSNAP_TRY(only_keys(j, jp, {"name", "path", "kind", "dtype", "shape", "va", "device", "flags", "labels",
+                                   "offset", "size"}));
+    for (const char* required : {"name", "path"})
+      if (!j.contains(required)) return err(jp, std::string("missing required key '") + required + "'");
+    RegionFields f;
+    VRAMSNAP_ASSIGN_OR_RETURN(f.name, string_value(j["name"], jp + ".name"));
+    VRAMSNAP_ASSIGN_OR_RETURN(const std::string path, string_value(j["path"], jp + ".path"));
+    if (path.empty()) return err(jp + ".path", "empty path");
+    f.path = resolve(path);
+    if (j.contains("kind")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(const std::string kind, string_value(j["kind"], jp + ".kind"));
+      auto k = parse_region_kind(kind);
+      if (!k) return err(jp + ".kind", printable(kind) + " is not host, device, module or other");
+      f.kind = *k;
+    }
+    if (j.contains("dtype")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(f.dtype, string_value(j["dtype"], jp + ".dtype"));
+      if (auto p = dtype_problem(f.dtype); !p.empty()) return err(jp + ".dtype", p);
+    }
+    if (j.contains("shape")) {
+      const json& s = j["shape"];
+      VRAMSNAP_TRY(expect(s, jp + ".shape", s.is_array(), "an array of non-negative integers"));
+      if (s.size() > format::kMaxShapeRank) return err(jp + ".shape", "rank " + std::to_string(s.size()) + " exceeds 16");
+      std::vector<uint64_t> shape;
+      for (size_t i = 0; i < s.size(); ++i) {
+        VRAMSNAP_ASSIGN_OR_RETURN(const uint64_t d, uint_value(s[i], element(jp + ".shape", i)));
+        shape.push_back(d);
+      }
+      f.shape = std::move(shape);
+    }
+    if (j.contains("va")) {
+      const json& va = j["va"];
+      if (va.is_number_unsigned()) {
+        f.va = va.get<uint64_t>();
+      } else {
+        const std::string text = va.is_string() ? va.get<std::string>() : std::string();
+        const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+        if (hex) f.va = parse_uint_text(text);
+        if (!f.va) return err(jp + ".va", std::string("expected an address: a \"0x...\" hex string or an integer, got ") +
+                                              (va.is_string() ? printable(text) : std::string(kind_of(va))));
+      }
+    }
+    if (j.contains("device")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(f.device, device_value(j["device"], jp + ".device"));
+    }
+    if (j.contains("flags")) {
+      const json& fl = j["flags"];
+      VRAMSNAP_TRY(expect(fl, jp + ".flags", fl.is_array(), "an array of flag names"));
+      for (size_t i = 0; i < fl.size(); ++i) {
+        VRAMSNAP_ASSIGN_OR_RETURN(const std::string name, string_value(fl[i], element(jp + ".flags", i)));
+        auto flag = parse_flag(name);
+        if (!flag) return err(element(jp + ".flags", i), printable(name) + " is not a flag (read_mostly, warm)");
+        f.flags |= *flag;
+      }
+    }
+    if (j.contains("labels")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(f.labels, labels(j["labels"], jp + ".labels"));
+    }
+    if (j.contains("offset")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(f.offset, size_value(j["offset"], jp + ".offset"));
+    }
+    if (j.contains("size")) {
+      VRAMSNAP_ASSIGN_OR_RETURN(f.size, size_value(j["size"], jp + ".size"));
+    }
+    return finish_region(std::move(f), Where{file_ + ": " + jp, true});
+  }
+
+  Status safetensors_entry(CaptureSpec& spec, const json& j, const std::string& jp) {
+    std::string path, prefix;
+    int32_t device = -1;
+    if (j.is_string()) {
+      path = j.get<std::string>();
+    } else {
+      VRAMSNAP_TRY(expect(j, jp, j.is_object(), "a path string or an object"));
+      VRAMSNAP_TRY(only_keys(j, jp, {"path", "prefix", "device"}));
+      if (!j.contains("path")) return err(jp, "missing required key 'path'");
+      VRAMSNAP_ASSIGN_OR_RETURN(path, string_value(j["path"], jp + ".path"));
+      if (j.contains("prefix")) {
+        VRAMSNAP_ASSIGN_OR_RETURN(prefix, string_value(j["prefix"], jp + ".prefix"));
+      }
+      if (j.contains("device")) {
+        VRAMSNAP_ASSIGN_OR_RETURN(device, device_value(j["device"], jp + ".device"));
+      }
+    }
+    if (path.empty()) return err(jp, "empty path");
+    if (path.find('\0') != std::string::npos) return err(jp, "path contains a NUL byte");
+    auto regions = safetensors_regions(resolve(path), prefix, device);
+    if (!regions) return std::move(regions).error().with_context(file_ + ": " + jp + ": ");
+    for (auto& r : *regions) VRAMSNAP_TRY(add(spec, std::move(r), jp));
+    return {};
+  }
+
+  // Duplicate names are caught here too, where the message can point at both
+  // places in the spec.
+  Status add(CaptureSpec& spec, RegionSource r, const std::string& jp) {
+    auto [it, inserted] = seen_.emplace(r.meta.name, jp);
+    if (!inserted)
+      return err(jp, "region name " + printable(r.meta.name) + " is already used by " + it->second);
+    spec.regions.push_back(std::move(r));
+    return {};
+  }
+
+  std::string file_;
+  std::filesystem::path dir_;
+  std::map<std::string, std::string> seen_;  // region name -> JSON path that defined it
+};
+
+}  // namespace
+
+std::optional<uint64_t> parse_size(const std::string& text) {
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) return parse_uint_text(text);
+  const size_t digits = text.find_first_not_of("0123456789");
+  if (digits == 0 || text.empty()) return std::nullopt;
+  auto value = parse_uint_text(std::string_view(text).substr(0, digits));
+  if (!value) return std::nullopt;
+  std::string unit = digits == std::string::npos ? std::string() : text.substr(digits);
+  for (char& c : unit) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  unsigned shift = 0;
+  if (!unit.empty() && unit != "b") {
+    // Binary multiples only; "KB"/"MB" are refused rather than guessed at,
+    // since they mean powers of ten to many readers.
+    const size_t p = std::string_view("kmgtpe").find(unit[0]);
+    const std::string rest = unit.substr(1);
+    if (p == std::string_view::npos || !(rest.empty() || rest == "i" || rest == "ib")) return std::nullopt;
+    shift = 10 * unsigned(p + 1);
+  }
+  if (*value > (UINT64_MAX >> shift)) return std::nullopt;
+  return *value << shift;
+}
+
+Result<RegionSource> parse_region_arg(const std::string& arg) {
+  try {
+    return parse_region_arg_unguarded(arg);
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorKind::Limit, "--region: out of memory");
+  }
+}
+
+Result<CaptureSpec> read_capture_spec(const std::string& path) {
+  try {
+    return SpecReader(path).read();
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorKind::Limit, path + ": out of memory reading the spec");
+  } catch (const std::exception& e) {
+    // nlohmann or std::filesystem may throw; never past the library boundary.
+    return make_error(ErrorKind::Usage, path + ": " + e.what());
+  }
+}
+
+}  // namespace vramsnap::source

@@ -1,0 +1,99 @@
+#pragma once
+// Writing snapshots. Streaming and parallel: memory in flight is bounded by
+// threads x chunk size, never by the snapshot size. Output goes to a temp
+// file in the target directory, is fsynced and renamed into place; on any
+// error or cancellation nothing is left under the final name.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vramsnap/error.hpp"
+#include "vramsnap/export.h"
+#include "vramsnap/key.hpp"
+#include "vramsnap/snapshot.hpp"
+#include "vramsnap/types.hpp"
+
+namespace vramsnap {
+
+enum class CodecChoice { Auto, Raw, Zstd, Shuffle };
+VRAMSNAP_API std::optional<CodecChoice> parse_codec_choice(const std::string& s) noexcept;
+
+// Where a region's bytes come from.
+class VRAMSNAP_API RegionInput {
+ public:
+  // Bytes [offset, offset + meta.size) of a regular file.
+  static RegionInput from_file(RegionMeta meta, std::string path, uint64_t offset = 0);
+  // Host memory the caller keeps alive and unchanged until capture returns.
+  static RegionInput from_host(RegionMeta meta, const void* data);
+  // CUDA device memory (current context of meta.device); meta.va defaults to
+  // the pointer. Fails with Compat when no GPU is usable.
+  static RegionInput from_device(RegionMeta meta, const void* device_ptr);
+
+  const RegionMeta& meta() const { return meta_; }
+  RegionMeta& meta() { return meta_; }
+
+  enum class Source { File, Host, Device };
+  Source source() const { return source_; }
+  const std::string& path() const { return path_; }
+  uint64_t offset() const { return offset_; }
+  const void* pointer() const { return ptr_; }
+
+ private:
+  RegionMeta meta_;
+  Source source_ = Source::File;
+  std::string path_;
+  uint64_t offset_ = 0;
+  const void* ptr_ = nullptr;
+};
+
+struct Progress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+};
+// Called from worker threads (serialised by the library), at most ~20 times a second.
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct CaptureOptions {
+  uint64_t chunk_size = 4ull << 20;  // 64 KiB .. 256 MiB, power of two not required
+  CodecChoice codec = CodecChoice::Auto;
+  int level = 3;                      // zstd level
+  unsigned threads = 0;               // 0: all cores
+  bool overwrite = false;
+  uint64_t generation = 0;
+  std::map<std::string, std::string> labels;
+  std::optional<SourceInfo> source;   // default: described from the machine
+  const Key* key = nullptr;           // seal as it writes
+  ProgressFn progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct RegionSummary {
+  RegionMeta meta;
+  uint64_t stored = 0;   // stored bytes (excluding padding)
+  uint64_t chunks = 0;
+  std::array<uint64_t, 4> codec_chunks{};  // by Codec value
+};
+
+struct CaptureSummary {
+  std::string path;
+  std::string id_hex;
+  uint64_t file_size = 0;
+  uint64_t raw_total = 0;
+  uint64_t stored_total = 0;
+  double seconds = 0;
+  unsigned threads = 0;
+  SealInfo seal;
+  std::vector<RegionSummary> regions;
+};
+
+VRAMSNAP_API Result<CaptureSummary> capture(const std::string& out_path, const std::vector<RegionInput>& regions,
+                                            const CaptureOptions& options);
+
+// Describes this machine (host name, and GPU / driver / runtime when a GPU is usable).
+VRAMSNAP_API SourceInfo describe_source();
+
+}  // namespace vramsnap

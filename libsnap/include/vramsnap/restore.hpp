@@ -1,0 +1,136 @@
+#pragma once
+// Verifying and restoring snapshots.
+//
+// Verification model: structure first (Snapshot::open), then the seal (key id,
+// then HMAC, constant-time), then every chunk: its SHA-256 is computed over the
+// very buffer that is about to be decoded or copied, never over a second read.
+// A restore succeeds only after the last chunk is checked; on any failure every
+// allocation is freed and nothing is handed over.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vramsnap/capture.hpp"
+#include "vramsnap/error.hpp"
+#include "vramsnap/export.h"
+#include "vramsnap/key.hpp"
+#include "vramsnap/snapshot.hpp"
+
+namespace vramsnap {
+
+struct CheckOptions {
+  const Key* key = nullptr;        // required for sealed snapshots unless allow_unsealed
+  bool allow_unsealed = false;     // accept unsealed files (structure + hashes only)
+  std::optional<uint64_t> min_generation;  // refuse older snapshots (Auth)
+  unsigned threads = 0;            // 0: all cores
+  ProgressFn progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct VerifyOptions : CheckOptions {
+  bool decode = false;  // also decode every chunk (catches codec damage in unsealed files)
+};
+
+struct VerifyReport {
+  uint64_t chunks_checked = 0;
+  uint64_t bytes_checked = 0;  // stored bytes hashed
+  uint64_t raw_bytes = 0;
+  double seconds = 0;
+  SealInfo seal;
+  bool seal_checked = false;
+};
+
+// Returns the report, or the first failure (lowest chunk index) as an error.
+VRAMSNAP_API Result<VerifyReport> verify(const Snapshot& snap, const VerifyOptions& options);
+
+// Seals or re-seals a snapshot file in place (only the 128-byte seal block is
+// rewritten). Returns the new seal; *previous receives the old one.
+VRAMSNAP_API Result<SealInfo> seal(const std::string& path, const Key& key, SealInfo* previous = nullptr);
+
+enum class Target { Host, Cuda };
+
+// Per-phase timings in seconds. read/hash/decode/copy are summed over worker
+// threads (thread-seconds); the others are wall time.
+struct PhaseTimes {
+  double open = 0;
+  double seal_check = 0;
+  double context_init = 0;  // CUDA context creation (cuda target)
+  double allocate = 0;
+  double read = 0;
+  double hash = 0;
+  double decode = 0;
+  double copy = 0;          // host-to-device copies (cuda) or file writes (extract)
+  double module_load = 0;
+  double total = 0;         // wall time of restore(), open excluded
+};
+
+struct RestoreOptions : CheckOptions {
+  Target target = Target::Host;
+  int device = 0;                      // cuda target
+  std::vector<std::string> regions;    // empty: all regions
+  bool fixed_va = false;               // cuda: map device regions at their recorded addresses
+  bool load_modules = true;            // cuda: cuModuleLoadData for module regions
+  bool warm_modules = false;           // cuda: load every function of each module eagerly
+  // Host target: where each region goes. Return a buffer of meta.size bytes
+  // that the caller owns, or nullptr to let the library allocate.
+  std::function<void*(const RegionMeta&)> host_allocator;
+};
+
+struct RestoredRegion {
+  size_t index = 0;           // index in the snapshot's region list
+  RegionMeta meta;
+  void* host = nullptr;       // host target
+  uint64_t device_ptr = 0;    // cuda target (CUdeviceptr)
+  void* module = nullptr;     // cuda module regions: CUmodule
+  bool caller_owned = false;  // from host_allocator
+};
+
+struct RestoreStats {
+  PhaseTimes phases;
+  uint64_t raw_bytes = 0;
+  uint64_t stored_bytes = 0;
+  uint64_t chunks = 0;
+  unsigned threads = 0;
+};
+
+// Owns what a restore allocated (host buffers, device memory, modules) until
+// released. Move-only; destruction frees everything still owned.
+class VRAMSNAP_API Restored {
+ public:
+  Restored();
+  Restored(Restored&&) noexcept;
+  Restored& operator=(Restored&&) noexcept;
+  ~Restored();
+
+  const std::vector<RestoredRegion>& regions() const;
+  const RestoredRegion* find(const std::string& name) const;
+  const RestoreStats& stats() const;
+  // Gives up ownership: the caller frees host buffers with free() and device
+  // memory with the CUDA API (or keeps them for the process lifetime).
+  void release();
+
+  struct State;
+  explicit Restored(std::unique_ptr<State> s);
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+VRAMSNAP_API Result<Restored> restore(const Snapshot& snap, const RestoreOptions& options);
+
+// Streams each selected region into DIR/<encoded name> (files created with
+// O_EXCL|O_NOFOLLOW, never outside DIR), verifying as it goes. Files are
+// written as temp files and renamed only after the last chunk is checked.
+struct ExtractedFile {
+  std::string region;
+  std::string path;
+  uint64_t size = 0;
+};
+VRAMSNAP_API Result<std::vector<ExtractedFile>> extract(const Snapshot& snap, const std::string& dir,
+                                                         const RestoreOptions& options, RestoreStats* stats = nullptr);
+
+}  // namespace vramsnap

@@ -1,0 +1,277 @@
+// CUDA placement: verified chunks land in a per-worker ring of pinned staging
+// buffers and go to device memory with cudaMemcpyAsync on one stream per
+// worker, so reading, hashing and decoding of the next chunk overlap the copy
+// of the previous one. Device regions share one arena per restore (aligned
+// offsets), or, with fixed_va, are mapped at their recorded addresses through
+// the VMM driver API. Module regions are restored to host memory and loaded
+// with cuModuleLoadData.
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "backend/device_restore.h"
+#include "core/checked_math.h"
+
+#ifdef VRAMSNAP_HAVE_CUDA
+#include "backend/cuda_check.h"
+#include "backend/cuda_driver.h"
+#endif
+
+namespace vramsnap::backend {
+
+#ifndef VRAMSNAP_HAVE_CUDA
+
+Result<std::unique_ptr<pipeline::Placement>> make_cuda_placement(const SnapshotData&, const std::vector<size_t>&,
+                                                                 const RestoreOptions&, Restored::State&, PhaseTimes&) {
+  return Error(ErrorKind::Compat, "this vramsnap was built without CUDA support (no CUDA toolkit at build time)");
+}
+
+#else
+
+namespace {
+
+constexpr unsigned kSlotsPerWorker = 2;
+constexpr uint64_t kArenaAlign = 256;
+
+// Everything on the device that outlives the placement: owned by the
+// Restored object until release().
+struct CudaResources final : DeviceResources {
+  const DriverApi* api = nullptr;
+  int device = 0;
+  void* arena = nullptr;
+  struct Mapping { CUdeviceptr va; size_t size; CUmemGenericAllocationHandle handle; bool mapped; };
+  std::vector<Mapping> mappings;
+  std::vector<CUmodule> modules;
+  bool owned = true;
+
+  void disown() override { owned = false; }
+  ~CudaResources() override {
+    if (!owned) return;
+    cudaSetDevice(device);
+    for (auto m : modules) api->cuModuleUnload(m);
+    for (const auto& m : mappings) {
+      if (m.mapped) api->cuMemUnmap(m.va, m.size);
+      if (m.handle) api->cuMemRelease(m.handle);
+      api->cuMemAddressFree(m.va, m.size);
+    }
+    if (arena) cudaFree(arena);
+  }
+};
+
+class CudaPlacement final : public pipeline::Placement {
+ public:
+  CudaPlacement(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt,
+                Restored::State& out)
+      : s_(s), regions_(regions), opt_(opt), out_(out), dev_base_(s.regions.size(), 0), host_base_(s.regions.size(), nullptr) {}
+
+  ~CudaPlacement() override {
+    for (auto& w : workers_) {
+      if (w.stream) cudaStreamSynchronize(w.stream);
+      for (auto& sl : w.slots) {
+        if (sl.done) cudaEventDestroy(sl.done);
+        if (sl.buf) cudaFreeHost(sl.buf);
+      }
+      if (w.stream) cudaStreamDestroy(w.stream);
+    }
+  }
+
+  Status init(PhaseTimes& times) {
+    uint64_t t0 = pipeline::now_ns();
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+      (void)cudaGetLastError();
+      return Error(ErrorKind::Compat, e == cudaErrorInsufficientDriver
+                                          ? "no usable CUDA driver on this machine (no NVIDIA driver, or one too old)"
+                                          : "no CUDA GPU found on this machine");
+    }
+    if (opt_.device < 0 || opt_.device >= count)
+      return Error(ErrorKind::Compat, fmt::format("CUDA device {} does not exist (this machine has {})", opt_.device, count));
+    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
+    SNAP_CUDA_TRY(cudaFree(nullptr));  // creates the primary context now, so it is timed apart
+    times.context_init += pipeline::seconds_since(t0);
+    VRAMSNAP_ASSIGN_OR_RETURN(api_, driver_api());
+    auto res = std::make_unique<CudaResources>();
+    res->api = api_;
+    res->device = opt_.device;
+    res_ = res.get();
+    out_.device = std::move(res);
+    return {};
+  }
+
+  Status prepare(unsigned threads, PhaseTimes& times) override {
+    const uint64_t t0 = pipeline::now_ns();
+    uint64_t arena_size = 0;
+    std::vector<uint64_t> offsets(s_.regions.size(), 0);
+    for (size_t r : regions_) {
+      const auto& m = s_.regions[r];
+      if (m.kind != RegionKind::Device || m.size == 0) continue;
+      if (opt_.fixed_va) {
+        if (!m.va)
+          return Error(ErrorKind::Usage, fmt::format("{}: region \"{}\" has no recorded address; restore without --fixed-va", s_.path, m.name));
+        VRAMSNAP_TRY(map_fixed(r));
+      } else {
+        offsets[r] = core::align_up(arena_size, kArenaAlign);
+        arena_size = offsets[r] + m.size;
+      }
+    }
+    if (arena_size) {
+      cudaError_t e = cudaMalloc(&res_->arena, arena_size);
+      if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        return Error(e == cudaErrorMemoryAllocation ? ErrorKind::Resource : cuda_error_kind(e),
+                     fmt::format("{}: cannot allocate {} bytes of device memory on GPU {} ({} free of {}): {}", s_.path,
+                                 arena_size, opt_.device, free_b, total_b, cudaGetErrorString(e)));
+      }
+    }
+    for (size_t r : regions_) {
+      const auto& m = s_.regions[r];
+      RestoredRegion rr;
+      rr.index = r;
+      rr.meta = m;
+      if (m.kind == RegionKind::Device) {
+        if (!opt_.fixed_va && m.size) dev_base_[r] = reinterpret_cast<uint64_t>(res_->arena) + offsets[r];
+        rr.device_ptr = dev_base_[r];
+      } else if (m.size) {
+        void* p = nullptr;
+        if (posix_memalign(&p, 4096, m.size) != 0 || !p)
+          return Error(ErrorKind::Limit, fmt::format("{}: out of host memory for region \"{}\"", s_.path, m.name));
+        out_.host_owned.push_back(p);
+        host_base_[r] = static_cast<uint8_t*>(p);
+        rr.host = p;
+      }
+      out_.regions.push_back(std::move(rr));
+    }
+    // Pinned staging: kSlotsPerWorker buffers of the largest chunk per worker.
+    uint64_t slot_size = 0;
+    for (size_t r : regions_)
+      for (size_t i = s_.region_ranges[r].first; i < s_.region_ranges[r].second; ++i)
+        slot_size = std::max(slot_size, s_.chunks[i].raw_size);
+    workers_.resize(threads);
+    for (auto& w : workers_) {
+      SNAP_CUDA_TRY(cudaStreamCreateWithFlags(&w.stream, cudaStreamNonBlocking));
+      w.slots.resize(kSlotsPerWorker);
+      for (auto& sl : w.slots) {
+        if (slot_size) SNAP_CUDA_TRY(cudaHostAlloc(&sl.buf, slot_size, cudaHostAllocDefault));
+        SNAP_CUDA_TRY(cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming));
+      }
+    }
+    times.allocate += pipeline::seconds_since(t0);
+    return {};
+  }
+
+  Result<std::span<uint8_t>> acquire(unsigned w, size_t i) override {
+    const auto& c = s_.chunks[i];
+    if (s_.regions[c.region].kind != RegionKind::Device)
+      return std::span<uint8_t>(host_base_[c.region] + c.region_offset, c.raw_size);
+    auto& wk = workers_[w];
+    auto& sl = wk.slots[wk.next];
+    // The slot may still be feeding an earlier copy.
+    SNAP_CUDA_TRY(cudaEventSynchronize(sl.done));
+    return std::span<uint8_t>(static_cast<uint8_t*>(sl.buf), c.raw_size);
+  }
+
+  Status commit(unsigned w, size_t i, std::span<uint8_t> bytes, pipeline::WorkerClock& clk) override {
+    const auto& c = s_.chunks[i];
+    if (s_.regions[c.region].kind != RegionKind::Device) return {};
+    pipeline::PhaseTimer t(clk.copy_ns);
+    auto& wk = workers_[w];
+    auto& sl = wk.slots[wk.next];
+    void* dst = reinterpret_cast<void*>(dev_base_[c.region] + c.region_offset);
+    SNAP_CUDA_TRY(cudaMemcpyAsync(dst, bytes.data(), bytes.size(), cudaMemcpyHostToDevice, wk.stream));
+    SNAP_CUDA_TRY(cudaEventRecord(sl.done, wk.stream));
+    wk.next = (wk.next + 1) % kSlotsPerWorker;
+    return {};
+  }
+
+  Status finish(PhaseTimes& times) override {
+    uint64_t t0 = pipeline::now_ns();
+    for (auto& w : workers_) SNAP_CUDA_TRY(cudaStreamSynchronize(w.stream));
+    times.copy += pipeline::seconds_since(t0);
+    t0 = pipeline::now_ns();
+    for (auto& rr : out_.regions) {
+      if (rr.meta.kind != RegionKind::Module || !opt_.load_modules || !rr.host) continue;
+      CUmodule mod = nullptr;
+      CUresult r = api_->cuModuleLoadData(&mod, rr.host);
+      if (r != CUDA_SUCCESS)
+        return driver_error(*api_, r, fmt::format("cuModuleLoadData (module region \"{}\")", rr.meta.name).c_str());
+      res_->modules.push_back(mod);
+      rr.module = mod;
+      if ((opt_.warm_modules || (rr.meta.flags & kFlagWarm)) && api_->cuModuleGetFunctionCount) {
+        unsigned n = 0;
+        SNAP_CU_TRY(*api_, api_->cuModuleGetFunctionCount(&n, mod), "cuModuleGetFunctionCount");
+        std::vector<CUfunction> fns(n);
+        if (n) SNAP_CU_TRY(*api_, api_->cuModuleEnumerateFunctions(fns.data(), n, mod), "cuModuleEnumerateFunctions");
+        for (auto f : fns) SNAP_CU_TRY(*api_, api_->cuFuncLoad(f), "cuFuncLoad");
+      }
+    }
+    times.module_load += pipeline::seconds_since(t0);
+    return {};
+  }
+
+ private:
+  Status map_fixed(size_t r) {
+    const auto& m = s_.regions[r];
+    CUmemAllocationProp prop{};
+    prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+    prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    prop.location.id = opt_.device;
+    size_t gran = 0;
+    SNAP_CU_TRY(*api_, api_->cuMemGetAllocationGranularity(&gran, &prop, CU_MEM_ALLOC_GRANULARITY_MINIMUM),
+                "cuMemGetAllocationGranularity");
+    if (*m.va % gran != 0)
+      return Error(ErrorKind::Compat, fmt::format("{}: region \"{}\" was at 0x{:x}, which is not aligned to this GPU's "
+                                                  "mapping granularity ({} bytes); restore without --fixed-va",
+                                                  s_.path, m.name, *m.va, gran));
+    const size_t size = core::align_up(m.size, gran);
+    CUdeviceptr got = 0;
+    SNAP_CU_TRY(*api_, api_->cuMemAddressReserve(&got, size, 0, static_cast<CUdeviceptr>(*m.va), 0), "cuMemAddressReserve");
+    res_->mappings.push_back({got, size, 0, false});
+    if (got != *m.va)
+      return Error(ErrorKind::Resource, fmt::format("{}: region \"{}\" needs device addresses 0x{:x}..0x{:x}, but that range "
+                                                    "is taken in this process (got 0x{:x}); restore without --fixed-va, "
+                                                    "or restore before other GPU allocations", s_.path, m.name, *m.va,
+                                                    *m.va + size, got));
+    auto& mp = res_->mappings.back();
+    SNAP_CU_TRY(*api_, api_->cuMemCreate(&mp.handle, size, &prop, 0), "cuMemCreate");
+    SNAP_CU_TRY(*api_, api_->cuMemMap(got, size, 0, mp.handle, 0), "cuMemMap");
+    mp.mapped = true;
+    CUmemAccessDesc access{};
+    access.location = prop.location;
+    access.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+    SNAP_CU_TRY(*api_, api_->cuMemSetAccess(got, size, &access, 1), "cuMemSetAccess");
+    dev_base_[r] = got;
+    return {};
+  }
+
+  struct Slot { void* buf = nullptr; cudaEvent_t done = nullptr; };
+  struct Worker { cudaStream_t stream = nullptr; std::vector<Slot> slots; unsigned next = 0; };
+
+  const SnapshotData& s_;
+  const std::vector<size_t>& regions_;
+  const RestoreOptions& opt_;
+  Restored::State& out_;
+  const DriverApi* api_ = nullptr;
+  CudaResources* res_ = nullptr;
+  std::vector<uint64_t> dev_base_;
+  std::vector<uint8_t*> host_base_;
+  std::vector<Worker> workers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<pipeline::Placement>> make_cuda_placement(const SnapshotData& snap,
+                                                                 const std::vector<size_t>& regions,
+                                                                 const RestoreOptions& options, Restored::State& out,
+                                                                 PhaseTimes& times) {
+  auto p = std::make_unique<CudaPlacement>(snap, regions, options, out);
+  VRAMSNAP_TRY(p->init(times));
+  return std::unique_ptr<pipeline::Placement>(std::move(p));
+}
+
+#endif
+
+}  // namespace vramsnap::backend

@@ -1,0 +1,34 @@
+#pragma once
+// The manifest: UTF-8 JSON describing the snapshot and its regions
+// (formats/manifest.schema.json). Parsed strictly: known fields must have the
+// right types and ranges; unknown fields are ignored so that minor versions
+// can add optional ones.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vramsnap/error.hpp"
+#include "vramsnap/snapshot.hpp"
+#include "vramsnap/types.hpp"
+
+namespace vramsnap::format {
+
+struct Manifest {
+  SnapshotMeta meta;  // id/id_hex, created, tool, generation, labels, source, chunk_size
+  std::vector<RegionMeta> regions;
+};
+
+std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMeta>& regions);
+Result<Manifest> parse_manifest(std::string_view json);
+
+// Checks one region's metadata (name, dtype, shape vs size, caps, labels).
+// Used by the writer before capture and by the manifest parser.
+Status validate_region(const RegionMeta& r);
+Status validate_labels(const std::map<std::string, std::string>& labels, const std::string& where);
+
+// Maximum nesting depth accepted in any JSON we parse from a file.
+inline constexpr int kMaxJsonDepth = 32;
+// True when brackets nest no deeper than max_depth (strings skipped).
+bool json_depth_ok(std::string_view json, int max_depth = kMaxJsonDepth);
+
+}  // namespace vramsnap::format

@@ -1,0 +1,100 @@
+#include "pipeline/engine.h"
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "format/seal.h"
+#include "io/cleanup.h"
+
+namespace vramsnap::pipeline {
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+double seconds_since(uint64_t start_ns) { return static_cast<double>(now_ns() - start_ns) * 1e-9; }
+
+PhaseTimer::PhaseTimer(uint64_t& acc) : acc_(acc), start_(now_ns()) {}
+PhaseTimer::~PhaseTimer() { acc_ += now_ns() - start_; }
+
+unsigned effective_threads(unsigned requested, size_t chunks) {
+  unsigned t = requested ? requested : std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(t, chunks)));
+}
+
+Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, unsigned threads,
+                  const EngineOptions& opt, const ChunkFn& fn, PhaseTimes* times) {
+  threads = effective_threads(threads, chunks.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  size_t err_pos = SIZE_MAX;
+  std::optional<Error> err;
+  std::vector<WorkerClock> clocks(threads);
+
+  uint64_t total = 0;
+  for (size_t c : chunks) total += s.chunks[c].raw_size;
+  std::atomic<uint64_t> done{0};
+  std::mutex progress_mu;
+  auto last = std::chrono::steady_clock::time_point{};
+
+  auto worker = [&](unsigned w) {
+    for (;;) {
+      const size_t pos = next.fetch_add(1);
+      if (pos >= chunks.size() || stop.load(std::memory_order_relaxed)) return;
+      Status st;
+      if (io::interrupted() || (opt.cancel && opt.cancel->load()))
+        st = Error(ErrorKind::Interrupted, "cancelled");
+      else
+        st = fn(w, chunks[pos], clocks[w]);
+      if (!st.ok()) {
+        std::lock_guard lk(mu);
+        if (pos < err_pos) {
+          err_pos = pos;
+          err = std::move(st).error();
+        }
+        stop = true;
+        return;
+      }
+      done.fetch_add(s.chunks[chunks[pos]].raw_size, std::memory_order_relaxed);
+      if (opt.progress) {
+        std::lock_guard lk(progress_mu);
+        auto now = std::chrono::steady_clock::now();
+        if (now - last >= std::chrono::milliseconds(50)) {
+          last = now;
+          opt.progress(Progress{done.load(), total});
+        }
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned w = 1; w < threads; ++w) pool.emplace_back(worker, w);
+    worker(0);  // the calling thread works too
+  }
+  if (times) {
+    for (const auto& c : clocks) {
+      times->read += c.read_ns * 1e-9;
+      times->hash += c.hash_ns * 1e-9;
+      times->decode += c.decode_ns * 1e-9;
+      times->copy += c.copy_ns * 1e-9;
+    }
+  }
+  if (err) return std::move(*err);
+  if (opt.progress) opt.progress(Progress{done.load(), total});
+  return {};
+}
+
+Status check_snapshot(const SnapshotData& s, const CheckOptions& opt) {
+  VRAMSNAP_TRY(format::check_seal(s, opt.key ? &opt.key->impl() : nullptr, opt.allow_unsealed));
+  if (opt.min_generation && s.meta.generation < *opt.min_generation)
+    return Error(ErrorKind::Auth, fmt::format("{}: generation {} is older than the required minimum {} (replayed or "
+                                              "stale snapshot)", s.path, s.meta.generation, *opt.min_generation));
+  return {};
+}
+
+}  // namespace vramsnap::pipeline
