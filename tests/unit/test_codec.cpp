@@ -326,11 +326,25 @@ TEST_CASE("decoder refuses malformed chunks without writing outside dst") {
       check_format_error(decode_guarded(dec, CodecId::Shuffle, elem, sframe, 4096), "element size");
     }
   }
+  SUBCASE("only current zstd frames") {
+    Bytes legacy = frame;
+    legacy[0] = 0x27;  // 0xFD2FB527: zstd v0.7 legacy frame magic
+    check_format_error(decode_guarded(dec, CodecId::Zstd, 0, legacy, 4096), "magic");
+    check_format_error(decode_guarded(dec, CodecId::Zstd, 0, text, 4096), "magic");
+  }
   SUBCASE("content size missing") {
     Bytes f = frame;
     f[4] &= uint8_t(~0xC0);  // FCS flag 0 and not single-segment: size unknown
     f[4] &= uint8_t(~0x20);
     check_format_error(decode_guarded(dec, CodecId::Zstd, 0, f, 4096), "does not declare");
+  }
+  SUBCASE("empty frames decode to nothing") {
+    Bytes empty(ZSTD_compressBound(0));
+    empty.resize(ZSTD_compress(empty.data(), empty.size(), nullptr, 0, 3));
+    REQUIRE(ZSTD_getFrameContentSize(empty.data(), empty.size()) == 0);
+    CHECK(decode_guarded(dec, CodecId::Zstd, 0, empty, 0).ok());
+    CHECK(decode_guarded(dec, CodecId::Shuffle, 2, empty, 0).ok());
+    check_format_error(decode_guarded(dec, CodecId::Shuffle, 2, empty, 1), "declares 0 bytes, expected 1");
   }
   SUBCASE("hand-made frames are valid when honest") {
     Guarded g(1000);

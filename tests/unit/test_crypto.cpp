@@ -313,10 +313,10 @@ TEST_CASE("Key::load accepts a private 32-byte file") {
   TempDir dir;
   const auto content = as_bytes(kPrintableKey);
   const Key want = Key::from_bytes(key_array(content));
-  for (const auto& [mode, name] : {std::pair<mode_t, const char*>{0600, "k0600"}, {0400, "k0400"}}) {
-    CAPTURE(name);
-    const std::string path = dir / name;
-    write_file(path, content, mode);
+  for (const auto& c : {std::pair<mode_t, const char*>{0600, "k0600"}, {0400, "k0400"}}) {
+    CAPTURE(c.second);
+    const std::string path = dir / c.second;
+    write_file(path, content, c.first);
     auto k = Key::load(path);
     REQUIRE(k.ok());
     CHECK(std::equal(k->bytes().begin(), k->bytes().end(), content.begin()));

@@ -131,11 +131,11 @@ TEST_CASE("safetensors: valid file with assorted dtypes, shapes and names") {
     CHECK(t.size == want[i].size);
   }
 
-  auto regions = safetensors_regions(path, "model.");
+  auto regions = safetensors_regions(path);
   REQUIRE(regions.ok());
   REQUIRE(regions->size() == 8);
   const auto& first = (*regions)[0];
-  CHECK(first.meta.name == "model.a/b.c");
+  CHECK(first.meta.name == "a/b.c");
   CHECK(first.meta.kind == RegionKind::Device);
   CHECK(first.meta.device == 0);
   CHECK(first.meta.dtype == "bf16");
@@ -151,9 +151,13 @@ TEST_CASE("safetensors: valid file with assorted dtypes, shapes and names") {
   CHECK((*on_two)[1].meta.device == 2);
 
   // prefix + 255-byte name no longer fits a region name.
-  auto too_long = safetensors_regions(path, "x");
+  auto too_long = safetensors_regions(path, "model.");
   REQUIRE_FALSE(too_long.ok());
   CHECK(too_long.error().kind() == ErrorKind::Usage);
+  CHECK(too_long.error().message().find("shorter prefix") != std::string::npos);
+  auto bad_prefix = safetensors_regions(path, "p\n");
+  REQUIRE_FALSE(bad_prefix.ok());
+  CHECK(bad_prefix.error().kind() == ErrorKind::Usage);
 }
 
 TEST_CASE("safetensors: header padded with trailing spaces, null metadata, no tensors") {
@@ -366,7 +370,8 @@ TEST_CASE("parse_region_arg: bad arguments") {
   check_error(parse_region_arg("w=" + path + ",dtype=BF16"), U, "dtype");
   check_error(parse_region_arg("w=" + path + ",dtype="), U, "dtype");
   check_error(parse_region_arg("w=" + path + ",shape=4xx8"), U, "shape");
-  check_error(parse_region_arg("w=" + path + ",shape=0x10"), U, "shape");
+  check_error(parse_region_arg("w=" + path + ",shape=4x-1"), U, "shape");
+  check_error(parse_region_arg("w=" + path + ",shape="), U, "shape");
   check_error(parse_region_arg("w=" + path + ",shape=1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1x1"), U, "rank");
   check_error(parse_region_arg("w=" + path + ",va=zz"), U, "va");
   check_error(parse_region_arg("w=" + path + ",device=-1"), U, "device");
@@ -493,6 +498,7 @@ TEST_CASE("read_capture_spec: errors name the spec file and the JSON path") {
   check_spec_error(spec(R"({"regions": {}})"), U, "regions: expected an array");
   check_spec_error(spec(R"([])"), U, "JSON object");
   check_spec_error(spec(R"({"regions": [)"), U, "not valid JSON");
+  check_spec_error(spec("{\n  \"codec\": zstd\n}"), U, "line 2, column 12");
   check_spec_error(spec(R"({"codec": "raw", "codec": "zstd"})"), U, "duplicate key 'codec'");
   check_spec_error(spec(R"({"regions": [)" + good + "," + good + "]}"), U, "already used by regions[0]");
   check_spec_error(spec(R"({"regions": [{"name": "w", "path": "missing.bin"}]})"), ErrorKind::IO,

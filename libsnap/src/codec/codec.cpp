@@ -21,8 +21,9 @@ constexpr int kWindowLogMax = 28;  // no legitimate chunk (<= 256 MiB) needs mor
 // touch every byte of a fresh 256 MiB scratch before zstd overwrites it).
 class Scratch {
  public:
-  // nullptr when out of memory.
+  // nullptr when out of memory; never nullptr for n == 0.
   uint8_t* reserve(size_t n) {
+    if (n == 0) n = 1;
     if (n > cap_) {
       std::unique_ptr<uint8_t[]> fresh(new (std::nothrow) uint8_t[n]);
       if (!fresh) return nullptr;
@@ -143,7 +144,8 @@ struct ChunkEncoder::Impl {
   Result<std::span<const uint8_t>> compress(const uint8_t* src, size_t n) {
     const size_t bound = ZSTD_compressBound(n);
     uint8_t* dst = out.reserve(bound);
-    if (!dst || !ready()) return out_of_memory(bound);
+    if (!dst) return out_of_memory(bound);
+    if (!ready()) return make_error(ErrorKind::Limit, "out of memory creating a zstd context");
     const size_t r = ZSTD_compress2(cctx, dst, bound, src, n);
     if (ZSTD_isError(r)) {
       // Cannot happen with a compressBound-sized output; reported, not asserted.
@@ -160,30 +162,34 @@ ChunkEncoder::ChunkEncoder(int level) : impl_(new (std::nothrow) Impl) {
 ChunkEncoder::~ChunkEncoder() = default;
 
 Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice choice, unsigned elem_size) {
-  const EncodedChunk as_raw{format::CodecId::Raw, 0, raw};
-  if (choice == Choice::Raw) return as_raw;
-  if (is_all_zero(raw)) return EncodedChunk{format::CodecId::Zero, 0, {}};
-  if (!impl_) return out_of_memory(sizeof(Impl));
+  try {
+    const EncodedChunk as_raw{format::CodecId::Raw, 0, raw};
+    if (choice == Choice::Raw) return as_raw;
+    if (is_all_zero(raw)) return EncodedChunk{format::CodecId::Zero, 0, {}};
+    if (!impl_) return out_of_memory(sizeof(Impl));
 
-  const bool shuffle = (choice == Choice::Auto || choice == Choice::Shuffle) && shuffle_elem_ok(elem_size);
-  const uint8_t* src = raw.data();
-  if (shuffle) {
-    uint8_t* t = impl_->shuffled.reserve(raw.size());
-    if (!t) return out_of_memory(raw.size());
-    shuffle_bytes(raw.data(), t, raw.size(), elem_size);
-    src = t;
+    const bool shuffle = (choice == Choice::Auto || choice == Choice::Shuffle) && shuffle_elem_ok(elem_size);
+    const uint8_t* src = raw.data();
+    if (shuffle) {
+      uint8_t* t = impl_->shuffled.reserve(raw.size());
+      if (!t) return out_of_memory(raw.size());
+      shuffle_bytes(raw.data(), t, raw.size(), elem_size);
+      src = t;
+    }
+    auto frame = impl_->compress(src, raw.size());
+    if (!frame) return std::move(frame).error();
+
+    // Auto demands a real saving; an explicit codec only has to be smaller.
+    const size_t stored = frame->size();
+    const bool keep = choice == Choice::Auto
+                          ? double(stored) <= double(raw.size()) * (1.0 - kMinSavings)
+                          : stored < raw.size();
+    if (!keep) return as_raw;
+    return EncodedChunk{shuffle ? format::CodecId::Shuffle : format::CodecId::Zstd,
+                        uint8_t(shuffle ? elem_size : 0), *frame};
+  } catch (const std::bad_alloc&) {  // only error-message strings allocate here
+    return make_error(ErrorKind::Limit, "out of memory while encoding a chunk");
   }
-  auto frame = impl_->compress(src, raw.size());
-  if (!frame) return std::move(frame).error();
-
-  // Auto demands a real saving; an explicit codec only has to be smaller.
-  const size_t stored = frame->size();
-  const bool keep = choice == Choice::Auto
-                        ? double(stored) <= double(raw.size()) * (1.0 - kMinSavings)
-                        : stored < raw.size();
-  if (!keep) return as_raw;
-  return EncodedChunk{shuffle ? format::CodecId::Shuffle : format::CodecId::Zstd,
-                      uint8_t(shuffle ? elem_size : 0), *frame};
 }
 
 // ---- decoder ----------------------------------------------------------------

@@ -61,6 +61,7 @@ std::string utc_now_rfc3339() {
 
 // Shared state of one capture run.
 struct Run {
+  Run(const std::vector<RegionInput>& r, const CaptureOptions& o) : regions(r), opt(o) {}
   const std::vector<RegionInput>& regions;
   const CaptureOptions& opt;
   std::vector<Job> jobs;
@@ -248,7 +249,7 @@ Result<CaptureSummary> capture(const std::string& out_path, const std::vector<Re
                                const CaptureOptions& opt) {
   const auto t0 = Clock::now();
   VRAMSNAP_TRY(validate_inputs(regions, opt));
-  Run run{regions, opt};
+  Run run(regions, opt);
 
   bool any_device = false;
   for (uint32_t r = 0; r < regions.size(); ++r) {

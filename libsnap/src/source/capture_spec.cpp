@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -287,6 +288,7 @@ std::string element(const std::string& parent, size_t i) { return parent + "[" +
 // a duplicated key in a deploy hook is as much a typo as an unknown one.
 class SpecScan {
  public:
+  explicit SpecScan(std::string_view text) : text_(text) {}
   bool null() { return value(); }
   bool boolean(bool) { return value(); }
   bool number_integer(json::number_integer_t) { return value(); }
@@ -307,7 +309,13 @@ class SpecScan {
     return true;
   }
   bool parse_error(std::size_t position, const std::string&, const json::exception&) {
-    return fail("not valid JSON (error at byte " + std::to_string(position) + ")");
+    // position is 1-based; people fix spec files in editors, so say line and column.
+    const size_t at = std::min(position, text_.size() + 1) - (position > 0 ? 1 : 0);
+    const std::string_view before = text_.substr(0, at);
+    const size_t line = size_t(std::count(before.begin(), before.end(), '\n')) + 1;
+    const size_t nl = before.rfind('\n');
+    const size_t column = nl == std::string_view::npos ? at + 1 : at - nl;
+    return fail("not valid JSON (line " + std::to_string(line) + ", column " + std::to_string(column) + ")");
   }
   const std::string& problem() const { return problem_; }
 
@@ -344,6 +352,7 @@ class SpecScan {
     return true;
   }
 
+  std::string_view text_;
   std::vector<Frame> frames_;
   std::string problem_;
 };
@@ -365,7 +374,7 @@ class SpecReader {
 
   Result<CaptureSpec> read() {
     VRAMSNAP_ASSIGN_OR_RETURN(const std::string text, slurp());
-    SpecScan scan;
+    SpecScan scan(text);
     if (!json::sax_parse(text.begin(), text.end(), &scan) || !scan.problem().empty())
       return err("", scan.problem().empty() ? "not valid JSON" : scan.problem());
     const json root = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);

@@ -1,0 +1,149 @@
+// vramsnap restore SNAP [--key-file K] [--target host|cuda[:N]] [--extract DIR] ...
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "exit_code.h"
+#include "keys.h"
+#include "terminal.h"
+#include "vramsnap/restore.hpp"
+
+namespace vramsnap::cli {
+namespace {
+
+struct Opts {
+  std::string snap, key_file, target = "host", extract;
+  std::vector<std::string> regions;
+  bool allow_unsealed = false, json = false, quiet = false, fixed_va = false, warm = false, no_modules = false;
+  std::optional<uint64_t> min_generation;
+  unsigned threads = 0;
+};
+
+nlohmann::json phases_json(const PhaseTimes& p) {
+  return {{"open", p.open},       {"seal_check", p.seal_check}, {"context_init", p.context_init},
+          {"allocate", p.allocate}, {"read", p.read},           {"hash", p.hash},
+          {"decode", p.decode},   {"copy", p.copy},             {"module_load", p.module_load},
+          {"total", p.total}};
+}
+
+void print_phases(const PhaseTimes& p, const RestoreStats& st, const std::string& what) {
+  Table t({"phase", "ms", "note"}, {false, true, false});
+  auto row = [&](const char* n, double s, const char* note) { t.add({n, fmt::format("{:.3f}", s * 1e3), note}); };
+  row("open", p.open, "trailer, table, manifest");
+  row("seal check", p.seal_check, "key id + HMAC");
+  if (p.context_init > 0) row("context init", p.context_init, "CUDA primary context");
+  row("allocate", p.allocate, "");
+  row("read", p.read, "summed over threads");
+  row("hash", p.hash, "summed over threads");
+  row("decode", p.decode, "summed over threads");
+  row("copy", p.copy, what.c_str());
+  if (p.module_load > 0) row("module load", p.module_load, "cuModuleLoadData");
+  t.separator();
+  row("total", p.open + p.total, "wall");
+  fmt::print("{}", t.render());
+  const double wall = p.open + p.total;
+  fmt::print("{} chunks, {} restored ({} stored) in {:.3f} s: {:.2f} GB/s with {} threads\n", st.chunks,
+             human_bytes(st.raw_bytes), human_bytes(st.stored_bytes), wall,
+             wall > 0 ? static_cast<double>(st.raw_bytes) / wall / 1e9 : 0.0, st.threads);
+}
+
+int run(const Opts& o) {
+  const uint64_t t_open0 = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  RestoreOptions ro;
+  if (o.target == "host") ro.target = Target::Host;
+  else if (o.target.rfind("cuda", 0) == 0) {
+    ro.target = Target::Cuda;
+    if (o.target.size() > 4) {
+      if (o.target[4] != ':' || o.target.size() == 5 || o.target.find_first_not_of("0123456789", 5) != std::string::npos)
+        return report_error("restore", Error(ErrorKind::Usage, "--target: expected host, cuda or cuda:N, got " + o.target));
+      ro.device = std::stoi(o.target.substr(5));
+    }
+  } else {
+    return report_error("restore", Error(ErrorKind::Usage, "--target: expected host, cuda or cuda:N, got " + o.target));
+  }
+  if (!o.extract.empty() && ro.target == Target::Cuda)
+    return report_error("restore", Error(ErrorKind::Usage, "--extract writes files; it cannot be combined with --target cuda"));
+  auto key = find_key(o.key_file, o.allow_unsealed);
+  if (!key.ok()) return report_error("restore", key.error());
+  auto snap = Snapshot::open(o.snap);
+  if (!snap.ok()) return report_error("restore", snap.error());
+  const double open_s = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count() -
+      t_open0) * 1e-9;
+  if (*key) ro.key = &**key;
+  ro.allow_unsealed = o.allow_unsealed;
+  ro.min_generation = o.min_generation;
+  ro.threads = o.threads;
+  ro.regions = o.regions;
+  ro.fixed_va = o.fixed_va;
+  ro.warm_modules = o.warm;
+  ro.load_modules = !o.no_modules;
+  ProgressBar bar("restore", o.quiet);
+  ro.progress = bar.callback();
+
+  RestoreStats stats;
+  nlohmann::json files = nlohmann::json::array();
+  nlohmann::json regions = nlohmann::json::array();
+  if (!o.extract.empty()) {
+    auto r = extract(*snap, o.extract, ro, &stats);
+    bar.finish();
+    if (!r.ok()) return report_error("restore", r.error());
+    for (const auto& f : *r) files.push_back({{"region", f.region}, {"path", f.path}, {"size", f.size}});
+  } else {
+    auto r = restore(*snap, ro);
+    bar.finish();
+    if (!r.ok()) return report_error("restore", r.error());
+    stats = r->stats();
+    for (const auto& rr : r->regions())
+      regions.push_back({{"name", rr.meta.name}, {"kind", to_string(rr.meta.kind)}, {"size", rr.meta.size},
+                         {"device_ptr", rr.device_ptr ? nlohmann::json(fmt::format("0x{:x}", rr.device_ptr)) : nlohmann::json(nullptr)}});
+  }
+  stats.phases.open = open_s;
+  if (o.json) {
+    const double wall = stats.phases.open + stats.phases.total;
+    nlohmann::json j = {{"ok", true}, {"path", o.snap}, {"snapshot_id", snap->meta().id_hex},
+                        {"target", o.extract.empty() ? o.target : "extract"}, {"threads", stats.threads},
+                        {"chunks", stats.chunks}, {"raw_bytes", stats.raw_bytes}, {"stored_bytes", stats.stored_bytes},
+                        {"seconds", wall}, {"gb_per_s", wall > 0 ? static_cast<double>(stats.raw_bytes) / wall / 1e9 : 0.0},
+                        {"phases", phases_json(stats.phases)}};
+    if (!o.extract.empty()) j["files"] = files;
+    else j["regions"] = regions;
+    print_json(j.dump(2));
+  } else {
+    if (!o.extract.empty())
+      for (const auto& f : files) fmt::print("{}  {}\n", f["path"].get<std::string>(), human_bytes(f["size"].get<uint64_t>()));
+    print_phases(stats.phases, stats, !o.extract.empty() ? "file writes + fsync" : (ro.target == Target::Cuda ? "host-to-device" : "none (decoded in place)"));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command register_restore(CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  auto* sub = app.add_subcommand("restore", "Verified restore into host memory, a CUDA GPU, or files");
+  sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
+  add_key_option(sub, o->key_file);
+  sub->add_flag("--allow-unsealed", o->allow_unsealed, "Accept an unsealed snapshot (hashes are still checked)");
+  sub->add_option("--target", o->target, "host (default), cuda or cuda:N")->type_name("TARGET");
+  sub->add_option("--extract", o->extract, "Write each region to DIR/<name> (created; never overwrites, never "
+                                           "follows symlinks; names are percent-encoded)")->type_name("DIR");
+  sub->add_option("--region", o->regions, "Restore only this region (repeatable)")->type_name("NAME");
+  sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1u, 1024u));
+  sub->add_flag("--fixed-va", o->fixed_va, "cuda: map device regions at their recorded virtual addresses (exit 5 when taken)");
+  sub->add_flag("--warm-modules", o->warm, "cuda: load every function of module regions eagerly");
+  sub->add_flag("--no-modules", o->no_modules, "cuda: restore module regions as bytes without loading them");
+  sub->add_option("--min-generation", o->min_generation, "Refuse snapshots whose generation is lower")->type_name("N");
+  sub->add_flag("--json", o->json, "Print timings and throughput as JSON (formats/restore-output.schema.json)");
+  sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
+  sub->footer("The seal is checked first and every chunk before it is used; on any failure everything is freed\n"
+              "(or removed) and nothing is handed over.\n"
+              "Examples:\n  vramsnap restore model.snap --key-file ci.key --target cuda:0 --json\n"
+              "  vramsnap restore model.snap --key-file ci.key --extract out/ --region embed.weight");
+  return {sub, [o] { return run(*o); }};
+}
+
+}  // namespace vramsnap::cli
