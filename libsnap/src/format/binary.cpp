@@ -110,11 +110,11 @@ Result<Trailer> parse_trailer(std::span<const uint8_t, kTrailerSize> b) {
     return bad("trailer: reserved field is not zero");
   if (load_u64(&b[trl::kDataOffset]) != kDataOffset) return bad("trailer: bad data offset");
   if (t.chunk_count > kMaxChunkCount)
-    return Error(ErrorKind::Limit, fmt::format("trailer: {} chunks exceeds the cap of {}", t.chunk_count, kMaxChunkCount));
+    return Error(ErrorKind::Format, fmt::format("trailer: {} chunks exceeds the cap of {}", t.chunk_count, kMaxChunkCount));
   if (t.region_count > kMaxRegionCount)
-    return Error(ErrorKind::Limit, fmt::format("trailer: {} regions exceeds the cap of {}", t.region_count, kMaxRegionCount));
+    return Error(ErrorKind::Format, fmt::format("trailer: {} regions exceeds the cap of {}", t.region_count, kMaxRegionCount));
   if (t.manifest_size > kMaxManifestSize)
-    return Error(ErrorKind::Limit, fmt::format("trailer: manifest of {} bytes exceeds the cap of {}", t.manifest_size, kMaxManifestSize));
+    return Error(ErrorKind::Format, fmt::format("trailer: manifest of {} bytes exceeds the cap of {}", t.manifest_size, kMaxManifestSize));
   return t;
 }
 

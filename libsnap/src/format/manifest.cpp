@@ -86,7 +86,8 @@ Result<RegionMeta> parse_region(const json& j, size_t index) {
     }
   }
   if (auto it = j.find("device"); it != j.end()) {
-    if (!it->is_number_integer() || it->get<int64_t>() < -1 || it->get<int64_t>() > 1023)
+    if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<uint64_t>() > 1023) ||
+        it->get<int64_t>() < -1 || it->get<int64_t>() > 1023)
       return bad(where + ".device is not an integer in -1..1023");
     r.device = static_cast<int32_t>(it->get<int64_t>());
   }
@@ -110,7 +111,9 @@ Result<RegionMeta> parse_region(const json& j, size_t index) {
     VRAMSNAP_ASSIGN_OR_RETURN(r.labels, parse_labels(*it, where + ".labels"));
   }
   auto st = validate_region(r);
-  if (!st.ok()) return std::move(st).error().with_context("manifest: " + where + ": ");
+  // Caps read from a file are format errors (exit 3), whatever kind the
+  // shared validator uses for capture inputs.
+  if (!st.ok()) return Error(ErrorKind::Format, "manifest: " + where + ": " + st.error().message());
   return r;
 }
 
@@ -221,7 +224,7 @@ Result<Manifest> parse_manifest(std::string_view text) {
   if (auto it = j.find("labels"); it != j.end()) {
     VRAMSNAP_ASSIGN_OR_RETURN(m.meta.labels, parse_labels(*it, "labels"));
     auto st = validate_labels(m.meta.labels, "manifest: labels");
-    if (!st.ok()) return std::move(st).error();
+    if (!st.ok()) return Error(ErrorKind::Format, st.error().message());
   }
   if (auto it = j.find("source"); it != j.end()) {
     if (!it->is_object()) return bad("source is not an object");
@@ -231,11 +234,13 @@ Result<Manifest> parse_manifest(std::string_view text) {
     VRAMSNAP_ASSIGN_OR_RETURN(m.meta.source.cuda_runtime, get_str(*it, "cuda_runtime", "source", false));
     VRAMSNAP_ASSIGN_OR_RETURN(m.meta.source.host, get_str(*it, "host", "source", false));
   }
-  for (const std::string* s : {&m.meta.created, &m.meta.tool, &m.meta.source.gpu_name, &m.meta.source.host})
+  for (const std::string* s : {&m.meta.created, &m.meta.tool, &m.meta.source.gpu_name, &m.meta.source.host,
+                               &m.meta.source.compute_capability, &m.meta.source.driver_version,
+                               &m.meta.source.cuda_runtime})
     if (s->size() > kMaxLabelBytes || !valid_utf8(*s)) return bad("a metadata string is too long or not UTF-8");
   auto rit = j.find("regions");
   if (rit == j.end() || !rit->is_array()) return bad("missing \"regions\" array");
-  if (rit->size() > kMaxRegionCount) return Error(ErrorKind::Limit, "manifest: too many regions");
+  if (rit->size() > kMaxRegionCount) return bad("too many regions");
   m.regions.reserve(rit->size());
   for (size_t i = 0; i < rit->size(); ++i) {
     VRAMSNAP_ASSIGN_OR_RETURN(auto r, parse_region((*rit)[i], i));
