@@ -13,8 +13,8 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 echo "== making example data in $work"
-python3 "$root/scripts/gen-data.py" --pattern bf16 --size 8MiB -o weights.bin
-python3 "$root/scripts/gen-data.py" --pattern random --size 1MiB -o heap.bin
+"$vs" bench --synthetic 8MiB --pattern bf16 --write-data weights.bin
+"$vs" bench --synthetic 1MiB --pattern random --write-data heap.bin
 truncate -s 2MiB kv.bin   # an empty KV cache: all zeros
 
 run() { echo; echo "\$ vramsnap $*"; "$vs" "$@"; }

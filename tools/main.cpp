@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
       "Run 'vramsnap COMMAND --help' for a command's options, or see vramsnap(1).");
   std::vector<Command> commands = {register_keygen(app),  register_capture(app), register_inspect(app),
                                    register_seal(app),    register_verify(app),  register_restore(app),
-};
+                                   register_bench(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -93,6 +93,21 @@ struct CaptureSummary {
 VRAMSNAP_API Result<CaptureSummary> capture(const std::string& out_path, const std::vector<RegionInput>& regions,
                                             const CaptureOptions& options);
 
+// A capture session for serving processes: register regions (host memory,
+// device memory, files), then write. The session only records pointers; the
+// memory must stay valid and unchanged until write() returns.
+class VRAMSNAP_API Capture {
+ public:
+  Capture& add_host(RegionMeta meta, const void* data);
+  Capture& add_device(RegionMeta meta, const void* device_ptr);
+  Capture& add_file(RegionMeta meta, std::string path, uint64_t offset = 0);
+  Result<CaptureSummary> write(const std::string& path, const CaptureOptions& options) const;
+  const std::vector<RegionInput>& regions() const { return regions_; }
+
+ private:
+  std::vector<RegionInput> regions_;
+};
+
 // Describes this machine (host name, and GPU / driver / runtime when a GPU is usable).
 VRAMSNAP_API SourceInfo describe_source();
 

@@ -51,6 +51,19 @@ Status copy_device_to_host(int device, const void* src, void* dst, size_t size) 
   return {};
 }
 
+void* alloc_pinned(size_t size) {
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, size, cudaHostAllocDefault) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return nullptr;
+  }
+  return p;
+}
+
+void free_pinned(void* p) {
+  if (p) cudaFreeHost(p);
+}
+
 #else  // built without the CUDA toolkit
 
 Status require_gpu() {
@@ -58,6 +71,8 @@ Status require_gpu() {
 }
 void describe_gpu(SourceInfo&) {}
 Status copy_device_to_host(int, const void*, void*, size_t) { return require_gpu(); }
+void* alloc_pinned(size_t) { return nullptr; }
+void free_pinned(void*) {}
 
 #endif
 

@@ -40,6 +40,7 @@ struct CudaResources final : DeviceResources {
   const DriverApi* api = nullptr;
   int device = 0;
   void* arena = nullptr;
+  std::vector<void*> managed;  // read-mostly regions (cudaMallocManaged)
   struct Mapping { CUdeviceptr va; size_t size; CUmemGenericAllocationHandle handle; bool mapped; };
   std::vector<Mapping> mappings;
   std::vector<CUmodule> modules;
@@ -56,6 +57,7 @@ struct CudaResources final : DeviceResources {
       api->cuMemAddressFree(m.va, m.size);
     }
     if (arena) cudaFree(arena);
+    for (void* p : managed) cudaFree(p);
   }
 };
 
@@ -107,7 +109,9 @@ class CudaPlacement final : public pipeline::Placement {
     for (size_t r : regions_) {
       const auto& m = s_.regions[r];
       if (m.kind != RegionKind::Device || m.size == 0) continue;
-      if (opt_.fixed_va) {
+      if (m.flags & kFlagReadMostly && !opt_.fixed_va) {
+        VRAMSNAP_TRY(alloc_read_mostly(r));
+      } else if (opt_.fixed_va) {
         if (!m.va)
           return Error(ErrorKind::Usage, fmt::format("{}: region \"{}\" has no recorded address; restore without --fixed-va", s_.path, m.name));
         VRAMSNAP_TRY(map_fixed(r));
@@ -133,7 +137,8 @@ class CudaPlacement final : public pipeline::Placement {
       rr.index = r;
       rr.meta = m;
       if (m.kind == RegionKind::Device) {
-        if (!opt_.fixed_va && m.size) dev_base_[r] = reinterpret_cast<uint64_t>(res_->arena) + offsets[r];
+        if (!opt_.fixed_va && m.size && !(m.flags & kFlagReadMostly))
+          dev_base_[r] = reinterpret_cast<uint64_t>(res_->arena) + offsets[r];
         rr.device_ptr = dev_base_[r];
       } else if (m.size) {
         void* p = nullptr;
@@ -190,6 +195,19 @@ class CudaPlacement final : public pipeline::Placement {
   Status finish(PhaseTimes& times) override {
     uint64_t t0 = pipeline::now_ns();
     for (auto& w : workers_) SNAP_CUDA_TRY(cudaStreamSynchronize(w.stream));
+    // Read-mostly regions: the driver may keep read-only copies where they are
+    // read; prefetch so the first kernel does not fault pages over.
+    cudaMemLocation loc{};
+    loc.type = cudaMemLocationTypeDevice;
+    loc.id = opt_.device;
+    for (size_t r : regions_) {
+      const auto& m = s_.regions[r];
+      if (m.kind != RegionKind::Device || !(m.flags & kFlagReadMostly) || opt_.fixed_va || !m.size) continue;
+      void* p = reinterpret_cast<void*>(dev_base_[r]);
+      SNAP_CUDA_TRY(cudaMemAdvise(p, m.size, cudaMemAdviseSetReadMostly, loc));
+      SNAP_CUDA_TRY(cudaMemPrefetchAsync(p, m.size, loc, 0, workers_.empty() ? nullptr : workers_[0].stream));
+    }
+    if (!workers_.empty()) SNAP_CUDA_TRY(cudaStreamSynchronize(workers_[0].stream));
     times.copy += pipeline::seconds_since(t0);
     t0 = pipeline::now_ns();
     for (auto& rr : out_.regions) {
@@ -213,6 +231,22 @@ class CudaPlacement final : public pipeline::Placement {
   }
 
  private:
+  // Managed memory so cudaMemAdvise(SetReadMostly) applies; never more than
+  // the device has free (oversubscribing managed memory can stall the GPU).
+  Status alloc_read_mostly(size_t r) {
+    const auto& m = s_.regions[r];
+    size_t free_b = 0, total_b = 0;
+    SNAP_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
+    if (m.size > free_b)
+      return Error(ErrorKind::Resource, fmt::format("{}: read-mostly region \"{}\" needs {} bytes but GPU {} has {} free",
+                                                    s_.path, m.name, m.size, opt_.device, free_b));
+    void* p = nullptr;
+    SNAP_CUDA_TRY(cudaMallocManaged(&p, m.size, cudaMemAttachGlobal));
+    res_->managed.push_back(p);
+    dev_base_[r] = reinterpret_cast<uint64_t>(p);
+    return {};
+  }
+
   Status map_fixed(size_t r) {
     const auto& m = s_.regions[r];
     CUmemAllocationProp prop{};

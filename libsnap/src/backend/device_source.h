@@ -20,4 +20,9 @@ void describe_gpu(SourceInfo& info);
 // Synchronous device-to-host copy of `size` bytes on `device`.
 Status copy_device_to_host(int device, const void* src, void* dst, size_t size);
 
+// Page-locked host memory for fast device-to-host copies; nullptr when CUDA
+// is unavailable (callers fall back to ordinary memory).
+void* alloc_pinned(size_t size);
+void free_pinned(void* p);
+
 }  // namespace vramsnap::backend

@@ -208,6 +208,9 @@ std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMe
 
 Result<Manifest> parse_manifest(std::string_view text) {
   if (!json_depth_ok(text)) return bad(fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth));
+  // nlohmann::json stops at a NUL byte as if the input ended there, which
+  // would accept anything after it. No JSON text contains a raw NUL.
+  if (text.find('\0') != std::string_view::npos) return bad("not valid JSON (contains a NUL byte)");
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return bad("not valid JSON");
   if (!j.is_object()) return bad("not a JSON object");

@@ -59,6 +59,33 @@ std::string utc_now_rfc3339() {
   return buf;
 }
 
+// A worker's read buffer: pinned when the snapshot has device regions, so
+// device-to-host copies run at full PCIe speed while other workers compress.
+class StagingBuffer {
+ public:
+  explicit StagingBuffer(bool want_pinned) : want_pinned_(want_pinned) {}
+  ~StagingBuffer() { if (pinned_) backend::free_pinned(pinned_); }
+  StagingBuffer(const StagingBuffer&) = delete;
+  StagingBuffer& operator=(const StagingBuffer&) = delete;
+  uint8_t* get(size_t n) {
+    if (want_pinned_ && n > pinned_size_) {
+      if (pinned_) backend::free_pinned(pinned_);
+      pinned_ = static_cast<uint8_t*>(backend::alloc_pinned(n));
+      pinned_size_ = pinned_ ? n : 0;
+      if (!pinned_) want_pinned_ = false;
+    }
+    if (pinned_) return pinned_;
+    if (plain_.size() < n) plain_.resize(n);
+    return plain_.data();
+  }
+
+ private:
+  bool want_pinned_;
+  uint8_t* pinned_ = nullptr;
+  size_t pinned_size_ = 0;
+  std::vector<uint8_t> plain_;
+};
+
 // Shared state of one capture run.
 struct Run {
   Run(const std::vector<RegionInput>& r, const CaptureOptions& o) : regions(r), opt(o) {}
@@ -80,6 +107,7 @@ struct Run {
 
   std::atomic<uint64_t> bytes_done{0};
   uint64_t bytes_total = 0;
+  bool any_device = false;
   std::mutex progress_mu;
   Clock::time_point last_progress{};
 
@@ -104,23 +132,25 @@ struct Run {
 
   bool cancelled() const { return io::interrupted() || (opt.cancel && opt.cancel->load()); }
 
-  Result<std::span<const uint8_t>> read_source(const Job& j, std::vector<uint8_t>& buf) {
+  Result<std::span<const uint8_t>> read_source(const Job& j, StagingBuffer& staging) {
     const RegionInput& in = regions[j.region];
     switch (in.source()) {
       case RegionInput::Source::Host:
         return std::span<const uint8_t>(static_cast<const uint8_t*>(in.pointer()) + j.offset, j.size);
       case RegionInput::Source::File: {
         const auto& f = files.at(in.path());
-        auto st = f.read_exact({buf.data(), j.size}, in.offset() + j.offset);
+        uint8_t* buf = staging.get(j.size);
+        auto st = f.read_exact({buf, j.size}, in.offset() + j.offset);
         if (!st.ok())
           return Error(ErrorKind::IO, fmt::format("reading region \"{}\" from {}: {} (did the file change during capture?)",
                                                   in.meta().name, in.path(), st.error().message()));
-        return std::span<const uint8_t>(buf.data(), j.size);
+        return std::span<const uint8_t>(buf, j.size);
       }
       case RegionInput::Source::Device: {
+        uint8_t* buf = staging.get(j.size);
         VRAMSNAP_TRY(backend::copy_device_to_host(in.meta().device, static_cast<const uint8_t*>(in.pointer()) + j.offset,
-                                                  buf.data(), j.size));
-        return std::span<const uint8_t>(buf.data(), j.size);
+                                                  buf, j.size));
+        return std::span<const uint8_t>(buf, j.size);
       }
     }
     return Error(ErrorKind::Usage, "unknown region source");
@@ -128,7 +158,7 @@ struct Run {
 
   void worker() {
     codec::ChunkEncoder encoder(opt.level);
-    std::vector<uint8_t> buf;
+    StagingBuffer buf(any_device);
     const auto choice = to_codec_choice(opt.codec);
     for (;;) {
       const size_t ji = next_job.fetch_add(1);
@@ -139,7 +169,6 @@ struct Run {
       }
       if (cancelled()) { fail(ji, Error(ErrorKind::Interrupted, "capture cancelled")); return; }
       const Job& j = jobs[ji];
-      if (buf.size() < j.size) buf.resize(j.size);
       auto raw = read_source(j, buf);
       if (!raw.ok()) { fail(ji, std::move(raw).error()); return; }
       const auto& meta = regions[j.region].meta();
@@ -237,6 +266,22 @@ RegionInput RegionInput::from_device(RegionMeta meta, const void* device_ptr) {
   return r;
 }
 
+Capture& Capture::add_host(RegionMeta meta, const void* data) {
+  regions_.push_back(RegionInput::from_host(std::move(meta), data));
+  return *this;
+}
+Capture& Capture::add_device(RegionMeta meta, const void* device_ptr) {
+  regions_.push_back(RegionInput::from_device(std::move(meta), device_ptr));
+  return *this;
+}
+Capture& Capture::add_file(RegionMeta meta, std::string path, uint64_t offset) {
+  regions_.push_back(RegionInput::from_file(std::move(meta), std::move(path), offset));
+  return *this;
+}
+Result<CaptureSummary> Capture::write(const std::string& path, const CaptureOptions& options) const {
+  return capture(path, regions_, options);
+}
+
 SourceInfo describe_source() {
   SourceInfo s;
   char host[256] = {};
@@ -278,6 +323,7 @@ Result<CaptureSummary> capture(const std::string& out_path, const std::vector<Re
     run.bytes_total += size;
   }
   if (any_device) VRAMSNAP_TRY(backend::require_gpu());
+  run.any_device = any_device;
   run.entries.resize(run.jobs.size());
 
   VRAMSNAP_ASSIGN_OR_RETURN(auto out, io::AtomicOutput::create(out_path, opt.overwrite));

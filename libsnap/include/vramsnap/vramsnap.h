@@ -1,0 +1,194 @@
+/* libvramsnap C API: capture, verify and restore GPU workload snapshots from
+ * any language with a C FFI (Rust, Python, Go, Wasm runtimes).
+ *
+ * Conventions
+ * - Every fallible call returns a vramsnap_status; VRAMSNAP_OK is 0. The
+ *   message of the last failure on the calling thread is vramsnap_last_error().
+ * - Handles are opaque and freed with their *_free / vramsnap_close function;
+ *   passing NULL to a free function is a no-op.
+ * - Option structs are initialised with their *_init function first, so new
+ *   fields added later get safe defaults.
+ * - Thread safety: a vramsnap_snapshot may be used from several threads at
+ *   once (verify/restore only read it); other handles belong to one thread at
+ *   a time. The library starts its own worker threads.
+ * - Status values equal the vramsnap command's exit codes. */
+#ifndef VRAMSNAP_H
+#define VRAMSNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vramsnap/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vramsnap_status {
+  VRAMSNAP_OK = 0,
+  VRAMSNAP_ERR_VERIFY = 1,      /* bad seal, wrong key, hash mismatch, unsealed, too old */
+  VRAMSNAP_ERR_USAGE = 2,       /* bad argument */
+  VRAMSNAP_ERR_FORMAT = 3,      /* not a snapshot, truncated, corrupt structure */
+  VRAMSNAP_ERR_IO = 4,          /* read/write failure, output exists */
+  VRAMSNAP_ERR_RESOURCE = 5,    /* out of memory (host or GPU), a cap exceeded */
+  VRAMSNAP_ERR_UNAVAILABLE = 6, /* no GPU/driver, or incompatible */
+  VRAMSNAP_ERR_INTERRUPTED = 130
+} vramsnap_status;
+
+typedef enum vramsnap_region_kind {
+  VRAMSNAP_KIND_DEVICE = 0,
+  VRAMSNAP_KIND_HOST = 1,
+  VRAMSNAP_KIND_MODULE = 2,
+  VRAMSNAP_KIND_OTHER = 3
+} vramsnap_region_kind;
+
+enum { VRAMSNAP_FLAG_READ_MOSTLY = 1u << 0, VRAMSNAP_FLAG_WARM = 1u << 1 };
+
+typedef enum vramsnap_target { VRAMSNAP_TARGET_HOST = 0, VRAMSNAP_TARGET_CUDA = 1 } vramsnap_target;
+
+typedef struct vramsnap_key vramsnap_key;
+typedef struct vramsnap_snapshot vramsnap_snapshot;
+typedef struct vramsnap_capture vramsnap_capture;
+typedef struct vramsnap_restored vramsnap_restored;
+
+/* Progress: return non-zero to cancel the operation (it then fails with
+ * VRAMSNAP_ERR_INTERRUPTED and leaves nothing behind). */
+typedef int (*vramsnap_progress_fn)(void* user, uint64_t bytes_done, uint64_t bytes_total);
+
+VRAMSNAP_API const char* vramsnap_version(void);
+/* Message of the last failure on this thread ("" if none). Valid until the next call on this thread. */
+VRAMSNAP_API const char* vramsnap_last_error(void);
+
+/* ---- keys ----------------------------------------------------------------- */
+/* Loads a key file (32 bytes, mode 0600 or stricter, owned by the caller). */
+VRAMSNAP_API vramsnap_status vramsnap_key_load(const char* path, vramsnap_key** out);
+/* NULL path: $VRAMSNAP_KEY_FILE, then $CREDENTIALS_DIRECTORY/vramsnap.key. */
+VRAMSNAP_API vramsnap_status vramsnap_key_resolve(const char* path_or_null, vramsnap_key** out);
+VRAMSNAP_API vramsnap_status vramsnap_key_from_bytes(const void* bytes, size_t size, vramsnap_key** out);
+/* Creates a new key file (mode 0600, never overwrites); writes the 16-hex-digit key id + NUL. */
+VRAMSNAP_API vramsnap_status vramsnap_key_generate(const char* path, char key_id[17]);
+VRAMSNAP_API void vramsnap_key_id(const vramsnap_key* key, char key_id[17]);
+VRAMSNAP_API void vramsnap_key_free(vramsnap_key* key); /* wipes the key bytes */
+
+/* ---- capture ---------------------------------------------------------------- */
+typedef struct vramsnap_region_desc {
+  const char* name;            /* unique; see formats/snapshot-v1.md for the rules */
+  vramsnap_region_kind kind;
+  const char* dtype;           /* "bf16", "f32", ...; NULL or "" when unknown */
+  const uint64_t* shape;       /* may be NULL */
+  size_t rank;
+  int32_t device;              /* device ordinal, -1 for none */
+  uint32_t flags;              /* VRAMSNAP_FLAG_* */
+} vramsnap_region_desc;
+
+typedef struct vramsnap_capture_options {
+  uint64_t chunk_size;         /* default 4 MiB */
+  const char* codec;           /* "auto" (default), "raw", "zstd", "shuffle" */
+  int level;                   /* zstd level, default 3 */
+  unsigned threads;            /* 0: all cores */
+  uint64_t generation;
+  int overwrite;               /* replace an existing output file */
+  const vramsnap_key* key;     /* seal as it writes; NULL: unsealed */
+  vramsnap_progress_fn progress;
+  void* progress_user;
+} vramsnap_capture_options;
+
+VRAMSNAP_API void vramsnap_capture_options_init(vramsnap_capture_options* options);
+VRAMSNAP_API vramsnap_status vramsnap_capture_new(vramsnap_capture** out);
+/* Host memory: must stay valid and unchanged until vramsnap_capture_write returns. */
+VRAMSNAP_API vramsnap_status vramsnap_capture_add_host(vramsnap_capture* c, const vramsnap_region_desc* desc,
+                                                       const void* data, uint64_t size);
+/* CUDA device memory (copied through pinned buffers); its address is recorded. */
+VRAMSNAP_API vramsnap_status vramsnap_capture_add_device(vramsnap_capture* c, const vramsnap_region_desc* desc,
+                                                         const void* device_ptr, uint64_t size);
+VRAMSNAP_API vramsnap_status vramsnap_capture_add_file(vramsnap_capture* c, const vramsnap_region_desc* desc,
+                                                       const char* path, uint64_t offset, uint64_t size);
+VRAMSNAP_API vramsnap_status vramsnap_capture_set_label(vramsnap_capture* c, const char* key, const char* value);
+/* Writes the snapshot (temp file + fsync + rename). snapshot_id receives 32 hex digits + NUL (may be NULL). */
+VRAMSNAP_API vramsnap_status vramsnap_capture_write(vramsnap_capture* c, const char* path,
+                                                    const vramsnap_capture_options* options, char snapshot_id[33]);
+VRAMSNAP_API void vramsnap_capture_free(vramsnap_capture* c);
+
+/* ---- open, inspect, verify, seal ---------------------------------------------- */
+typedef struct vramsnap_region_info {
+  const char* name;            /* valid while the snapshot is open */
+  vramsnap_region_kind kind;
+  const char* dtype;           /* "" when unknown */
+  const uint64_t* shape;
+  size_t rank;
+  uint64_t size;
+  int32_t device;
+  int has_va;
+  uint64_t va;
+  uint32_t flags;
+} vramsnap_region_info;
+
+VRAMSNAP_API vramsnap_status vramsnap_open(const char* path, vramsnap_snapshot** out);
+VRAMSNAP_API void vramsnap_close(vramsnap_snapshot* snap);
+VRAMSNAP_API size_t vramsnap_region_count(const vramsnap_snapshot* snap);
+VRAMSNAP_API vramsnap_status vramsnap_region_get(const vramsnap_snapshot* snap, size_t index, vramsnap_region_info* out);
+VRAMSNAP_API uint64_t vramsnap_generation(const vramsnap_snapshot* snap);
+VRAMSNAP_API const char* vramsnap_snapshot_id(const vramsnap_snapshot* snap); /* 32 hex digits */
+/* 1 when sealed; key_id (may be NULL) receives the sealing key id. */
+VRAMSNAP_API int vramsnap_is_sealed(const vramsnap_snapshot* snap, char key_id[17]);
+
+typedef struct vramsnap_check_options {
+  const vramsnap_key* key;     /* required for sealed snapshots unless allow_unsealed */
+  int allow_unsealed;
+  int has_min_generation;
+  uint64_t min_generation;
+  unsigned threads;
+  vramsnap_progress_fn progress;
+  void* progress_user;
+} vramsnap_check_options;
+
+VRAMSNAP_API void vramsnap_check_options_init(vramsnap_check_options* options);
+VRAMSNAP_API vramsnap_status vramsnap_verify(const vramsnap_snapshot* snap, const vramsnap_check_options* options);
+/* Seals (or re-seals) a snapshot file in place. */
+VRAMSNAP_API vramsnap_status vramsnap_seal(const char* path, const vramsnap_key* key);
+
+/* ---- restore ------------------------------------------------------------------ */
+/* Caller-provided host memory: return a buffer of `size` bytes for the region,
+ * or NULL to let the library allocate (then freed by vramsnap_restored_free,
+ * or by the caller with free() after vramsnap_restored_release). */
+typedef void* (*vramsnap_alloc_fn)(void* user, const char* region_name, uint64_t size);
+
+typedef struct vramsnap_restore_options {
+  vramsnap_check_options check;
+  vramsnap_target target;
+  int device;                  /* CUDA device ordinal */
+  int fixed_va;                /* map device regions at their recorded addresses */
+  int load_modules;            /* default 1 */
+  int warm_modules;
+  const char* const* regions;  /* NULL: all regions */
+  size_t region_count;
+  vramsnap_alloc_fn host_alloc;
+  void* host_alloc_user;
+} vramsnap_restore_options;
+
+typedef struct vramsnap_restored_region {
+  const char* name;            /* valid while the restored handle lives */
+  vramsnap_region_kind kind;
+  uint64_t size;
+  void* host;                  /* host regions (and module bytes) */
+  uint64_t device_ptr;         /* device regions on the CUDA target (CUdeviceptr) */
+  void* module;                /* CUmodule for loaded module regions */
+} vramsnap_restored_region;
+
+VRAMSNAP_API void vramsnap_restore_options_init(vramsnap_restore_options* options);
+VRAMSNAP_API vramsnap_status vramsnap_restore(const vramsnap_snapshot* snap, const vramsnap_restore_options* options,
+                                              vramsnap_restored** out);
+VRAMSNAP_API size_t vramsnap_restored_count(const vramsnap_restored* r);
+VRAMSNAP_API vramsnap_status vramsnap_restored_get(const vramsnap_restored* r, size_t index, vramsnap_restored_region* out);
+VRAMSNAP_API vramsnap_status vramsnap_restored_find(const vramsnap_restored* r, const char* name,
+                                                    vramsnap_restored_region* out);
+/* Seconds spent in the whole restore (wall) and bytes restored. */
+VRAMSNAP_API double vramsnap_restored_seconds(const vramsnap_restored* r);
+/* The caller takes ownership of every buffer, device allocation and module. */
+VRAMSNAP_API void vramsnap_restored_release(vramsnap_restored* r);
+VRAMSNAP_API void vramsnap_restored_free(vramsnap_restored* r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VRAMSNAP_H */

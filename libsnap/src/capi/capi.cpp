@@ -1,0 +1,409 @@
+// The C API: a thin shell over the C++ API. Errors become status codes plus a
+// thread-local message; no exception crosses into C.
+#include "vramsnap/vramsnap.h"
+
+#include <atomic>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "crypto/key.h"
+#include "vramsnap/capture.hpp"
+#include "vramsnap/restore.hpp"
+#include "vramsnap/snapshot.hpp"
+#include "vramsnap/version.hpp"
+
+struct vramsnap_key {
+  vramsnap::Key key;
+};
+struct vramsnap_snapshot {
+  vramsnap::Snapshot snap;
+};
+struct vramsnap_capture {
+  std::vector<vramsnap::RegionInput> regions;
+  std::map<std::string, std::string> labels;
+};
+struct vramsnap_restored {
+  vramsnap::Restored restored;
+};
+
+namespace {
+
+thread_local std::string g_last_error;
+
+vramsnap_status status_for(vramsnap::ErrorKind k) {
+  using vramsnap::ErrorKind;
+  switch (k) {
+    case ErrorKind::Auth: return VRAMSNAP_ERR_VERIFY;
+    case ErrorKind::Usage: return VRAMSNAP_ERR_USAGE;
+    case ErrorKind::Format: return VRAMSNAP_ERR_FORMAT;
+    case ErrorKind::IO: return VRAMSNAP_ERR_IO;
+    case ErrorKind::Limit:
+    case ErrorKind::Resource: return VRAMSNAP_ERR_RESOURCE;
+    case ErrorKind::Compat: return VRAMSNAP_ERR_UNAVAILABLE;
+    case ErrorKind::Interrupted: return VRAMSNAP_ERR_INTERRUPTED;
+  }
+  return VRAMSNAP_ERR_IO;
+}
+
+vramsnap_status fail(const vramsnap::Error& e) {
+  g_last_error = e.message();
+  return status_for(e.kind());
+}
+
+vramsnap_status usage(const char* msg) {
+  g_last_error = msg;
+  return VRAMSNAP_ERR_USAGE;
+}
+
+// Runs f, turning allocation failures and stray exceptions into statuses.
+template <class F>
+vramsnap_status guarded(F&& f) noexcept {
+  try {
+    g_last_error.clear();
+    return f();
+  } catch (const std::bad_alloc&) {
+    g_last_error = "out of memory";
+    return VRAMSNAP_ERR_RESOURCE;
+  } catch (const std::exception& e) {
+    g_last_error = std::string("internal error: ") + e.what();
+    return VRAMSNAP_ERR_IO;
+  }
+}
+
+vramsnap::RegionKind kind_from_c(vramsnap_region_kind k) {
+  switch (k) {
+    case VRAMSNAP_KIND_DEVICE: return vramsnap::RegionKind::Device;
+    case VRAMSNAP_KIND_HOST: return vramsnap::RegionKind::Host;
+    case VRAMSNAP_KIND_MODULE: return vramsnap::RegionKind::Module;
+    default: return vramsnap::RegionKind::Other;
+  }
+}
+
+vramsnap_region_kind kind_to_c(vramsnap::RegionKind k) {
+  switch (k) {
+    case vramsnap::RegionKind::Device: return VRAMSNAP_KIND_DEVICE;
+    case vramsnap::RegionKind::Host: return VRAMSNAP_KIND_HOST;
+    case vramsnap::RegionKind::Module: return VRAMSNAP_KIND_MODULE;
+    case vramsnap::RegionKind::Other: return VRAMSNAP_KIND_OTHER;
+  }
+  return VRAMSNAP_KIND_OTHER;
+}
+
+bool meta_from_desc(const vramsnap_region_desc* d, uint64_t size, vramsnap::RegionMeta& m) {
+  if (!d || !d->name) return false;
+  m.name = d->name;
+  m.kind = kind_from_c(d->kind);
+  m.size = size;
+  if (d->dtype) m.dtype = d->dtype;
+  if (d->shape) m.shape.assign(d->shape, d->shape + d->rank);
+  m.device = d->device;
+  m.flags = d->flags & (vramsnap::kFlagReadMostly | vramsnap::kFlagWarm);
+  return true;
+}
+
+void copy_id(const std::string& hex, char* out, size_t cap) {
+  if (!out) return;
+  std::strncpy(out, hex.c_str(), cap - 1);
+  out[cap - 1] = '\0';
+}
+
+vramsnap::ProgressFn progress_fn(vramsnap_progress_fn fn, void* user, std::atomic<bool>* cancel) {
+  if (!fn) return {};
+  return [fn, user, cancel](const vramsnap::Progress& p) {
+    if (fn(user, p.bytes_done, p.bytes_total) != 0) cancel->store(true);
+  };
+}
+
+void fill_check(const vramsnap_check_options& c, vramsnap::CheckOptions& o, std::atomic<bool>* cancel) {
+  o.key = c.key ? &c.key->key : nullptr;
+  o.allow_unsealed = c.allow_unsealed != 0;
+  if (c.has_min_generation) o.min_generation = c.min_generation;
+  o.threads = c.threads;
+  o.progress = progress_fn(c.progress, c.progress_user, cancel);
+  o.cancel = cancel;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* vramsnap_version(void) { return vramsnap::version(); }
+const char* vramsnap_last_error(void) { return g_last_error.c_str(); }
+
+vramsnap_status vramsnap_key_load(const char* path, vramsnap_key** out) {
+  if (!path || !*path) return usage("key file path is NULL or empty");
+  return vramsnap_key_resolve(path, out);
+}
+
+vramsnap_status vramsnap_key_resolve(const char* path, vramsnap_key** out) {
+  return guarded([&] {
+    if (!out) return usage("out is NULL");
+    *out = nullptr;
+    std::optional<std::string> p;
+    if (path && *path) p = path;
+    auto k = vramsnap::Key::resolve(p);
+    if (!k.ok()) return fail(k.error());
+    *out = new vramsnap_key{std::move(k).value()};
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_key_from_bytes(const void* bytes, size_t size, vramsnap_key** out) {
+  return guarded([&] {
+    if (!out) return usage("out is NULL");
+    *out = nullptr;
+    auto k = vramsnap::Key::from_bytes(bytes, size);
+    if (!k.ok()) return fail(k.error());
+    *out = new vramsnap_key{std::move(k).value()};
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_key_generate(const char* path, char key_id[17]) {
+  return guarded([&] {
+    if (!path) return usage("path is NULL");
+    auto id = vramsnap::Key::generate(path);
+    if (!id.ok()) return fail(id.error());
+    copy_id(*id, key_id, 17);
+    return VRAMSNAP_OK;
+  });
+}
+
+void vramsnap_key_id(const vramsnap_key* key, char key_id[17]) {
+  if (key && key_id) copy_id(key->key.id_hex(), key_id, 17);
+}
+
+void vramsnap_key_free(vramsnap_key* key) { delete key; }
+
+void vramsnap_capture_options_init(vramsnap_capture_options* o) {
+  if (!o) return;
+  *o = vramsnap_capture_options{};
+  o->chunk_size = 4ull << 20;
+  o->codec = "auto";
+  o->level = 3;
+}
+
+vramsnap_status vramsnap_capture_new(vramsnap_capture** out) {
+  return guarded([&] {
+    if (!out) return usage("out is NULL");
+    *out = new vramsnap_capture{};
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_capture_add_host(vramsnap_capture* c, const vramsnap_region_desc* d, const void* data,
+                                          uint64_t size) {
+  return guarded([&] {
+    vramsnap::RegionMeta m;
+    if (!c || !meta_from_desc(d, size, m)) return usage("capture handle, descriptor or name is NULL");
+    if (size && !data) return usage("host region data is NULL");
+    c->regions.push_back(vramsnap::RegionInput::from_host(std::move(m), data));
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_capture_add_device(vramsnap_capture* c, const vramsnap_region_desc* d, const void* ptr,
+                                            uint64_t size) {
+  return guarded([&] {
+    vramsnap::RegionMeta m;
+    if (!c || !meta_from_desc(d, size, m)) return usage("capture handle, descriptor or name is NULL");
+    if (size && !ptr) return usage("device pointer is NULL");
+    c->regions.push_back(vramsnap::RegionInput::from_device(std::move(m), ptr));
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_capture_add_file(vramsnap_capture* c, const vramsnap_region_desc* d, const char* path,
+                                          uint64_t offset, uint64_t size) {
+  return guarded([&] {
+    vramsnap::RegionMeta m;
+    if (!c || !path || !meta_from_desc(d, size, m)) return usage("capture handle, descriptor, name or path is NULL");
+    c->regions.push_back(vramsnap::RegionInput::from_file(std::move(m), path, offset));
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_capture_set_label(vramsnap_capture* c, const char* key, const char* value) {
+  return guarded([&] {
+    if (!c || !key || !value) return usage("capture handle, label key or value is NULL");
+    c->labels[key] = value;
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_capture_write(vramsnap_capture* c, const char* path, const vramsnap_capture_options* o,
+                                       char snapshot_id[33]) {
+  return guarded([&] {
+    if (!c || !path) return usage("capture handle or path is NULL");
+    vramsnap_capture_options defaults;
+    vramsnap_capture_options_init(&defaults);
+    if (!o) o = &defaults;
+    vramsnap::CaptureOptions opt;
+    opt.chunk_size = o->chunk_size;
+    auto codec = vramsnap::parse_codec_choice(o->codec ? o->codec : "auto");
+    if (!codec) return usage("codec must be auto, raw, zstd or shuffle");
+    opt.codec = *codec;
+    opt.level = o->level;
+    opt.threads = o->threads;
+    opt.generation = o->generation;
+    opt.overwrite = o->overwrite != 0;
+    opt.labels = c->labels;
+    opt.key = o->key ? &o->key->key : nullptr;
+    std::atomic<bool> cancel{false};
+    opt.progress = progress_fn(o->progress, o->progress_user, &cancel);
+    opt.cancel = &cancel;
+    auto sum = vramsnap::capture(path, c->regions, opt);
+    if (!sum.ok()) return fail(sum.error());
+    copy_id(sum->id_hex, snapshot_id, 33);
+    return VRAMSNAP_OK;
+  });
+}
+
+void vramsnap_capture_free(vramsnap_capture* c) { delete c; }
+
+vramsnap_status vramsnap_open(const char* path, vramsnap_snapshot** out) {
+  return guarded([&] {
+    if (!path || !out) return usage("path or out is NULL");
+    *out = nullptr;
+    auto s = vramsnap::Snapshot::open(path);
+    if (!s.ok()) return fail(s.error());
+    *out = new vramsnap_snapshot{std::move(s).value()};
+    return VRAMSNAP_OK;
+  });
+}
+
+void vramsnap_close(vramsnap_snapshot* snap) { delete snap; }
+
+size_t vramsnap_region_count(const vramsnap_snapshot* snap) { return snap ? snap->snap.regions().size() : 0; }
+
+vramsnap_status vramsnap_region_get(const vramsnap_snapshot* snap, size_t index, vramsnap_region_info* out) {
+  return guarded([&] {
+    if (!snap || !out) return usage("snapshot or out is NULL");
+    if (index >= snap->snap.regions().size()) return usage("region index out of range");
+    const auto& r = snap->snap.regions()[index];
+    *out = vramsnap_region_info{};
+    out->name = r.name.c_str();
+    out->kind = kind_to_c(r.kind);
+    out->dtype = r.dtype.c_str();
+    out->shape = r.shape.empty() ? nullptr : r.shape.data();
+    out->rank = r.shape.size();
+    out->size = r.size;
+    out->device = r.device;
+    out->has_va = r.va.has_value();
+    out->va = r.va.value_or(0);
+    out->flags = r.flags;
+    return VRAMSNAP_OK;
+  });
+}
+
+uint64_t vramsnap_generation(const vramsnap_snapshot* snap) { return snap ? snap->snap.meta().generation : 0; }
+const char* vramsnap_snapshot_id(const vramsnap_snapshot* snap) { return snap ? snap->snap.meta().id_hex.c_str() : ""; }
+
+int vramsnap_is_sealed(const vramsnap_snapshot* snap, char key_id[17]) {
+  if (!snap || snap->snap.seal().state == vramsnap::SealState::Unsealed) return 0;
+  copy_id(snap->snap.seal().key_id_hex, key_id, 17);
+  return 1;
+}
+
+void vramsnap_check_options_init(vramsnap_check_options* o) {
+  if (o) *o = vramsnap_check_options{};
+}
+
+vramsnap_status vramsnap_verify(const vramsnap_snapshot* snap, const vramsnap_check_options* o) {
+  return guarded([&] {
+    if (!snap || !o) return usage("snapshot or options is NULL");
+    vramsnap::VerifyOptions vo;
+    std::atomic<bool> cancel{false};
+    fill_check(*o, vo, &cancel);
+    auto r = vramsnap::verify(snap->snap, vo);
+    if (!r.ok()) return fail(r.error());
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_seal(const char* path, const vramsnap_key* key) {
+  return guarded([&] {
+    if (!path || !key) return usage("path or key is NULL");
+    auto r = vramsnap::seal(path, key->key);
+    if (!r.ok()) return fail(r.error());
+    return VRAMSNAP_OK;
+  });
+}
+
+void vramsnap_restore_options_init(vramsnap_restore_options* o) {
+  if (!o) return;
+  *o = vramsnap_restore_options{};
+  o->load_modules = 1;
+}
+
+vramsnap_status vramsnap_restore(const vramsnap_snapshot* snap, const vramsnap_restore_options* o,
+                                 vramsnap_restored** out) {
+  return guarded([&] {
+    if (!snap || !o || !out) return usage("snapshot, options or out is NULL");
+    *out = nullptr;
+    vramsnap::RestoreOptions ro;
+    std::atomic<bool> cancel{false};
+    fill_check(o->check, ro, &cancel);
+    ro.target = o->target == VRAMSNAP_TARGET_CUDA ? vramsnap::Target::Cuda : vramsnap::Target::Host;
+    ro.device = o->device;
+    ro.fixed_va = o->fixed_va != 0;
+    ro.load_modules = o->load_modules != 0;
+    ro.warm_modules = o->warm_modules != 0;
+    for (size_t i = 0; o->regions && i < o->region_count; ++i) {
+      if (!o->regions[i]) return usage("region name is NULL");
+      ro.regions.emplace_back(o->regions[i]);
+    }
+    if (o->host_alloc) {
+      auto fn = o->host_alloc;
+      void* user = o->host_alloc_user;
+      ro.host_allocator = [fn, user](const vramsnap::RegionMeta& m) { return fn(user, m.name.c_str(), m.size); };
+    }
+    auto r = vramsnap::restore(snap->snap, ro);
+    if (!r.ok()) return fail(r.error());
+    *out = new vramsnap_restored{std::move(r).value()};
+    return VRAMSNAP_OK;
+  });
+}
+
+size_t vramsnap_restored_count(const vramsnap_restored* r) { return r ? r->restored.regions().size() : 0; }
+
+static void fill_restored(const vramsnap::RestoredRegion& rr, vramsnap_restored_region* out) {
+  *out = vramsnap_restored_region{};
+  out->name = rr.meta.name.c_str();
+  out->kind = kind_to_c(rr.meta.kind);
+  out->size = rr.meta.size;
+  out->host = rr.host;
+  out->device_ptr = rr.device_ptr;
+  out->module = rr.module;
+}
+
+vramsnap_status vramsnap_restored_get(const vramsnap_restored* r, size_t index, vramsnap_restored_region* out) {
+  return guarded([&] {
+    if (!r || !out) return usage("restored handle or out is NULL");
+    if (index >= r->restored.regions().size()) return usage("region index out of range");
+    fill_restored(r->restored.regions()[index], out);
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_restored_find(const vramsnap_restored* r, const char* name, vramsnap_restored_region* out) {
+  return guarded([&] {
+    if (!r || !name || !out) return usage("restored handle, name or out is NULL");
+    const auto* rr = r->restored.find(name);
+    if (!rr) {
+      g_last_error = std::string("no restored region named \"") + name + "\"";
+      return VRAMSNAP_ERR_USAGE;
+    }
+    fill_restored(*rr, out);
+    return VRAMSNAP_OK;
+  });
+}
+
+double vramsnap_restored_seconds(const vramsnap_restored* r) { return r ? r->restored.stats().phases.total : 0.0; }
+void vramsnap_restored_release(vramsnap_restored* r) {
+  if (r) r->restored.release();
+}
+void vramsnap_restored_free(vramsnap_restored* r) { delete r; }
+
+}  // extern "C"

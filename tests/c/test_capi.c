@@ -1,0 +1,172 @@
+/* The C API, compiled as C: status codes, last-error messages, and a full
+ * capture -> open -> verify -> restore cycle. Prints "N passed, N failed". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vramsnap/vramsnap.h>
+
+static int passed, failed;
+#define CHECK(cond)                                                                   \
+  do {                                                                                \
+    if (cond) ++passed;                                                               \
+    else {                                                                            \
+      ++failed;                                                                       \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, \
+              #cond, vramsnap_last_error());                                          \
+    }                                                                                 \
+  } while (0)
+
+static int cancel_after_first(void* user, uint64_t done, uint64_t total) {
+  (void)done; (void)total;
+  return ++*(int*)user >= 1;
+}
+
+int main(int argc, char** argv) {
+  const char* dir = argc > 1 ? argv[1] : "/tmp";
+  char snap_path[4096], missing[4096];
+  snprintf(snap_path, sizeof snap_path, "%s/capi-%d.snap", dir, (int)getpid());
+  snprintf(missing, sizeof missing, "%s/capi-missing-%d.snap", dir, (int)getpid());
+
+  CHECK(strlen(vramsnap_version()) > 0);
+
+  /* Errors: codes plus a message naming the problem. */
+  vramsnap_snapshot* snap = NULL;
+  CHECK(vramsnap_open(missing, &snap) == VRAMSNAP_ERR_IO);
+  CHECK(snap == NULL);
+  CHECK(strstr(vramsnap_last_error(), "capi-missing") != NULL);
+  CHECK(vramsnap_open(NULL, &snap) == VRAMSNAP_ERR_USAGE);
+  vramsnap_key* bad = NULL;
+  CHECK(vramsnap_key_from_bytes("short", 5, &bad) == VRAMSNAP_ERR_USAGE);
+  CHECK(vramsnap_key_load(NULL, &bad) == VRAMSNAP_ERR_USAGE);
+
+  unsigned char kb[32], kb2[32];
+  for (int i = 0; i < 32; ++i) { kb[i] = (unsigned char)i; kb2[i] = (unsigned char)(255 - i); }
+  vramsnap_key *key = NULL, *other = NULL;
+  CHECK(vramsnap_key_from_bytes(kb, 32, &key) == VRAMSNAP_OK);
+  CHECK(vramsnap_key_from_bytes(kb2, 32, &other) == VRAMSNAP_OK);
+  char id[17], id2[17];
+  vramsnap_key_id(key, id);
+  vramsnap_key_id(other, id2);
+  CHECK(strlen(id) == 16 && strcmp(id, id2) != 0);
+
+  /* Capture: two host regions, one of them all zeros, sealed. */
+  size_t n = 300000;
+  unsigned char* a = malloc(n);
+  unsigned char* z = calloc(1, 70000);
+  for (size_t i = 0; i < n; ++i) a[i] = (unsigned char)(i * 31 + (i >> 7));
+  vramsnap_capture* cap = NULL;
+  CHECK(vramsnap_capture_new(&cap) == VRAMSNAP_OK);
+  uint64_t shape[2] = {1000, 300};
+  vramsnap_region_desc da = {"state/a", VRAMSNAP_KIND_HOST, "u8", shape, 2, -1, 0};
+  vramsnap_region_desc dz = {"zeros", VRAMSNAP_KIND_OTHER, NULL, NULL, 0, -1, 0};
+  vramsnap_region_desc dbad = {"../escape", VRAMSNAP_KIND_HOST, NULL, NULL, 0, -1, 0};
+  CHECK(vramsnap_capture_add_host(cap, &da, a, n) == VRAMSNAP_OK);
+  CHECK(vramsnap_capture_add_host(cap, &dz, z, 70000) == VRAMSNAP_OK);
+  CHECK(vramsnap_capture_add_host(cap, NULL, a, n) == VRAMSNAP_ERR_USAGE);
+  vramsnap_capture_options co;
+  vramsnap_capture_options_init(&co);
+  co.chunk_size = 65536;
+  co.key = key;
+  co.generation = 3;
+  char sid[33];
+  CHECK(vramsnap_capture_write(cap, snap_path, &co, sid) == VRAMSNAP_OK);
+  CHECK(strlen(sid) == 32);
+  /* Exists now: refused without overwrite. */
+  CHECK(vramsnap_capture_write(cap, snap_path, &co, NULL) == VRAMSNAP_ERR_IO);
+  /* A bad region name is a usage error and writes nothing. */
+  CHECK(vramsnap_capture_add_host(cap, &dbad, a, 10) == VRAMSNAP_OK);
+  co.overwrite = 1;
+  CHECK(vramsnap_capture_write(cap, snap_path, &co, NULL) == VRAMSNAP_ERR_USAGE);
+  vramsnap_capture_free(cap);
+
+  /* Open and inspect. */
+  CHECK(vramsnap_open(snap_path, &snap) == VRAMSNAP_OK);
+  CHECK(vramsnap_region_count(snap) == 2);
+  CHECK(strcmp(vramsnap_snapshot_id(snap), sid) == 0);
+  CHECK(vramsnap_generation(snap) == 3);
+  char sealed_by[17];
+  CHECK(vramsnap_is_sealed(snap, sealed_by) == 1 && strcmp(sealed_by, id) == 0);
+  vramsnap_region_info info;
+  CHECK(vramsnap_region_get(snap, 0, &info) == VRAMSNAP_OK);
+  CHECK(strcmp(info.name, "state/a") == 0 && info.size == n && info.rank == 2 && info.shape[1] == 300);
+  CHECK(strcmp(info.dtype, "u8") == 0 && info.kind == VRAMSNAP_KIND_HOST);
+  CHECK(vramsnap_region_get(snap, 2, &info) == VRAMSNAP_ERR_USAGE);
+
+  /* Verify: right key, wrong key (names both ids), no key. */
+  vramsnap_check_options chk;
+  vramsnap_check_options_init(&chk);
+  chk.key = key;
+  CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_OK);
+  chk.key = other;
+  CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_ERR_VERIFY);
+  CHECK(strstr(vramsnap_last_error(), id) != NULL && strstr(vramsnap_last_error(), id2) != NULL);
+  chk.key = NULL;
+  CHECK(vramsnap_verify(snap, &chk) != VRAMSNAP_OK);
+  chk.key = key;
+  chk.has_min_generation = 1;
+  chk.min_generation = 4;
+  CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_ERR_VERIFY);
+
+  /* Restore: library-owned buffers, partial restore, cancellation. */
+  vramsnap_restore_options ro;
+  vramsnap_restore_options_init(&ro);
+  ro.check.key = key;
+  vramsnap_restored* r = NULL;
+  CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_OK);
+  CHECK(vramsnap_restored_count(r) == 2);
+  vramsnap_restored_region rr;
+  CHECK(vramsnap_restored_find(r, "state/a", &rr) == VRAMSNAP_OK);
+  CHECK(rr.size == n && memcmp(rr.host, a, n) == 0);
+  CHECK(vramsnap_restored_find(r, "zeros", &rr) == VRAMSNAP_OK);
+  CHECK(rr.size == 70000 && memcmp(rr.host, z, 70000) == 0);
+  CHECK(vramsnap_restored_find(r, "nope", &rr) == VRAMSNAP_ERR_USAGE);
+  /* After release the buffers are ours to free. */
+  CHECK(vramsnap_restored_get(r, 0, &rr) == VRAMSNAP_OK);
+  vramsnap_restored_release(r);
+  vramsnap_restored_free(r);
+  free(rr.host);
+
+  const char* only[1] = {"zeros"};
+  ro.regions = only;
+  ro.region_count = 1;
+  CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_OK);
+  CHECK(vramsnap_restored_count(r) == 1);
+  vramsnap_restored_free(r);
+  const char* unknown[1] = {"missing-region"};
+  ro.regions = unknown;
+  CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_ERR_USAGE && r == NULL);
+
+  ro.regions = NULL;
+  ro.region_count = 0;
+  ro.check.threads = 1;
+  int calls = 0;
+  ro.check.progress = cancel_after_first;
+  ro.check.progress_user = &calls;
+  CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_ERR_INTERRUPTED && r == NULL);
+
+  /* The CUDA target without a GPU: unavailable (6), not a crash. */
+  ro.check.progress = NULL;
+  ro.target = VRAMSNAP_TARGET_CUDA;
+  vramsnap_status st = vramsnap_restore(snap, &ro, &r);
+  CHECK(st == VRAMSNAP_OK || st == VRAMSNAP_ERR_UNAVAILABLE);
+  if (st == VRAMSNAP_OK) vramsnap_restored_free(r);
+
+  /* Re-seal with the other key through the C API. */
+  vramsnap_close(snap);
+  CHECK(vramsnap_seal(snap_path, other) == VRAMSNAP_OK);
+  CHECK(vramsnap_open(snap_path, &snap) == VRAMSNAP_OK);
+  chk.key = other;
+  chk.has_min_generation = 0;
+  CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_OK);
+  vramsnap_close(snap);
+
+  vramsnap_key_free(key);
+  vramsnap_key_free(other);
+  free(a);
+  free(z);
+  unlink(snap_path);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}

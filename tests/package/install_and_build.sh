@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs vramsnap into a temporary prefix, builds examples/ against the
+# installed tree with CMake (find_package) and with pkg-config, and runs them.
+#   install_and_build.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1
+src=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/vramsnap-pkg.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+prefix="$work/prefix"
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+test -f "$prefix/lib/cmake/vramsnap/vramsnapConfig.cmake"
+test -f "$prefix/lib/pkgconfig/vramsnap.pc"
+soname=$(objdump -p "$prefix/lib/libvramsnap.so" | awk '/SONAME/ {print $2}')
+[[ $soname == libvramsnap.so.0 ]] || { echo "unexpected SONAME: $soname"; exit 1; }
+
+# CMake consumer (CUDA example only where nvcc can build it; it skips without a GPU).
+cmake -S "$src/examples" -B "$work/ex" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/ex" >/dev/null
+export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+mkdir -p "$work/run1" "$work/run2" "$work/run3"
+"$work/ex/capture_restore" all "$work/run1"
+"$work/ex/embed" "$work/run2"
+if [[ -x "$work/ex/device_pointers" ]]; then
+  rc=0
+  "$work/ex/device_pointers" all "$work/run3" || rc=$?
+  [[ $rc == 0 || $rc == 77 ]] || { echo "device_pointers failed ($rc)"; exit 1; }
+fi
+
+# pkg-config consumer, compiled as C.
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+cc -std=c11 -Wall -Wextra -Werror "$src/examples/embed.c" $(pkg-config --cflags --libs vramsnap) -o "$work/embed_pc"
+mkdir -p "$work/run4"
+"$work/embed_pc" "$work/run4"
+echo "package: installed tree builds and runs the examples (CMake and pkg-config)"

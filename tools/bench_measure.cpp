@@ -1,0 +1,245 @@
+#include "bench_measure.h"
+
+#include <fcntl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "io/file.h"
+#include "pipeline/engine.h"
+
+namespace vramsnap::cli::bench {
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Plain read of the whole file: `threads` threads pread pieces of `piece`
+// bytes (claimed in order) into their own buffers, which are reused.
+class PlainReader {
+ public:
+  PlainReader(io::InputFile file, unsigned threads, uint64_t piece)
+      : file_(std::move(file)), piece_(piece), bufs_(threads) {
+    for (auto& b : bufs_) b.assign(static_cast<size_t>(std::min(piece_, std::max<uint64_t>(file_.size(), 1))), 1);
+  }
+  Result<double> run() {
+    const uint64_t pieces = (file_.size() + piece_ - 1) / piece_;
+    std::atomic<uint64_t> next{0};
+    std::atomic<bool> failed{false};
+    std::optional<Error> err;
+    std::mutex mu;
+    auto worker = [&](unsigned w) {
+      for (;;) {
+        const uint64_t k = next.fetch_add(1);
+        if (k >= pieces || failed.load()) return;
+        const uint64_t off = k * piece_;
+        const uint64_t n = std::min(piece_, file_.size() - off);
+        auto st = file_.read_exact({bufs_[w].data(), static_cast<size_t>(n)}, off);
+        if (!st.ok()) {
+          std::lock_guard lk(mu);
+          if (!err) err = std::move(st).error();
+          failed = true;
+          return;
+        }
+      }
+    };
+    const double t0 = now_s();
+    {
+      std::vector<std::jthread> pool;
+      for (unsigned w = 1; w < bufs_.size(); ++w) pool.emplace_back(worker, w);
+      worker(0);
+    }
+    const double t = now_s() - t0;
+    if (err) return std::move(*err);
+    return t;
+  }
+
+ private:
+  io::InputFile file_;
+  uint64_t piece_;
+  std::vector<std::vector<uint8_t>> bufs_;
+};
+
+// Copies the first `cap` raw bytes (regions in snapshot order) into *out.
+void take_sample(const Restored& r, uint64_t cap, std::vector<uint8_t>* out) {
+  out->clear();
+  for (const auto& rr : r.regions()) {
+    if (out->size() >= cap) break;
+    if (!rr.host) continue;
+    const uint64_t n = std::min<uint64_t>(rr.meta.size, cap - out->size());
+    const auto* p = static_cast<const uint8_t*>(rr.host);
+    out->insert(out->end(), p, p + n);
+  }
+}
+
+RestoreOptions restore_options(const RestoreSetup& s, Target target) {
+  RestoreOptions ro;
+  ro.key = s.key;
+  ro.allow_unsealed = s.allow_unsealed;
+  ro.threads = s.threads;
+  ro.target = target;
+  ro.device = s.device;
+  return ro;
+}
+
+}  // namespace
+
+Percentiles percentiles(std::vector<double> v) {
+  Percentiles p;
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const size_t lo = static_cast<size_t>(pos);
+    const size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+  };
+  p.p50 = at(0.50);
+  p.p95 = at(0.95);
+  p.p99 = at(0.99);
+  p.min = v.front();
+  p.max = v.back();
+  double sum = 0;
+  for (double x : v) sum += x;
+  p.mean = sum / static_cast<double>(v.size());
+  return p;
+}
+
+Status drop_from_page_cache(const std::string& path) {
+  VRAMSNAP_ASSIGN_OR_RETURN(auto f, io::InputFile::open(path));
+  (void)::fdatasync(f.fd());  // DONTNEED skips dirty pages
+  const int e = ::posix_fadvise(f.fd(), 0, 0, POSIX_FADV_DONTNEED);
+  if (e != 0) return io::errno_error(ErrorKind::IO, path, "posix_fadvise(DONTNEED)", e);
+  return {};
+}
+
+Result<Measurements> measure_restores(const RestoreSetup& setup) {
+  Measurements m;
+  VRAMSNAP_ASSIGN_OR_RETURN(auto probe, Snapshot::open(setup.path));
+  m.file_size = probe.layout().file_size;
+  const uint64_t piece = probe.meta().chunk_size ? probe.meta().chunk_size : (4ull << 20);
+  // The restore's own rule, so both sides run the same number of threads.
+  m.read_threads = pipeline::effective_threads(setup.threads, probe.chunks().size());
+  VRAMSNAP_ASSIGN_OR_RETURN(auto file, io::InputFile::open(setup.path));
+  PlainReader reader(std::move(file), m.read_threads, piece);
+
+  // The device target leaves no raw bytes in host memory: one untimed host
+  // restore provides the sample for the zstd references.
+  bool need_sample = setup.sample_cap > 0;
+  if (need_sample && (setup.target != Target::Host || setup.warmup + setup.iterations == 0)) {
+    auto r = restore(probe, restore_options(setup, Target::Host));
+    if (!r.ok()) return std::move(r).error();
+    take_sample(*r, setup.sample_cap, &m.sample);
+    need_sample = false;
+  }
+
+  for (unsigned k = 0; k < setup.warmup + setup.iterations; ++k) {
+    const bool timed = k >= setup.warmup;
+    if (setup.cold) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
+    RestoreRun run;
+    {
+      const double t0 = now_s();
+      auto snap = Snapshot::open(setup.path);
+      if (!snap.ok()) return std::move(snap).error();
+      const double open_s = now_s() - t0;
+      auto r = restore(*snap, restore_options(setup, setup.target));
+      const double total = now_s() - t0;
+      if (!r.ok()) return std::move(r).error();
+      run.phases = r->stats().phases;
+      run.phases.open = open_s;
+      run.phases.total = total;
+      m.stats = r->stats();
+      if (need_sample) {
+        take_sample(*r, setup.sample_cap, &m.sample);
+        need_sample = false;
+      }
+    }  // everything the restore allocated is freed here, outside the timing
+    if (timed) m.restores.push_back(run);
+
+    if (setup.cold) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
+    VRAMSNAP_ASSIGN_OR_RETURN(double t_read, reader.run());
+    if (timed) m.read_seconds.push_back(t_read);
+  }
+  return m;
+}
+
+Result<ZstdReference> measure_zstd(const std::vector<uint8_t>& sample, unsigned iterations) {
+  ZstdReference z;
+  z.sample_bytes = sample.size();
+  if (sample.empty()) return z;
+  std::vector<uint8_t> stream(ZSTD_compressBound(sample.size()));
+  {
+    std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    if (!cctx) return Error(ErrorKind::Limit, "zstd reference: out of memory");
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, 3);
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_contentSizeFlag, 1);
+    const size_t n = ZSTD_compress2(cctx.get(), stream.data(), stream.size(), sample.data(), sample.size());
+    if (ZSTD_isError(n)) return Error(ErrorKind::Resource, std::string("zstd reference: ") + ZSTD_getErrorName(n));
+    stream.resize(n);
+  }
+  z.stream_bytes = stream.size();
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return Error(ErrorKind::Limit, "zstd reference: out of memory");
+  std::vector<uint8_t> out(sample.size());
+  static const uint8_t kKey[32] = {};  // the speed of HMAC does not depend on the key
+  for (unsigned k = 0; k <= iterations; ++k) {
+    double t0 = now_s();
+    const size_t n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), stream.data(), stream.size());
+    const double t_dec = now_s() - t0;
+    if (ZSTD_isError(n) || n != sample.size())
+      return Error(ErrorKind::Format, "zstd reference: the stream did not decode to the sample");
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    t0 = now_s();
+    if (!HMAC(EVP_sha256(), kKey, sizeof kKey, stream.data(), stream.size(), mac, &mac_len))
+      return Error(ErrorKind::Resource, "HMAC reference: OpenSSL HMAC failed");
+    const double t_mac = now_s() - t0;
+    if (k == 0) continue;  // warm-up: faults the output buffer in
+    z.decode_seconds.push_back(t_dec);
+    z.hmac_seconds.push_back(t_mac);
+  }
+  if (std::memcmp(out.data(), sample.data(), sample.size()) != 0)
+    return Error(ErrorKind::Format, "zstd reference: decoded bytes differ from the sample");
+  return z;
+}
+
+MachineFacts machine_facts() {
+  MachineFacts f;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) f.hostname = host;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) f.cpu_model = line.substr(line.find_first_not_of(" \t", colon + 1));
+      break;
+    }
+  }
+  struct utsname u{};
+  if (::uname(&u) == 0) f.kernel = fmt::format("{} {}", u.sysname, u.release);
+  f.cores = std::thread::hardware_concurrency();
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) f.memory_bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+  double load[1];
+  if (::getloadavg(load, 1) == 1) f.loadavg_1m = load[0];
+  return f;
+}
+
+}  // namespace vramsnap::cli::bench

@@ -1,0 +1,439 @@
+// vramsnap bench (SNAP | --synthetic SIZE --pattern P) [--target host|cuda[:N]] ...
+// Times full in-process restores and prints, from the same run, the reference
+// figures every result is read against (formats/bench-output: "vramsnap-bench/1").
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "backend/cuda_bench.h"
+#include "backend/device_source.h"
+#include "bench_measure.h"
+#include "commands.h"
+#include "exit_code.h"
+#include "io/cleanup.h"
+#include "io/file.h"
+#include "keys.h"
+#include "source/sources.h"
+#include "synth/patterns.h"
+#include "terminal.h"
+#include "vramsnap/version.hpp"
+
+namespace vramsnap::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct Opts {
+  std::string snap, synthetic, pattern = "bf16", target = "host", key_file, json_out, baseline, write_data, workdir,
+      machine, codec = "auto", chunk_size;
+  bool allow_unsealed = false, cold = false, quiet = false;
+  unsigned iterations = 10, warmup = 2, threads = 0;
+  double max_regression = 10.0;
+  uint64_t seed = synth::kDefaultSeed;
+};
+
+// A snapshot built for one bench run in its own temporary directory, removed
+// on every path out (and by the interrupt handler).
+class TempSnapshot {
+ public:
+  TempSnapshot() = default;
+  TempSnapshot(const TempSnapshot&) = delete;
+  TempSnapshot& operator=(const TempSnapshot&) = delete;
+  ~TempSnapshot() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+    if (slot_ >= 0) io::unregister_temp_path(slot_);
+    if (!dir_.empty()) ::rmdir(dir_.c_str());
+  }
+  Status make_dir(const std::string& parent) {
+    std::string tmpl = parent + "/vramsnap-bench.XXXXXX";
+    if (!::mkdtemp(tmpl.data())) return io::errno_error(ErrorKind::IO, parent, "mkdtemp", errno);
+    dir_ = tmpl;
+    path_ = dir_ + "/bench.snap";
+    slot_ = io::register_temp_path(path_);
+    return {};
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_, path_;
+  int slot_ = -1;
+};
+
+Result<Key> temporary_key() {
+  uint8_t bytes[32];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io::errno_error(ErrorKind::IO, "getrandom", "read", errno);
+    got += static_cast<size_t>(n);
+  }
+  return Key::from_bytes(bytes, sizeof bytes);
+}
+
+// Generates the data in memory and captures it, sealed, like production.
+Result<CaptureSummary> build_synthetic(const Opts& o, synth::Pattern pattern, uint64_t size, const Key& key,
+                                       TempSnapshot& out) {
+  const char* tmp = std::getenv("TMPDIR");
+  VRAMSNAP_TRY(out.make_dir(!o.workdir.empty() ? o.workdir : (tmp && *tmp ? tmp : "/tmp")));
+  std::unique_ptr<uint8_t[]> data(new (std::nothrow) uint8_t[size ? size : 1]);
+  if (!data) return Error(ErrorKind::Limit, fmt::format("out of memory generating {} of synthetic data", human_bytes(size)));
+  VRAMSNAP_TRY(synth::generate(pattern, o.seed, 0, {data.get(), static_cast<size_t>(size)}, o.threads));
+  RegionMeta meta;
+  meta.name = "weights";
+  meta.kind = RegionKind::Device;
+  meta.size = size;
+  meta.dtype = synth::dtype_of(pattern);
+  const unsigned elem = dtype_size(meta.dtype);
+  if (elem && size % elem == 0) meta.shape = {size / elem};
+  meta.device = 0;
+  CaptureOptions co;
+  co.key = &key;
+  co.threads = o.threads;
+  co.codec = *parse_codec_choice(o.codec);
+  if (!o.chunk_size.empty()) {
+    auto cs = source::parse_size(o.chunk_size);
+    if (!cs) return Error(ErrorKind::Usage, "--chunk-size: not a size: " + o.chunk_size);
+    co.chunk_size = *cs;
+  }
+  co.labels = {{"bench", "synthetic"}, {"pattern", synth::to_string(pattern)}, {"seed", fmt::format("{:#x}", o.seed)}};
+  return capture(out.path(), {RegionInput::from_host(meta, data.get())}, co);
+}
+
+Json pct_json(const bench::Percentiles& p) {
+  return {{"p50", p.p50}, {"p95", p.p95}, {"p99", p.p99}, {"min", p.min}, {"max", p.max}, {"mean", p.mean}};
+}
+
+double gbps(uint64_t bytes, double seconds) { return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e9 : 0.0; }
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Phase name, accessor, note; the order of the report.
+struct PhaseRow {
+  const char* name;
+  double PhaseTimes::*field;
+  const char* note;
+  bool cuda_only;
+};
+constexpr PhaseRow kPhases[] = {
+    {"open", &PhaseTimes::open, "trailer, table, manifest", false},
+    {"seal_check", &PhaseTimes::seal_check, "key id + HMAC", false},
+    {"context_init", &PhaseTimes::context_init, "CUDA primary context", true},
+    {"allocate", &PhaseTimes::allocate, "", false},
+    {"read", &PhaseTimes::read, "thread-seconds", false},
+    {"hash", &PhaseTimes::hash, "thread-seconds", false},
+    {"decode", &PhaseTimes::decode, "thread-seconds", false},
+    {"copy", &PhaseTimes::copy, "thread-seconds; host-to-device", true},
+    {"module_load", &PhaseTimes::module_load, "cuModuleLoadData", true},
+    {"total", &PhaseTimes::total, "wall: open + restore", false},
+};
+
+int compare_baseline(const Opts& o, const Json& cur);
+
+}  // namespace
+
+namespace {
+
+int run(const Opts& o) {
+  // ---- what to bench -------------------------------------------------------
+  if (o.snap.empty() == o.synthetic.empty())
+    return report_error("bench", Error(ErrorKind::Usage, "give either a snapshot file or --synthetic SIZE"));
+  auto pattern = synth::parse_pattern(o.pattern);
+  if (!pattern) return report_error("bench", Error(ErrorKind::Usage, "--pattern: expected bf16, f32, zeros, random or mixed"));
+  std::optional<uint64_t> size;
+  if (!o.synthetic.empty()) {
+    size = source::parse_size(o.synthetic);
+    if (!size || *size == 0) return report_error("bench", Error(ErrorKind::Usage, "--synthetic: not a size: " + o.synthetic));
+  }
+  if (!o.write_data.empty()) {
+    if (!size) return report_error("bench", Error(ErrorKind::Usage, "--write-data needs --synthetic SIZE"));
+    auto st = synth::write_file(o.write_data, *pattern, o.seed, *size, o.threads);
+    if (!st.ok()) return report_error("bench", st.error());
+    if (!o.quiet) fmt::print("wrote {}: {} of {} data (seed {:#x})\n", o.write_data, human_bytes(*size), o.pattern, o.seed);
+    return kExitOk;
+  }
+  bench::RestoreSetup setup;
+  if (o.target == "host") {
+    setup.target = Target::Host;
+  } else if (o.target == "cuda" || (o.target.rfind("cuda:", 0) == 0 && o.target.size() > 5 &&
+                                    o.target.find_first_not_of("0123456789", 5) == std::string::npos)) {
+    setup.target = Target::Cuda;
+    if (o.target.size() > 4) setup.device = std::stoi(o.target.substr(5));
+    auto st = backend::require_gpu();  // before minutes of preparation
+    if (!st.ok()) return report_error("bench", st.error());
+  } else {
+    return report_error("bench", Error(ErrorKind::Usage, "--target: expected host, cuda or cuda:N, got " + o.target));
+  }
+  if (!o.baseline.empty() && o.max_regression < 0)
+    return report_error("bench", Error(ErrorKind::Usage, "--max-regression: expected a percentage >= 0"));
+
+  // ---- the snapshot --------------------------------------------------------
+  TempSnapshot temp;
+  std::optional<Key> key;
+  Json input;
+  if (size) {
+    auto k = temporary_key();
+    if (!k.ok()) return report_error("bench", k.error());
+    key = std::move(*k);
+    if (!o.quiet) fmt::print(stderr, "bench: generating {} of {} data and capturing it (sealed, temporary key)...\n",
+                             human_bytes(*size), o.pattern);
+    auto sum = build_synthetic(o, *pattern, *size, *key, temp);
+    if (!sum.ok()) return report_error("bench", sum.error());
+    setup.path = temp.path();
+    input = {{"kind", "synthetic"}, {"pattern", o.pattern}, {"seed", fmt::format("{:#x}", o.seed)}, {"size", *size}, {"codec", o.codec},
+             {"capture_seconds", sum->seconds}};
+  } else {
+    auto k = find_key(o.key_file, o.allow_unsealed);
+    if (!k.ok()) return report_error("bench", k.error());
+    key = std::move(*k);
+    setup.path = o.snap;
+    input = {{"kind", "file"}, {"path", o.snap}};
+  }
+  setup.key = key ? &*key : nullptr;
+  setup.allow_unsealed = o.allow_unsealed;
+  setup.threads = o.threads;
+  setup.iterations = o.iterations;
+  setup.warmup = o.warmup;
+  setup.cold = o.cold;
+  auto snap = Snapshot::open(setup.path);
+  if (!snap.ok()) return report_error("bench", snap.error());
+
+  // ---- measurements --------------------------------------------------------
+  const auto facts = bench::machine_facts();  // load average before we add ours
+  if (!o.quiet) fmt::print(stderr, "bench: {} warm-up + {} timed restores ({}), each followed by a plain read...\n",
+                           o.warmup, o.iterations, o.target);
+  auto m = bench::measure_restores(setup);
+  if (!m.ok()) return report_error("bench", m.error());
+  if (!o.quiet) fmt::print(stderr, "bench: zstd -3 single-thread decode and HMAC references...\n");
+  auto z = bench::measure_zstd(m->sample, std::max(3u, o.iterations));
+  if (!z.ok()) return report_error("bench", z.error());
+  std::optional<backend::CopyBandwidth> h2d;
+  if (setup.target == Target::Cuda) {
+    const uint64_t bytes = std::clamp<uint64_t>(m->stats.raw_bytes, 1ull << 20, 256ull << 20);
+    auto b = backend::measure_pinned_h2d(setup.device, bytes, std::max(3u, o.iterations));
+    if (!b.ok()) return report_error("bench", b.error());
+    h2d = std::move(*b);
+  }
+
+  // ---- results -------------------------------------------------------------
+  const uint64_t raw = m->stats.raw_bytes;
+  Json phases;
+  std::map<std::string, bench::Percentiles> pct;
+  for (const auto& ph : kPhases) {
+    std::vector<double> v;
+    for (const auto& r : m->restores) v.push_back(r.phases.*(ph.field));
+    pct[ph.name] = bench::percentiles(v);
+    phases[ph.name] = pct_json(pct[ph.name]);
+  }
+  const auto& total = pct["total"];
+  const double restore_gbps = gbps(raw, total.p50);
+  const auto read_p = bench::percentiles(m->read_seconds);
+  const double read_gbps = gbps(m->file_size, read_p.p50);
+  const auto dec_p = bench::percentiles(z->decode_seconds);
+  const auto mac_p = bench::percentiles(z->hmac_seconds);
+  std::vector<double> naive_s;
+  for (size_t k = 0; k < z->decode_seconds.size(); ++k) naive_s.push_back(z->decode_seconds[k] + z->hmac_seconds[k]);
+  const auto naive_p = bench::percentiles(naive_s);
+  const double dec_gbps = gbps(z->sample_bytes, dec_p.p50), naive_gbps = gbps(z->sample_bytes, naive_p.p50);
+  auto ratio = [](double a, double b) { return b > 0 ? Json(a / b) : Json(nullptr); };
+
+  Json j;
+  j["schema"] = "vramsnap-bench/1";
+  j["vramsnap_version"] = version();
+  j["date"] = utc_now();
+  j["machine"] = {{"name", o.machine.empty() ? facts.hostname : o.machine}, {"hostname", facts.hostname},
+                  {"cpu_model", facts.cpu_model}, {"cores", facts.cores}, {"kernel", facts.kernel},
+                  {"memory_bytes", facts.memory_bytes}, {"loadavg_1m_at_start", facts.loadavg_1m},
+                  {"gpu", h2d ? Json(h2d->gpu_name) : Json(nullptr)}};
+  j["input"] = input;
+  uint64_t codec_chunks[4] = {};
+  for (const auto& c : snap->chunks()) ++codec_chunks[static_cast<int>(c.codec)];
+  j["snapshot"] = {{"file_size", m->file_size}, {"raw_bytes", raw}, {"stored_bytes", m->stats.stored_bytes},
+                   {"chunks", m->stats.chunks}, {"chunk_size", snap->meta().chunk_size},
+                   {"codec_chunks", {{"zero", codec_chunks[0]}, {"raw", codec_chunks[1]}, {"zstd", codec_chunks[2]},
+                                     {"shuffle", codec_chunks[3]}}},
+                   {"sealed", snap->seal().state != SealState::Unsealed}};
+  j["target"] = o.target;
+  j["threads"] = m->stats.threads;
+  j["iterations"] = o.iterations;
+  j["warmup"] = o.warmup;
+  j["cold"] = o.cold;
+  j["units"] = "seconds; read/hash/decode/copy are summed over worker threads; GB/s = 1e9 bytes/s";
+  j["phases"] = phases;
+  j["throughput"] = {{"raw_gb_per_s_p50", restore_gbps}, {"raw_gb_per_s_best", gbps(raw, total.min)}};
+  Json refs;
+  refs["plain_read"] = {{"what", "pread of the whole file into reused per-thread buffers"}, {"bytes", m->file_size},
+                        {"threads", m->read_threads}, {"seconds", pct_json(read_p)}, {"gb_per_s", read_gbps}};
+  refs["zstd_decode_1t"] = {{"what", "ZSTD_decompressDCtx of one zstd -3 frame of the first raw bytes, one thread"},
+                            {"sample_bytes", z->sample_bytes}, {"stream_bytes", z->stream_bytes},
+                            {"seconds", pct_json(dec_p)}, {"gb_per_s", dec_gbps}};
+  refs["naive_pipeline"] = {{"what", "HMAC-SHA256 of that whole stream, then its single-threaded decode"},
+                            {"hmac_seconds", pct_json(mac_p)}, {"seconds", pct_json(naive_p)},
+                            {"gb_per_s", naive_gbps}};
+  refs["pinned_h2d"] = nullptr;
+  double h2d_gbps = 0;
+  if (h2d) {
+    const auto hp = bench::percentiles(h2d->seconds);
+    h2d_gbps = gbps(h2d->bytes, hp.p50);
+    refs["pinned_h2d"] = {{"what", "cudaMemcpyAsync from cudaHostAlloc memory, one stream"}, {"bytes", h2d->bytes},
+                          {"seconds", pct_json(hp)}, {"gb_per_s", h2d_gbps}};
+  }
+  j["references"] = refs;
+  j["ratios"] = {{"restore_vs_plain_read", ratio(restore_gbps, read_gbps)},
+                 {"restore_vs_zstd_decode_1t", ratio(restore_gbps, dec_gbps)},
+                 {"restore_vs_naive_pipeline", ratio(restore_gbps, naive_gbps)},
+                 {"restore_vs_pinned_h2d", h2d ? ratio(restore_gbps, h2d_gbps) : Json(nullptr)}};
+
+  if (!o.json_out.empty() && o.json_out != "-") {
+    std::ofstream f(o.json_out, std::ios::trunc);
+    f << j.dump(2) << "\n";
+    if (!f.good()) return report_error("bench", Error(ErrorKind::IO, o.json_out + ": cannot write the JSON report"));
+  }
+  if (o.json_out == "-") {
+    print_json(j.dump(2));
+  } else {
+    fmt::print("bench {}: {} raw in {} ({:.2f}x), {} chunks, {}; target {}, {} threads, {} runs (+{} warm-up), {} page cache\n",
+               size ? fmt::format("synthetic {} {}", human_bytes(*size), o.pattern) : o.snap, human_bytes(raw),
+               human_bytes(m->file_size), m->file_size ? static_cast<double>(raw) / static_cast<double>(m->file_size) : 0.0,
+               m->stats.chunks, j["snapshot"]["sealed"].get<bool>() ? "sealed" : "unsealed", o.target, m->stats.threads,
+               o.iterations, o.warmup, o.cold ? "cold" : "warm");
+    Table t({"phase", "P50 ms", "P95 ms", "P99 ms", "note"}, {false, true, true, true, false});
+    for (const auto& ph : kPhases) {
+      if (ph.cuda_only && setup.target == Target::Host) continue;
+      if (std::string(ph.name) == "total") t.separator();
+      const auto& p = pct[ph.name];
+      t.add({ph.name, fmt::format("{:.3f}", p.p50 * 1e3), fmt::format("{:.3f}", p.p95 * 1e3),
+             fmt::format("{:.3f}", p.p99 * 1e3), ph.note});
+    }
+    fmt::print("{}", t.render());
+    fmt::print("restore: {:.3f} GB/s raw at P50 (best {:.3f})\n\n", restore_gbps, gbps(raw, total.min));
+    Table r({"reference (same run)", "GB/s", "restore / ref"}, {false, true, true});
+    auto row = [&](std::string name, double g) {
+      r.add({std::move(name), fmt::format("{:.3f}", g), g > 0 ? fmt::format("{:.2f}x", restore_gbps / g) : "-"});
+    };
+    row(fmt::format("plain read of the file ({} threads, file bytes)", m->read_threads), read_gbps);
+    row(fmt::format("zstd -3 one stream ({} sample, {:.2f}x), 1-thread decode", human_bytes(z->sample_bytes),
+                    z->stream_bytes ? static_cast<double>(z->sample_bytes) / static_cast<double>(z->stream_bytes) : 0.0),
+        dec_gbps);
+    row("naive: whole-stream HMAC-SHA256, then 1-thread decode", naive_gbps);
+    if (h2d) row(fmt::format("pinned cudaMemcpyAsync H2D ({}, {})", human_bytes(h2d->bytes), h2d->gpu_name), h2d_gbps);
+    fmt::print("{}", r.render());
+  }
+  if (!o.baseline.empty()) return compare_baseline(o, j);
+  return kExitOk;
+}
+
+// The result in `doc` that describes the same work as `cur`: the document
+// itself, or the matching entry of a sweep's "results".
+const Json* pick_baseline(const Json& doc, const Json& cur) {
+  auto same = [&](const Json& b) {
+    return b.contains("snapshot") && b["snapshot"].value("raw_bytes", uint64_t{0}) == cur["snapshot"]["raw_bytes"] &&
+           b.value("target", std::string()) == cur["target"].get<std::string>() &&
+           b["input"].value("pattern", std::string()) == cur["input"].value("pattern", std::string());
+  };
+  if (doc.contains("results") && doc["results"].is_array()) {
+    for (const auto& b : doc["results"])
+      if (same(b)) return &b;
+    return nullptr;
+  }
+  return doc.contains("phases") ? &doc : nullptr;
+}
+
+int compare_baseline(const Opts& o, const Json& cur) {
+  Json doc;
+  try {
+    std::ifstream f(o.baseline);
+    if (!f) return report_error("bench", Error(ErrorKind::IO, o.baseline + ": cannot read the baseline"));
+    doc = Json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    return report_error("bench", Error(ErrorKind::Format, o.baseline + ": not a bench JSON file: " + e.what()));
+  }
+  const Json* b = pick_baseline(doc, cur);
+  if (!b)
+    return report_error("bench", Error(ErrorKind::Usage, fmt::format("{}: no result for the same snapshot size, pattern "
+                                                                      "and target to compare with", o.baseline)));
+  double base_p50 = 0, base_gbps = 0;
+  try {
+    base_p50 = (*b)["phases"]["total"]["p50"].get<double>();
+    base_gbps = (*b)["throughput"]["raw_gb_per_s_p50"].get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    return report_error("bench", Error(ErrorKind::Format, o.baseline + ": baseline lacks total P50 or GB/s: " + e.what()));
+  }
+  const double p50 = cur["phases"]["total"]["p50"].get<double>();
+  const double g = cur["throughput"]["raw_gb_per_s_p50"].get<double>();
+  if ((*b)["machine"].value("cpu_model", std::string()) != cur["machine"]["cpu_model"].get<std::string>() ||
+      (*b)["machine"].value("cores", 0u) != cur["machine"]["cores"].get<unsigned>())
+    fmt::print(stderr, "bench: warning: the baseline was measured on another kind of machine ({}, {} cores)\n",
+               (*b)["machine"].value("cpu_model", std::string("?")), (*b)["machine"].value("cores", 0u));
+  const double lat_pct = base_p50 > 0 ? (p50 / base_p50 - 1) * 100 : 0;
+  const double thr_pct = base_gbps > 0 ? (1 - g / base_gbps) * 100 : 0;
+  const std::string line = fmt::format("total P50 {:.3f} ms vs baseline {:.3f} ms ({:+.1f}%); {:.3f} GB/s vs {:.3f} GB/s "
+                                       "({:+.1f}%); allowed regression {:.1f}%",
+                                       p50 * 1e3, base_p50 * 1e3, lat_pct, g, base_gbps, -thr_pct, o.max_regression);
+  if (lat_pct > o.max_regression || thr_pct > o.max_regression) {
+    fmt::print(stderr, "vramsnap bench: regression against {}: {}\n", o.baseline, line);
+    return kExitRegression;
+  }
+  if (o.json_out != "-") fmt::print("baseline {}: {}: ok\n", o.baseline, line);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command register_bench(CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  auto* sub = app.add_subcommand("bench", "Time verified restores, with same-run reference figures (read, zstd, H2D)");
+  sub->add_option("snapshot", o->snap, "Snapshot file to bench (or use --synthetic)")->type_name("SNAP");
+  sub->add_option("--synthetic", o->synthetic, "Bench a temporary sealed snapshot of SIZE synthetic bytes (e.g. 1GiB)")
+      ->type_name("SIZE");
+  sub->add_option("--pattern", o->pattern, "Synthetic data: bf16 (default; N(0,0.02) as bfloat16), f32, zeros, random, "
+                                           "mixed (bf16 with ~15% zero and ~5% random 64 KiB blocks)")
+      ->check(CLI::IsMember({"bf16", "f32", "zeros", "random", "mixed"}));
+  sub->add_option("--seed", o->seed, "Seed of the synthetic data (same seed, same bytes on any thread count)")->type_name("N");
+  sub->add_option("--write-data", o->write_data, "Write the raw synthetic bytes to FILE and exit (for zstd/openssl "
+                                                 "comparisons)")->type_name("FILE");
+  sub->add_option("--codec", o->codec, "Synthetic capture codec (default auto)")
+      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle"}));
+  sub->add_option("--chunk-size", o->chunk_size, "Synthetic capture chunk size (default 4MiB)")->type_name("SIZE");
+  sub->add_option("--workdir", o->workdir, "Directory for the temporary snapshot (default $TMPDIR or /tmp)")->type_name("DIR");
+  add_key_option(sub, o->key_file);
+  sub->add_flag("--allow-unsealed", o->allow_unsealed, "Accept an unsealed SNAP (hashes are still checked)");
+  sub->add_option("--target", o->target, "host (default), cuda or cuda:N")->type_name("TARGET");
+  sub->add_option("--iterations", o->iterations, "Timed restores (default 10)")->check(CLI::Range(1u, 100000u));
+  sub->add_option("--warmup", o->warmup, "Untimed restores first (default 2)")->check(CLI::Range(0u, 1000u));
+  sub->add_flag("--cold", o->cold, "Drop the file from the page cache (posix_fadvise DONTNEED) before each run");
+  sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1u, 1024u));
+  sub->add_option("--json", o->json_out, "Write the results as JSON to FILE ('-': stdout instead of the table)")
+      ->type_name("FILE");
+  sub->add_option("--baseline", o->baseline, "Compare total P50 and GB/s with a saved bench JSON (or a sweep's); "
+                                             "exit 7 on a regression")->type_name("FILE");
+  sub->add_option("--max-regression", o->max_regression, "Allowed regression against --baseline, percent (default 10)")
+      ->type_name("PCT");
+  sub->add_option("--machine", o->machine, "Machine name recorded in the JSON (default: host name)")->type_name("NAME");
+  sub->add_flag("-q,--quiet", o->quiet, "No progress messages");
+  sub->footer(
+      "Every figure is printed beside same-run references (plain read of the file, single-threaded zstd -3\n"
+      "decode of the same raw bytes, HMAC-then-decode, pinned host-to-device copy) so results read as ratios.\n"
+      "Examples:\n"
+      "  vramsnap bench --synthetic 1GiB --pattern bf16 --json bench.json\n"
+      "  vramsnap bench model.snap --key-file ci.key --target cuda:0 --cold --baseline bench-results/h100.json\n"
+      "  vramsnap bench --synthetic 64MiB --pattern bf16 --write-data weights.bin");
+  return {sub, [o] { return run(*o); }};
+}
+
+}  // namespace vramsnap::cli
