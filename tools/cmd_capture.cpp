@@ -149,7 +149,7 @@ Command register_capture(CLI::App& app) {
                                      "labels and options for deploy hooks")->type_name("FILE.json");
   sub->add_option("--label", o->labels, "Snapshot label KEY=VALUE (repeatable; sealed with the snapshot)")->type_name("KEY=VALUE");
   sub->add_option("--generation", o->generation, "Generation number (sealed; 'verify --min-generation' refuses older)")
-      ->type_name("N")->check(CLI::NonNegativeNumber);  // CLI11 would wrap "-1" to 2^64-1
+      ->type_name("N")->check(kUint64Arg);
   sub->add_option("--chunk-size", o->chunk_size, "Chunk size, 64KiB..256MiB (default 4MiB)")->type_name("SIZE");
   sub->add_option("--codec", o->codec, "auto (default: per chunk, raw when compression gains < 3%), raw, zstd, or "
                                        "shuffle (byte planes by dtype size, then zstd)")

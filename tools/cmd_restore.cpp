@@ -137,7 +137,7 @@ Command register_restore(CLI::App& app) {
   sub->add_flag("--warm-modules", o->warm, "cuda: load every function of module regions eagerly");
   sub->add_flag("--no-modules", o->no_modules, "cuda: restore module regions as bytes without loading them");
   sub->add_option("--min-generation", o->min_generation, "Refuse snapshots whose generation is lower")
-      ->type_name("N")->check(CLI::NonNegativeNumber);  // CLI11 would wrap "-1" to 2^64-1
+      ->type_name("N")->check(kUint64Arg);
   sub->add_flag("--json", o->json, "Print timings and throughput as JSON (formats/restore-output.schema.json)");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
   sub->footer("The seal is checked first and every chunk before it is used; on any failure everything is freed\n"

@@ -81,7 +81,7 @@ Command register_verify(CLI::App& app) {
   sub->add_flag("--allow-unsealed", o->allow_unsealed,
                 "Accept an unsealed snapshot (structure and hashes only); without a key, a seal is not checked");
   sub->add_option("--min-generation", o->min_generation, "Refuse snapshots whose generation is lower")
-      ->type_name("N")->check(CLI::NonNegativeNumber);  // CLI11 would wrap "-1" to 2^64-1
+      ->type_name("N")->check(kUint64Arg);
   sub->add_flag("--decode", o->decode, "Also decode every chunk (slower; catches codec damage in unsealed files)");
   sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_flag("--json", o->json, "Print the report as JSON (formats/verify-output.schema.json)");
