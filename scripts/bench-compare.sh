@@ -10,6 +10,7 @@
 #
 # Timings alternate the two sides run by run (so load from other users hits
 # both alike) and compare the best of N runs; the median is printed too.
+# shellcheck disable=SC2317  # side_a/side_b are called indirectly by alternate()
 set -euo pipefail
 export LC_ALL=C  # EPOCHREALTIME and printf use a '.' decimal point
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,7 +40,7 @@ EOF
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1; shift ;;
-    --only) only=$(echo "$2" | tr 'a-z' 'A-Z'); shift 2 ;;
+    --only) only=$(echo "$2" | tr '[:lower:]' '[:upper:]'); shift 2 ;;
     --size) size=$2; shift 2 ;;
     --c5-sizes) c5_sizes=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
@@ -127,6 +128,7 @@ say "bench-compare: work dir $work; data $size; C5 $c5_small vs $c5_big; best of
 say "bench-compare: load before: $(uptime)"
 "$vs" keygen -o k.key >/dev/null
 hexkey=$(od -An -v -tx1 k.key | tr -d ' \n')
+# shellcheck disable=SC2054  # the commas belong to the --region value
 capture_cmd=("$vs" capture -o bf16.snap --key-file k.key --region weights=bf16.bin,kind=device,dtype=bf16 --force --quiet --json)
 
 # make_snap SIZE NAME: bf16 data of SIZE captured (sealed) into NAME.snap; data removed.
@@ -241,22 +243,23 @@ if want C5; then
   }
   for kind in verify extract; do
     declare -A peak=()
-    for s in a b; do
+    for s in small big; do
+      snap=c5a.snap; [[ $s == big ]] && snap=c5b.snap
       if [[ $kind == verify ]]; then
-        [[ $s == a ]] && show "/usr/bin/time -v vramsnap verify c5$s.snap --key-file k.key --quiet"
-        peak[$s]=$(rss "$vs" verify "c5$s.snap" --key-file k.key --quiet)
+        [[ $s == small ]] && show "/usr/bin/time -v vramsnap verify c5a.snap --key-file k.key --quiet"
+        peak[$s]=$(rss "$vs" verify "$snap" --key-file k.key --quiet)
       else
-        [[ $s == a ]] && show "/usr/bin/time -v vramsnap restore c5$s.snap --key-file k.key --extract out-$s --quiet"
-        peak[$s]=$(rss "$vs" restore "c5$s.snap" --key-file k.key --extract "out-$s" --quiet)
+        [[ $s == small ]] && show "/usr/bin/time -v vramsnap restore c5a.snap --key-file k.key --extract out --quiet"
+        peak[$s]=$(rss "$vs" restore "$snap" --key-file k.key --extract "out-$s" --quiet)
         rm -rf "out-$s"
       fi
     done
-    a=${peak[a]} b=${peak[b]}
-    say "    $kind peak RSS: $c5_small ${a} KiB, $c5_big ${b} KiB"
+    rss_small=${peak[small]} rss_big=${peak[big]}
+    say "    $kind peak RSS: $c5_small ${rss_small} KiB, $c5_big ${rss_big} KiB"
     # Pass when the big one is within 10% or 16 MiB of the small one.
-    within=$(awk -v a="$a" -v b="$b" 'BEGIN { print (b <= a * 1.10 || b - a <= 16384) ? 1 : 0 }')
-    line C5 "peak RSS $kind $c5_big/$c5_small" "$(printf '%.2fx' "$(calc "$b / $a")")" "<= 1.10x" "$within" \
-      "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f MiB vs %.1f MiB; passes within 10%% or 16 MiB", b / 1024, a / 1024 }')"
+    within=$(awk -v a="$rss_small" -v b="$rss_big" 'BEGIN { print (b <= a * 1.10 || b - a <= 16384) ? 1 : 0 }')
+    line C5 "peak RSS $kind $c5_big/$c5_small" "$(printf '%.2fx' "$(calc "$rss_big / $rss_small")")" "<= 1.10x" "$within" \
+      "$(awk -v a="$rss_small" -v b="$rss_big" 'BEGIN { printf "%.1f MiB vs %.1f MiB; passes within 10%% or 16 MiB", b / 1024, a / 1024 }')"
     unset peak
   done
 fi

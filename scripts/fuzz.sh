@@ -7,9 +7,10 @@
 # or ran out of memory. Reproducers are kept in build-fuzz/crashes/ (replay
 # one with: build-fuzz/tests/fuzz/fuzz_<target> <file>), full logs in
 # build-fuzz/fuzz-logs/. New inputs found go to build-fuzz/fuzz-corpus/<target>
-# only; the committed corpus (tests/fuzz/corpus/) is never written.
+# only (emptied first unless VRAMSNAP_FUZZ_KEEP=1); the committed corpus
+# (tests/fuzz/corpus/) is never written.
 # Environment: VRAMSNAP_FUZZ_BUILD_DIR (build-fuzz), VRAMSNAP_FUZZ_JOBS (nproc),
-# VRAMSNAP_FUZZ_MAX_LEN (1048576), CC/CXX (clang/clang++).
+# VRAMSNAP_FUZZ_MAX_LEN (1048576), VRAMSNAP_FUZZ_KEEP (0), CC/CXX (clang/clang++).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -45,7 +46,7 @@ status=0
 for t in "${targets[@]}"; do
   t=${t#fuzz_}
   work=$build/fuzz-corpus/$t
-  rm -rf "$work"
+  [[ ${VRAMSNAP_FUZZ_KEEP:-0} == 1 ]] || rm -rf "$work"
   mkdir -p "$work"
   cp -R "tests/fuzz/corpus/$t/." "$work/"
   seeds=$(find "$work" -type f | wc -l)

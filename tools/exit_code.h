@@ -12,7 +12,8 @@ inline constexpr int kExitIO = 4;
 inline constexpr int kExitResource = 5;
 inline constexpr int kExitUnavailable = 6;
 inline constexpr int kExitRegression = 7;
-inline constexpr int kExitInterrupted = 130;
+inline constexpr int kExitInterrupted = 130;  // SIGINT, or cancelled
+// SIGTERM exits 143; that path is io::install_interrupt_handlers' _exit(128 + signo).
 
 int exit_code_for(ErrorKind kind);
 

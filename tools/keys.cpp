@@ -1,12 +1,17 @@
 #include "keys.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 namespace vramsnap::cli {
 
 Result<std::optional<Key>> find_key(const std::string& key_file_flag, bool optional_ok) {
-  const bool have_source = !key_file_flag.empty() || std::getenv("VRAMSNAP_KEY_FILE") ||
-                           std::getenv("CREDENTIALS_DIRECTORY");
+  // With --allow-unsealed a missing key is fine; a systemd credentials
+  // directory without vramsnap.key counts as "no key", not as an error.
+  bool have_source = !key_file_flag.empty() || std::getenv("VRAMSNAP_KEY_FILE");
+  if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds && !have_source)
+    have_source = ::access((std::string(creds) + "/vramsnap.key").c_str(), F_OK) == 0 || !optional_ok;
   if (!have_source && optional_ok) return std::optional<Key>{};
   std::optional<std::string> flag;
   if (!key_file_flag.empty()) flag = key_file_flag;

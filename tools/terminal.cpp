@@ -31,10 +31,19 @@ Table::Table(std::vector<std::string> header, std::vector<bool> right_align)
 void Table::add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
 void Table::separator() { rows_.emplace_back(); }
 
+namespace {
+// Columns a cell takes: code points, not bytes, so UTF-8 names line up.
+size_t display_width(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+}  // namespace
+
 std::string Table::render() const {
   std::vector<size_t> w(header_.size(), 0);
   auto measure = [&](const std::vector<std::string>& r) {
-    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
+    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], display_width(r[i]));
   };
   measure(header_);
   for (const auto& r : rows_) measure(r);
@@ -42,7 +51,7 @@ std::string Table::render() const {
     std::string out;
     for (size_t i = 0; i < w.size(); ++i) {
       const std::string& cell = i < r.size() ? r[i] : std::string();
-      std::string pad(w[i] - std::min(w[i], cell.size()), ' ');
+      std::string pad(w[i] - std::min(w[i], display_width(cell)), ' ');
       out += (right_[i] ? pad + cell : cell + (i + 1 < w.size() ? pad : ""));
       if (i + 1 < w.size()) out += "  ";
     }

@@ -22,50 +22,54 @@ expect_exit 0 "$VRAMSNAP" capture -o regions.snap --json --threads 2 --chunk-siz
   --region slice=host.bin,offset=1000,size=4KiB \
   --region empty=empty.bin,kind=device,dtype=f32,shape=0x16
 expect_stderr_not_contains "error"
-assert_json 'j["path"] == "regions.snap" and j["sealed"] is False and j["key_id"] is None'
-assert_json 'len(j["snapshot_id"]) == 32 and int(j["snapshot_id"], 16) >= 0'
-assert_json '[r["name"] for r in j["regions"]] == ["host","weights","zeros","text","mod","slice","empty"]' "region order"
-assert_json '[r["kind"] for r in j["regions"]] == ["host","device","other","host","module","host","device"]' "kinds"
-assert_json 'j["regions"][1]["dtype"] == "bf16" and j["regions"][1]["shape"] == [96, 1024]' "dtype/shape"
-assert_json '[r["size"] for r in j["regions"]] == [10000, 196608, 70000, 100000, 4096, 4096, 0]' "sizes"
-assert_json 'j["raw_bytes"] == sum(r["size"] for r in j["regions"])'
-assert_json 'j["stored_bytes"] == sum(r["stored"] for r in j["regions"])'
-assert_json 'j["regions"][1]["chunks"] == 3 and j["regions"][6]["chunks"] == 0' "chunk counts at 64 KiB"
-assert_json 'j["regions"][2]["codecs"]["zero"] == 2' "zero region stored as zero chunks"
-assert_json 'j["regions"][3]["codecs"]["zstd"] == 2' "text compressed with zstd"
-assert_json 'j["regions"][0]["codecs"]["raw"] == 1' "random bytes stored raw"
-assert_json 'j["threads"] == 2'
-assert_json 'j["file_size"] > 0'
+assert_json \
+  'j["path"] == "regions.snap" and j["sealed"] is False and j["key_id"] is None' \
+  'len(j["snapshot_id"]) == 32 and int(j["snapshot_id"], 16) >= 0' \
+  '[r["name"] for r in j["regions"]] == ["host","weights","zeros","text","mod","slice","empty"]  # region order' \
+  '[r["kind"] for r in j["regions"]] == ["host","device","other","host","module","host","device"]  # kinds' \
+  'j["regions"][1]["dtype"] == "bf16" and j["regions"][1]["shape"] == [96, 1024]  # dtype/shape' \
+  '[r["size"] for r in j["regions"]] == [10000, 196608, 70000, 100000, 4096, 4096, 0]  # sizes' \
+  'j["raw_bytes"] == sum(r["size"] for r in j["regions"])' \
+  'j["stored_bytes"] == sum(r["stored"] for r in j["regions"])' \
+  'j["regions"][1]["chunks"] == 3 and j["regions"][6]["chunks"] == 0  # chunk counts at 64 KiB' \
+  'j["regions"][2]["codecs"]["zero"] == 2  # zero region stored as zero chunks' \
+  'j["regions"][3]["codecs"]["zstd"] == 2  # text compressed with zstd' \
+  'j["regions"][0]["codecs"]["raw"] == 1  # random bytes stored raw' \
+  'j["threads"] == 2' \
+  'j["file_size"] > 0'
 snap_size=$(json_value 'j["file_size"]')
 assert_eq "$(file_size regions.snap)" "$snap_size" "capture --json file_size"
 assert_no_temp_files .
 
 step "inspect --json: metadata, regions, and the layout accounts for every byte"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --json
-assert_json 'j["format_version"] == "1.0" and j["required_features"] == 0'
-assert_json 'j["seal"] == {"state": "unsealed", "key_id": None}'
-assert_json 'j["chunk_size"] == 65536'
+assert_json \
+  'j["format_version"] == "1.0" and j["required_features"] == 0' \
+  'j["seal"] == {"state": "unsealed", "key_id": None}' \
+  'j["chunk_size"] == 65536'
 w='j["regions"][1]'
-assert_json "$w[\"va\"] == \"0x7f0000000000\" and $w[\"device\"] == 1 and $w[\"flags\"] == [\"read_mostly\", \"warm\"]" "va/device/flags"
-assert_json 'j["regions"][0]["va"] is None and j["regions"][0]["device"] == -1 and j["regions"][0]["flags"] == []'
-assert_json 'j["regions"][6]["shape"] == [0, 16] and j["regions"][6]["size"] == 0'
-assert_json 'sum(v for k, v in j["layout"].items() if k != "file_size") == j["layout"]["file_size"]' "layout sums to file_size"
-assert_json "j[\"layout\"][\"file_size\"] == $snap_size"
-assert_json 'j["layout"]["header"] == 64 and j["layout"]["trailer"] == 160 and j["layout"]["seal_block"] == 128'
-assert_json 'j["totals"]["regions"] == 7 and j["totals"]["chunks"] == sum(r["chunks"] for r in j["regions"])'
-assert_json 'j["totals"]["raw_bytes"] == 10000 + 196608 + 70000 + 100000 + 4096 + 4096'
-assert_json '"chunks" not in j'
+assert_json \
+  "${w}[\"va\"] == \"0x7f0000000000\" and ${w}[\"device\"] == 1 and ${w}[\"flags\"] == [\"read_mostly\", \"warm\"]  # va/device/flags" \
+  'j["regions"][0]["va"] is None and j["regions"][0]["device"] == -1 and j["regions"][0]["flags"] == []' \
+  'j["regions"][6]["shape"] == [0, 16] and j["regions"][6]["size"] == 0' \
+  'sum(v for k, v in j["layout"].items() if k != "file_size") == j["layout"]["file_size"]  # layout sums to file_size' \
+  "j[\"layout\"][\"file_size\"] == $snap_size" \
+  'j["layout"]["header"] == 64 and j["layout"]["trailer"] == 160 and j["layout"]["seal_block"] == 128' \
+  'j["totals"]["regions"] == 7 and j["totals"]["chunks"] == sum(r["chunks"] for r in j["regions"])' \
+  'j["totals"]["raw_bytes"] == 10000 + 196608 + 70000 + 100000 + 4096 + 4096' \
+  '"chunks" not in j'
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --format json
 assert_json 'j["totals"]["regions"] == 7'
 
 step "inspect --json --chunks"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --json --chunks
-assert_json 'len(j["chunks"]) == j["totals"]["chunks"]'
-assert_json '[c["index"] for c in j["chunks"]] == list(range(len(j["chunks"])))'
-assert_json 'all(len(c["sha256"]) == 64 for c in j["chunks"])'
-assert_json 'all(c["stored_offset"] % 4096 == 0 for c in j["chunks"] if c["codec"] != "zero")' "chunks 4 KiB aligned"
-assert_json 'sum(c["raw_size"] for c in j["chunks"]) == j["totals"]["raw_bytes"]'
-assert_json 'all(c["elem_size"] == 2 for c in j["chunks"] if c["codec"] == "shuffle")' "bf16 shuffle elem size"
+assert_json \
+  'len(j["chunks"]) == j["totals"]["chunks"]' \
+  '[c["index"] for c in j["chunks"]] == list(range(len(j["chunks"])))' \
+  'all(len(c["sha256"]) == 64 for c in j["chunks"])' \
+  'all(c["stored_offset"] % 4096 == 0 for c in j["chunks"] if c["codec"] != "zero")  # chunks 4 KiB aligned' \
+  'sum(c["raw_size"] for c in j["chunks"]) == j["totals"]["raw_bytes"]' \
+  'all(c["elem_size"] == 2 for c in j["chunks"] if c["codec"] == "shuffle")  # bf16 shuffle elem size'
 
 step "inspect text"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap
@@ -90,7 +94,7 @@ expect_exit 0 "$VRAMSNAP" inspect regions.snap --format csv --chunks
 assert_eq "$(head -n1 "$OUT")" "index,region,region_offset,raw_size,codec,elem_size,stored_offset,stored_size,sha256" "csv chunk header"
 chunks=$(("$(wc -l <"$OUT")" - 1))
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --json
-assert_json "j[\"totals\"][\"chunks\"] == $chunks" "csv chunk rows"
+assert_json "j[\"totals\"][\"chunks\"] == $chunks  # csv chunk rows"
 
 step "--codec raw / zstd / shuffle / auto, --level, --threads"
 for codec in raw zstd shuffle auto; do
@@ -100,10 +104,10 @@ for codec in raw zstd shuffle auto; do
   # formats/snapshot-v1.md 6.3: raw is always raw (zeros too); the others
   # store all-zero chunks as zero; shuffle without a dtype falls back to zstd.
   case $codec in
-    raw) assert_json '[r["codecs"]["raw"] for r in j["regions"]] == [3, 2, 2] and j["stored_bytes"] == j["raw_bytes"]' "raw" ;;
-    zstd) assert_json '[r["codecs"]["zstd"] for r in j["regions"]] == [3, 2, 0] and j["regions"][2]["codecs"]["zero"] == 2' "zstd" ;;
-    shuffle) assert_json '[r["codecs"]["shuffle"] for r in j["regions"]] == [3, 0, 0] and j["regions"][1]["codecs"]["zstd"] == 2 and j["regions"][2]["codecs"]["zero"] == 2' "shuffle" ;;
-    auto) assert_json 'j["regions"][0]["codecs"]["shuffle"] == 3 and j["regions"][1]["codecs"]["zstd"] == 2 and j["regions"][2]["codecs"]["zero"] == 2' "auto" ;;
+    raw) assert_json '[r["codecs"]["raw"] for r in j["regions"]] == [3, 2, 2] and j["stored_bytes"] == j["raw_bytes"]  # raw' ;;
+    zstd) assert_json '[r["codecs"]["zstd"] for r in j["regions"]] == [3, 2, 0] and j["regions"][2]["codecs"]["zero"] == 2  # zstd' ;;
+    shuffle) assert_json '[r["codecs"]["shuffle"] for r in j["regions"]] == [3, 0, 0] and j["regions"][1]["codecs"]["zstd"] == 2 and j["regions"][2]["codecs"]["zero"] == 2  # shuffle' ;;
+    auto) assert_json 'j["regions"][0]["codecs"]["shuffle"] == 3 and j["regions"][1]["codecs"]["zstd"] == 2 and j["regions"][2]["codecs"]["zero"] == 2  # auto' ;;
   esac
   expect_exit 0 "$VRAMSNAP" verify "c-$codec.snap" --allow-unsealed --decode
 done
@@ -135,7 +139,7 @@ expect_exit 2 "$VRAMSNAP" capture -o bad.snap --generation 18446744073709551616 
 assert_no_file bad.snap
 
 step "--safetensors: odd tensor names, a scalar, a zero-size tensor, a unicode name"
-python3 - <<'PY'
+"${PYTHON[@]}" - <<'PY'
 import json, struct, random
 random.seed(7)
 tensors = [  # name, dtype, shape, element size
@@ -166,13 +170,25 @@ for name, dt, shape, es in tensors:
     off += n
 PY
 expect_exit 0 "$VRAMSNAP" capture -o st.snap --json --safetensors model.safetensors
-assert_json 'sorted(r["name"] for r in j["regions"]) == sorted(["model.layers.0.weight", "encoder/layer_0/kernel", "scalar", "zero_size", "ünï.bias", "ids"])'
-assert_json 'all(r["kind"] == "device" for r in j["regions"])'
+assert_json \
+  'sorted(r["name"] for r in j["regions"]) == sorted(["model.layers.0.weight", "encoder/layer_0/kernel", "scalar", "zero_size", "ünï.bias", "ids"])' \
+  'all(r["kind"] == "device" for r in j["regions"])'
 expect_exit 0 "$VRAMSNAP" inspect st.snap --json
 assert_json '{r["name"]: (r["dtype"], r["shape"], r["size"], r["device"]) for r in j["regions"]} == {
   "model.layers.0.weight": ("bf16", [4, 8], 64, 0), "encoder/layer_0/kernel": ("f32", [2, 3], 24, 0),
   "scalar": ("f32", [], 4, 0), "zero_size": ("f16", [0, 4], 0, 0), "ünï.bias": ("f32", [3], 12, 0),
-  "ids": ("i64", [5], 40, 0)}' "safetensors dtypes/shapes/sizes"
+  "ids": ("i64", [5], 40, 0)}  # safetensors dtypes/shapes/sizes'
+# Text tables line up by characters, not bytes, with a UTF-8 name among them.
+expect_exit 0 "$VRAMSNAP" inspect st.snap
+"${PYTHON[@]}" - "$OUT" <<'PY' || fail "inspect table columns do not line up with a UTF-8 region name"
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+h = next(i for i, l in enumerate(lines) if l.startswith("region "))
+col = lines[h].index("kind")
+rows = lines[h + 1:]
+rows = rows[:next(i for i, l in enumerate(rows) if l.startswith("---"))]
+assert len(rows) == 6 and all(l[col:col + 7] == "device " for l in rows), rows
+PY
 expect_exit 0 "$VRAMSNAP" restore st.snap --allow-unsealed --extract st.out
 for e in expect.*; do
   name=${e#expect.}
@@ -217,12 +233,13 @@ cat >deploy/snapshot.json <<'JSON'
 JSON
 expect_exit 0 "$VRAMSNAP" capture -o spec.snap --spec deploy/snapshot.json
 expect_exit 0 "$VRAMSNAP" inspect spec.snap --json
-assert_json 'j["labels"] == {"deploy": "blue", "commit": "abc123"} and j["generation"] == 9 and j["chunk_size"] == 131072'
-assert_json '[r["name"] for r in j["regions"]][:3] == ["host", "w", "a,b \"q\""]'
-assert_json 'sum(1 for r in j["regions"] if r["name"].startswith("st/")) == 6' "prefixed tensors"
-assert_json 'j["regions"][0]["labels"] == {"role": "state"} and j["regions"][1]["va"] == "0x7f0000200000"'
-assert_json 'j["regions"][2]["size"] == 1024'
-assert_json 'all(r["codecs"]["zstd"] == 0 and r["codecs"]["shuffle"] == 0 for r in j["regions"])' "spec codec raw"
+assert_json \
+  'j["labels"] == {"deploy": "blue", "commit": "abc123"} and j["generation"] == 9 and j["chunk_size"] == 131072' \
+  '[r["name"] for r in j["regions"]][:3] == ["host", "w", "a,b \"q\""]' \
+  'sum(1 for r in j["regions"] if r["name"].startswith("st/")) == 6  # prefixed tensors' \
+  'j["regions"][0]["labels"] == {"role": "state"} and j["regions"][1]["va"] == "0x7f0000200000"' \
+  'j["regions"][2]["size"] == 1024' \
+  'all(r["codecs"]["zstd"] == 0 and r["codecs"]["shuffle"] == 0 for r in j["regions"])  # spec codec raw'
 # --label / --generation on the command line override the spec.
 expect_exit 0 "$VRAMSNAP" capture -o spec2.snap --spec deploy/snapshot.json --generation 10 --label deploy=green
 expect_exit 0 "$VRAMSNAP" inspect spec2.snap --json
@@ -247,15 +264,15 @@ expect_exit 4 "$VRAMSNAP" capture -o bad.snap --spec deploy/missing.json
 assert_no_file bad.snap
 
 step "output exists: refused without --force, replaced with it"
-id1=$("$VRAMSNAP" inspect lab.snap --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["snapshot_id"])')
+id1=$("$VRAMSNAP" inspect lab.snap --json | "${PYTHON[@]}" -c 'import json,sys; print(json.load(sys.stdin)["snapshot_id"])')
 expect_exit 4 "$VRAMSNAP" capture -o lab.snap --region h=host.bin
 expect_stderr_contains "lab.snap exists"
 expect_stderr_contains "--force"
 expect_exit 0 "$VRAMSNAP" inspect lab.snap --json
-assert_json "j[\"snapshot_id\"] == \"$id1\"" "refused capture left the old file alone"
+assert_json "j[\"snapshot_id\"] == \"$id1\"  # refused capture left the old file alone"
 expect_exit 0 "$VRAMSNAP" capture -o lab.snap --region other=text.log --force
 expect_exit 0 "$VRAMSNAP" inspect lab.snap --json
-assert_json "j[\"snapshot_id\"] != \"$id1\" and [r[\"name\"] for r in j[\"regions\"]] == [\"other\"]" "--force replaced it"
+assert_json "j[\"snapshot_id\"] != \"$id1\" and [r[\"name\"] for r in j[\"regions\"]] == [\"other\"]  # --force replaced it"
 assert_no_temp_files .
 mkdir outdir
 expect_exit 4 "$VRAMSNAP" capture -o outdir --region h=host.bin
@@ -274,7 +291,8 @@ expect_exit 4 timeout 10 "$VRAMSNAP" capture -o bad.snap --region a=fifo
 expect_stderr_contains "fifo"
 expect_exit 4 timeout 10 "$VRAMSNAP" capture -o bad.snap --safetensors fifo
 expect_exit 4 timeout 10 "$VRAMSNAP" capture -o bad.snap --spec fifo
-expect_exit 4 "$VRAMSNAP" capture -o bad.snap --region a=host.bin,offset=20000
+expect_exit 2 "$VRAMSNAP" capture -o bad.snap --region a=host.bin,offset=20000   # usage: past the end
+expect_stderr_contains "past the end"
 assert_no_file bad.snap
 assert_no_temp_files .
 

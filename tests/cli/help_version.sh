@@ -13,7 +13,7 @@ subcommands=$(awk '/^Subcommands:/ {on=1; next} on && /^  [a-z]/ {print $1} on &
 for c in keygen capture inspect seal verify restore; do
   grep -qx "$c" <<<"$subcommands" || fail "--help does not list subcommand $c"
 done
-[[ -s "$ERR" ]] && fail "--help wrote to stderr"
+if [[ -s "$ERR" ]]; then fail "--help wrote to stderr"; fi
 expect_exit 0 "$VRAMSNAP" -h
 expect_stdout_contains "Subcommands:"
 

@@ -3,6 +3,10 @@
 # file under the final name, no temp files left. SIGKILL: still no final file.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# Job control: without it bash starts background commands with SIGINT
+# ignored, and a tool that (rightly) keeps an inherited SIG_IGN would then
+# never see our SIGINT.
+set -m
 
 # 64 MiB of random bytes: zstd level 19 on one thread needs many seconds for
 # it, so a capture is reliably still running when the signal arrives.
@@ -27,7 +31,6 @@ interrupt_capture() {
   "$VRAMSNAP" capture -o "$dir/out.snap" --region big=big.bin --codec zstd --level 19 --threads 1 -q \
     >"$dir.stdout" 2>"$dir.stderr" &
   pid=$!
-  BG_PIDS+=("$pid")
   wait_for_glob "$pid" "$dir" '.out.snap.vramsnap-*' || fail "capture ended before it could be interrupted"
   sleep 0.5
   kill "-$sig" "$pid"
@@ -52,7 +55,6 @@ mkdir cap-KILL
 "$VRAMSNAP" capture -o cap-KILL/out.snap --region big=big.bin --codec zstd --level 19 --threads 1 -q \
   >/dev/null 2>&1 &
 pid=$!
-BG_PIDS+=("$pid")
 wait_for_glob "$pid" cap-KILL '.out.snap.vramsnap-*' || fail "capture ended before it could be killed"
 kill -KILL "$pid"
 wait "$pid" || true
@@ -70,8 +72,7 @@ for case in INT:130 TERM:143; do
     dir=x-$sig-$attempt
     "$VRAMSNAP" restore big.snap --allow-unsealed --extract "$dir" --threads 1 -q >"$dir.stdout" 2>"$dir.stderr" &
     pid=$!
-    BG_PIDS+=("$pid")
-    if ! wait_for_glob "$pid" "$dir" '.*.vramsnap-*'; then
+      if ! wait_for_glob "$pid" "$dir" '.vramsnap-extract-*'; then
       # Finished before we saw its temp files: a race of this test, not a
       # result. Try again (the assertions below are not relaxed).
       wait "$pid" || true
@@ -88,9 +89,63 @@ for case in INT:130 TERM:143; do
     expect_stderr_contains "interrupted"
     assert_no_temp_files "$dir"
     assert_empty_dir "$dir"
+    echo "    SIG$sig interrupted the restore on attempt $attempt"
     done_ok=1
     break
   done
   [[ -n "$done_ok" ]] || fail "restore --extract always finished before SIG$sig could interrupt it"
 done
+
+# count_glob DIR GLOB: how many entries of DIR match GLOB.
+count_glob() {
+  local -a m
+  mapfile -t m < <(compgen -G "$1/$2" || true)
+  echo "${#m[@]}"
+}
+
+step "restore --extract of 60 regions + SIGINT while it creates its temp files -> nothing left"
+# Every region gets a temp file before any chunk is read; a signal that lands
+# while they are being created must not leave one behind.
+args=()
+for i in $(seq 1 60); do args+=(--region "r$i=big.bin,offset=$((i * 4096)),size=4096"); done
+expect_exit 0 "$VRAMSNAP" capture -o r60.snap -q "${args[@]}"
+for attempt in 1 2 3; do
+  dir=m60-$attempt
+  "$VRAMSNAP" restore r60.snap --allow-unsealed --extract "$dir" --threads 1 -q >"$dir.stdout" 2>"$dir.stderr" &
+  pid=$!
+  wait_for_glob "$pid" "$dir" '.vramsnap-extract-*' || { wait "$pid" || true; continue; }
+  kill -INT "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  [[ $rc -eq 0 ]] && continue
+  LAST_CMD="restore --extract (60 regions) interrupted by SIGINT while creating temp files" LAST_RC=$rc
+  OUT=$dir.stdout ERR=$dir.stderr
+  [[ $rc -eq 130 ]] || fail "expected exit 130, got $rc"
+  assert_no_temp_files "$dir"
+  assert_empty_dir "$dir"
+done
+
+step "restore --extract of 100 regions + SIGINT after all temp files exist -> nothing left"
+args=()
+for i in $(seq 0 99); do args+=(--region "r$i=big.bin,offset=$((i * 256 * 1024)),size=256KiB"); done
+expect_exit 0 "$VRAMSNAP" capture -o r100.snap --codec raw -q "${args[@]}"
+done_ok=
+for attempt in 1 2 3; do
+  dir=m100-$attempt
+  "$VRAMSNAP" restore r100.snap --allow-unsealed --extract "$dir" --threads 1 -q >"$dir.stdout" 2>"$dir.stderr" &
+  pid=$!
+  while [[ $(count_glob "$dir" '.vramsnap-extract-*/*') -lt 100 ]] && kill -0 "$pid" 2>/dev/null; do sleep 0.005; done
+  kill -INT "$pid" 2>/dev/null || true
+  rc=0
+  wait "$pid" || rc=$?
+  [[ $rc -eq 0 ]] && continue  # finished first: a race of this test, try again
+  LAST_CMD="restore --extract (100 regions) interrupted by SIGINT after creating its temp files" LAST_RC=$rc
+  OUT=$dir.stdout ERR=$dir.stderr
+  [[ $rc -eq 130 ]] || fail "expected exit 130, got $rc"
+  assert_no_temp_files "$dir"
+  assert_empty_dir "$dir"
+  done_ok=1
+  break
+done
+[[ -n "$done_ok" ]] || fail "restore --extract of 100 regions always finished before SIGINT"
 echo "PASS: $TEST_NAME"

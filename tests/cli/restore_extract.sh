@@ -34,9 +34,10 @@ expect_exit 0 "$VRAMSNAP" capture -o s.snap --chunk-size 64KiB --key-file k.key 
 
 step "restore --extract: every region byte-identical, names percent-encoded inside DIR"
 expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --extract out --json
-assert_json 'j["ok"] is True and j["target"] == "extract" and len(j["files"]) == 8'
-assert_json 'j["raw_bytes"] == 200000 + 262144 + 100000 + 150000 + 777 + 777 + 200000'
-assert_json 'all(f["path"].startswith("out/") and "/" not in f["path"][4:] for f in j["files"])' "files directly in DIR"
+assert_json \
+  'j["ok"] is True and j["target"] == "extract" and len(j["files"]) == 8' \
+  'j["raw_bytes"] == 200000 + 262144 + 100000 + 150000 + 777 + 777 + 200000' \
+  'all(f["path"].startswith("out/") and "/" not in f["path"][4:] for f in j["files"])  # files directly in DIR'
 for spec in "${regions[@]}"; do
   IFS='|' read -r name file enc <<<"$spec"
   [[ -f "out/$enc" ]] || fail "region '$name' not extracted as out/$enc"
@@ -59,11 +60,12 @@ expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --region nope
 
 step "restore --target host (default) with --json"
 expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --json --threads 2
-assert_json 'j["ok"] is True and j["target"] == "host" and j["threads"] == 2'
-assert_json '[r["name"] for r in j["regions"]] == ["plain", "model.layers.0.weight", "encoder/layer_0/kernel", "kv cache", "ünï", ".hidden", "50%", "empty"]'
-assert_json 'all(r["device_ptr"] is None for r in j["regions"])'
-assert_json 'j["chunks"] == 4 + 4 + 2 + 3 + 1 + 1 + 4 + 0 and j["raw_bytes"] == sum(r["size"] for r in j["regions"])'
-assert_json 'set(j["phases"]) >= {"open", "seal_check", "allocate", "read", "hash", "decode", "copy", "total"}'
+assert_json \
+  'j["ok"] is True and j["target"] == "host" and j["threads"] == 2' \
+  '[r["name"] for r in j["regions"]] == ["plain", "model.layers.0.weight", "encoder/layer_0/kernel", "kv cache", "ünï", ".hidden", "50%", "empty"]' \
+  'all(r["device_ptr"] is None for r in j["regions"])' \
+  'j["chunks"] == 4 + 4 + 2 + 3 + 1 + 1 + 4 + 0 and j["raw_bytes"] == sum(r["size"] for r in j["regions"])' \
+  'set(j["phases"]) >= {"open", "seal_check", "allocate", "read", "hash", "decode", "copy", "total"}'
 expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --target host --region ünï
 expect_stdout_contains "restored"
 

@@ -51,12 +51,13 @@ expect_exit 0 "$VRAMSNAP" verify s.snap --key-file a.key
 expect_stdout_contains "OK s.snap: seal valid (key $key_a)"
 expect_stdout_contains "generation 5"
 expect_exit 0 "$VRAMSNAP" verify s.snap --key-file a.key --json --threads 1
-assert_json 'j["ok"] is True and j["path"] == "s.snap" and j["generation"] == 5'
-assert_json "j[\"seal\"] == {\"state\": \"hmac-sha256\", \"key_id\": \"$key_a\", \"checked\": True}"
-assert_json 'j["chunks_checked"] == 5 and j["raw_bytes"] == 150000 + 131072'
-assert_json 'j["bytes_checked"] > 0 and j["bytes_checked"] <= j["raw_bytes"]'
-assert_json 'isinstance(j["seconds"], float) and j["seconds"] >= 0 and j["gb_per_s"] >= 0'
-assert_json 'j["decoded"] is False'
+assert_json \
+  'j["ok"] is True and j["path"] == "s.snap" and j["generation"] == 5' \
+  "j[\"seal\"] == {\"state\": \"hmac-sha256\", \"key_id\": \"$key_a\", \"checked\": True}" \
+  'j["chunks_checked"] == 5 and j["raw_bytes"] == 150000 + 131072' \
+  'j["bytes_checked"] > 0 and j["bytes_checked"] <= j["raw_bytes"]' \
+  'isinstance(j["seconds"], float) and j["seconds"] >= 0 and j["gb_per_s"] >= 0' \
+  'j["decoded"] is False'
 expect_exit 0 "$VRAMSNAP" verify s.snap --key-file a.key --json --decode
 assert_json 'j["decoded"] is True'
 # With --allow-unsealed and no key a seal is reported but not checked.
@@ -158,7 +159,7 @@ expect_exit 2 "$VRAMSNAP" verify s.snap --key-file a.key --min-generation -1
 
 step "a flipped bit in every chunk -> exit 1 naming region and chunk"
 expect_exit 0 "$VRAMSNAP" inspect s.snap --json --chunks
-python3 -c 'import json,sys
+"${PYTHON[@]}" -c 'import json,sys
 j = json.load(open(sys.argv[1]))
 for c in j["chunks"]:
     if c["codec"] != "zero":

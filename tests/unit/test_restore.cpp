@@ -272,7 +272,7 @@ TEST_CASE("restore: host_allocator places regions in caller-owned memory") {
   size_t k = 0;
   for (const auto& reg : regions) {
     if (reg.meta.dtype == "f64") continue;
-    CHECK(std::memcmp(mine[k]->data(), reg.bytes.data(), reg.bytes.size()) == 0);
+    if (!reg.bytes.empty()) CHECK(std::memcmp(mine[k]->data(), reg.bytes.data(), reg.bytes.size()) == 0);
     ++k;
   }
 }

@@ -109,8 +109,10 @@ class VRAMSNAP_API Restored {
   const std::vector<RestoredRegion>& regions() const;
   const RestoredRegion* find(const std::string& name) const;
   const RestoreStats& stats() const;
-  // Gives up ownership: the caller frees host buffers with free() and device
-  // memory with the CUDA API (or keeps them for the process lifetime).
+  // Gives up ownership for good: host buffers the library allocated become
+  // the caller's (free() them); device memory, managed memory, VMM mappings
+  // and modules stay alive for the life of the process. Device regions may
+  // share one allocation, so never cudaFree a region pointer.
   void release();
 
   struct State;

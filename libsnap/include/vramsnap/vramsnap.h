@@ -182,9 +182,12 @@ VRAMSNAP_API size_t vramsnap_restored_count(const vramsnap_restored* r);
 VRAMSNAP_API vramsnap_status vramsnap_restored_get(const vramsnap_restored* r, size_t index, vramsnap_restored_region* out);
 VRAMSNAP_API vramsnap_status vramsnap_restored_find(const vramsnap_restored* r, const char* name,
                                                     vramsnap_restored_region* out);
-/* Seconds spent in the whole restore (wall) and bytes restored. */
+/* Wall-clock seconds the restore took. */
 VRAMSNAP_API double vramsnap_restored_seconds(const vramsnap_restored* r);
-/* The caller takes ownership of every buffer, device allocation and module. */
+/* Gives up ownership for good: library-allocated host buffers become the
+ * caller's (free() them); device memory and modules stay alive for the life
+ * of the process (regions may share one device allocation: never free a
+ * region's device pointer). */
 VRAMSNAP_API void vramsnap_restored_release(vramsnap_restored* r);
 VRAMSNAP_API void vramsnap_restored_free(vramsnap_restored* r);
 

@@ -1,6 +1,9 @@
 #include "io/cleanup.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,8 +23,29 @@ static_assert(std::atomic<int>::is_always_lock_free, "signal handler needs lock-
 
 struct Slot {
   std::atomic<int> state{kFree};
+  bool is_dir = false;
   char path[PATH_MAX];
 };
+
+// Empties and removes a staging directory with raw syscalls only.
+void remove_dir_in_handler(const char* path) {
+  static char buf[8192];  // the handler runs once and then _exits
+  int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
+    for (;;) {
+      long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+      if (n <= 0) break;
+      for (long off = 0; off < n;) {
+        auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+        const char* name = d->d_name;
+        if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))) ::unlinkat(fd, name, 0);
+        off += d->d_reclen;
+      }
+    }
+    ::close(fd);
+  }
+  ::rmdir(path);
+}
 
 Slot g_slots[kSlots];
 std::atomic<bool> g_interrupted{false};
@@ -30,7 +54,9 @@ std::once_flag g_install_once;
 extern "C" void on_interrupt(int signo) {
   g_interrupted.store(true, std::memory_order_relaxed);
   for (Slot& s : g_slots) {
-    if (s.state.load(std::memory_order_acquire) == kReady) ::unlink(s.path);
+    if (s.state.load(std::memory_order_acquire) != kReady) continue;
+    if (s.is_dir) remove_dir_in_handler(s.path);
+    else ::unlink(s.path);
   }
   static const char kMsg[] = "vramsnap: interrupted, partial output removed\n";
   ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
@@ -40,17 +66,36 @@ extern "C" void on_interrupt(int signo) {
 
 }  // namespace
 
-int register_temp_path(const std::string& path) {
+namespace {
+int register_slot(const std::string& path, bool is_dir) {
   if (path.empty() || path.size() >= PATH_MAX || path.find('\0') != std::string::npos) return -1;
   for (int i = 0; i < kSlots; ++i) {
     int expected = kFree;
     // kWriting keeps the handler away from a half-copied path.
     if (!g_slots[i].state.compare_exchange_strong(expected, kWriting, std::memory_order_acquire)) continue;
     std::memcpy(g_slots[i].path, path.c_str(), path.size() + 1);
+    g_slots[i].is_dir = is_dir;
     g_slots[i].state.store(kReady, std::memory_order_release);
     return i;
   }
   return -1;
+}
+}  // namespace
+
+int register_temp_path(const std::string& path) { return register_slot(path, false); }
+int register_temp_dir(const std::string& path) { return register_slot(path, true); }
+
+ScopedInterruptBlock::ScopedInterruptBlock() {
+  static_assert(sizeof(old_) >= sizeof(sigset_t), "sigset_t storage");
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  ok_ = ::pthread_sigmask(SIG_BLOCK, &set, reinterpret_cast<sigset_t*>(old_)) == 0;
+}
+
+ScopedInterruptBlock::~ScopedInterruptBlock() {
+  if (ok_) ::pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(old_), nullptr);
 }
 
 void unregister_temp_path(int slot) {

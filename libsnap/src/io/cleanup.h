@@ -9,7 +9,24 @@ namespace vramsnap::io {
 
 // Returns a slot id (>= 0) or -1 when all slots are taken.
 int register_temp_path(const std::string& path);
+// A private staging directory: on interrupt, its entries are unlinked and the
+// directory removed (raw getdents64/unlinkat: still async-signal-safe).
+int register_temp_dir(const std::string& path);
 void unregister_temp_path(int slot);
+
+// Blocks SIGINT/SIGTERM on this thread for its lifetime, so "create a temp
+// file" and "register it for cleanup" happen as one step.
+class ScopedInterruptBlock {
+ public:
+  ScopedInterruptBlock();
+  ~ScopedInterruptBlock();
+  ScopedInterruptBlock(const ScopedInterruptBlock&) = delete;
+  ScopedInterruptBlock& operator=(const ScopedInterruptBlock&) = delete;
+
+ private:
+  unsigned long old_[16];  // sigset_t storage without <signal.h> in the header
+  bool ok_ = false;
+};
 
 // Installs SIGINT/SIGTERM handlers that unlink registered paths, run the
 // registered cancel flag, and _exit(128 + signo).

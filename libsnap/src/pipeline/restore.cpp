@@ -114,20 +114,28 @@ class HostPlacement final : public Placement {
   std::vector<bool> owned_;
 };
 
-// Writes each region to DIR/<encoded name> via a temp file created with
-// O_EXCL|O_NOFOLLOW relative to a directory fd; renamed into place (never
-// replacing anything) only after every chunk has been verified.
+// Writes each region to DIR/<encoded name>. Files are staged in a private
+// directory DIR/.vramsnap-extract-XXXXXX (created and registered for
+// interrupt cleanup with signals blocked), each created with
+// O_EXCL|O_NOFOLLOW; only after every chunk has been verified are they
+// renamed into DIR, never replacing anything. On failure or interrupt the
+// staging directory and everything in it is removed.
 class ExtractPlacement final : public Placement {
  public:
   ExtractPlacement(const SnapshotData& s, const std::vector<size_t>& regions, std::string dir)
-      : s_(s), regions_(regions), dir_(std::move(dir)), fds_(s.regions.size(), -1) {}
+      : s_(s), regions_(regions), dir_(std::move(dir)), fds_(s.regions.size(), -1), names_(s.regions.size()) {}
   ~ExtractPlacement() override {
-    for (size_t k = 0; k < temps_.size(); ++k) {
-      if (!temps_[k].empty()) ::unlinkat(dirfd_, temps_[k].c_str(), 0);
-      if (slots_[k] >= 0) io::unregister_temp_path(slots_[k]);
-    }
     for (int fd : fds_)
       if (fd >= 0) ::close(fd);
+    if (stagefd_ >= 0) {
+      for (size_t r : regions_)
+        if (!names_[r].empty()) ::unlinkat(stagefd_, names_[r].c_str(), 0);
+      ::close(stagefd_);
+    }
+    // Files already moved into DIR by a finish() that failed half-way.
+    for (const auto& n : moved_) ::unlinkat(dirfd_, n.c_str(), 0);
+    if (!stage_.empty()) ::rmdir(stage_.c_str());
+    if (slot_ >= 0) io::unregister_temp_path(slot_);
     if (dirfd_ >= 0) ::close(dirfd_);
   }
 
@@ -142,20 +150,25 @@ class ExtractPlacement final : public Placement {
       struct stat st{};
       if (::fstatat(dirfd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
         return Error(ErrorKind::IO, fmt::format("{}/{} exists; refusing to overwrite it (extract into an empty directory)", dir_, name));
-      std::string tmp;
-      int fd = -1;
-      for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-        tmp = fmt::format(".{}.vramsnap-{}-{}", name.substr(0, 150), ::getpid(), attempt);
-        fd = ::openat(dirfd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0 && errno != EEXIST) return io::errno_error(ErrorKind::IO, dir_ + "/" + tmp, "create", errno);
-      }
-      if (fd < 0) return Error(ErrorKind::IO, dir_ + ": cannot create a temporary file");
+    }
+    {
+      io::ScopedInterruptBlock block;
+      std::string tmpl = dir_ + "/.vramsnap-extract-XXXXXX";
+      if (!::mkdtemp(tmpl.data())) return io::errno_error(ErrorKind::IO, dir_, "create staging directory", errno);
+      stage_ = tmpl;
+      slot_ = io::register_temp_dir(stage_);
+      if (slot_ < 0) return Error(ErrorKind::Limit, "too many temporary outputs registered for interrupt cleanup");
+    }
+    stagefd_ = ::open(stage_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (stagefd_ < 0) return io::errno_error(ErrorKind::IO, stage_, "open directory", errno);
+    for (size_t r : regions_) {
+      const std::string name = format::extract_file_name(s_.regions[r].name);
+      int fd = ::openat(stagefd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0) return io::errno_error(ErrorKind::IO, stage_ + "/" + name, "create", errno);
       fds_[r] = fd;
-      temps_.push_back(tmp);
-      finals_.push_back(name);
-      slots_.push_back(io::register_temp_path(dir_ + "/" + tmp));
+      names_[r] = name;
       if (s_.regions[r].size && ::ftruncate(fd, static_cast<off_t>(s_.regions[r].size)) != 0)
-        return io::errno_error(ErrorKind::IO, dir_ + "/" + tmp, "ftruncate", errno);
+        return io::errno_error(ErrorKind::IO, dir_ + "/" + name, "ftruncate", errno);
     }
     times.allocate += seconds_since(t0);
     return {};
@@ -169,20 +182,19 @@ class ExtractPlacement final : public Placement {
     const auto& c = s_.chunks[i];
     if (c.codec == Codec::Zero) return {};  // ftruncate left a hole of zeros
     PhaseTimer t(clk.copy_ns);
-    return io::write_exact_fd(fds_[c.region], bytes, c.region_offset, dir_ + "/" + format::extract_file_name(s_.regions[c.region].name));
+    return io::write_exact_fd(fds_[c.region], bytes, c.region_offset, dir_ + "/" + names_[c.region]);
   }
   Status finish(PhaseTimes& times) override {
     const uint64_t t0 = now_ns();
-    for (size_t k = 0; k < regions_.size(); ++k)
-      VRAMSNAP_TRY(io::fsync_fd(fds_[regions_[k]], dir_ + "/" + temps_[k]));
-    for (size_t k = 0; k < regions_.size(); ++k) {
-      VRAMSNAP_TRY(io::rename_noreplace(dirfd_, temps_[k], dirfd_, finals_[k], dir_ + "/" + finals_[k]));
-      temps_[k].clear();
-      io::unregister_temp_path(slots_[k]);
-      slots_[k] = -1;
-      files_.push_back({s_.regions[regions_[k]].name, dir_ + "/" + finals_[k], s_.regions[regions_[k]].size});
+    for (size_t r : regions_) VRAMSNAP_TRY(io::fsync_fd(fds_[r], dir_ + "/" + names_[r]));
+    for (size_t r : regions_) {
+      VRAMSNAP_TRY(io::rename_noreplace(stagefd_, names_[r], dirfd_, names_[r], dir_ + "/" + names_[r]));
+      moved_.push_back(names_[r]);
+      files_.push_back({s_.regions[r].name, dir_ + "/" + names_[r], s_.regions[r].size});
+      names_[r].clear();
     }
     VRAMSNAP_TRY(io::fsync_fd(dirfd_, dir_));
+    moved_.clear();  // committed: the files are the caller's now
     times.copy += seconds_since(t0);
     return {};
   }
@@ -191,11 +203,10 @@ class ExtractPlacement final : public Placement {
  private:
   const SnapshotData& s_;
   const std::vector<size_t>& regions_;
-  std::string dir_;
-  int dirfd_ = -1;
+  std::string dir_, stage_;
+  int dirfd_ = -1, stagefd_ = -1, slot_ = -1;
   std::vector<int> fds_;
-  std::vector<std::string> temps_, finals_;
-  std::vector<int> slots_;
+  std::vector<std::string> names_, moved_;
   std::vector<std::vector<uint8_t>> scratch_;
 };
 

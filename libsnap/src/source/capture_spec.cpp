@@ -418,11 +418,10 @@ class SpecReader {
     if (root.contains("level")) {
       const json& l = root["level"];
       if (!l.is_number_integer()) return err("level", std::string("expected an integer, got ") + kind_of(l));
-      const bool in_range = l.is_number_unsigned() ? l.get<uint64_t>() <= uint64_t(ZSTD_maxCLevel())
-                                                   : l.get<int64_t>() >= ZSTD_minCLevel();
-      if (!in_range)
-        return err("level", "outside the zstd range " + std::to_string(ZSTD_minCLevel()) + " .. " +
-                                std::to_string(ZSTD_maxCLevel()));
+      // The writer's range (capture --level): -7 .. 19.
+      const bool in_range = l.is_number_unsigned() ? l.get<uint64_t>() <= 19u
+                                                   : l.get<int64_t>() >= -7 && l.get<int64_t>() <= 19;
+      if (!in_range) return err("level", "outside the supported range -7 .. 19");
       spec.level = static_cast<int>(l.get<int64_t>());
     }
     return spec;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Restores onto a CUDA GPU. Skipped (77) where 'restore --target cuda' reports
+# exit 6: no GPU or no driver.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+need python3
+
+make_key k.key
+gen_bf16 w.bf16 $((1 << 20))
+gen_random host.bin 300000
+gen_zeros kv.bin $((256 << 10))
+expect_exit 0 "$VRAMSNAP" capture -o s.snap --key-file k.key --chunk-size 256KiB \
+  --region w=w.bf16,kind=device,dtype=bf16,shape=512x1024 --region h=host.bin,kind=host
+
+rc=0
+"$VRAMSNAP" restore s.snap --key-file k.key --target cuda -q >"$OUT" 2>"$ERR" || rc=$?
+if [[ $rc -eq 6 ]]; then
+  skip "no usable GPU: $(head -n1 "$ERR")"
+fi
+LAST_CMD="restore s.snap --target cuda" LAST_RC=$rc
+[[ $rc -eq 0 ]] || fail "restore --target cuda: expected exit 0 (or 6 without a GPU), got $rc"
+
+step "restore --target cuda --json: device region on the GPU, host region in memory"
+expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda --json
+assert_json \
+  'j["ok"] is True and j["target"] == "cuda"' \
+  '[(r["name"], r["kind"], r["size"]) for r in j["regions"]] == [("w", "device", 1048576), ("h", "host", 300000)]' \
+  'isinstance(j["regions"][0]["device_ptr"], str) and int(j["regions"][0]["device_ptr"], 16) != 0  # device_ptr of the device region' \
+  'j["regions"][1]["device_ptr"] is None  # host region has no device_ptr' \
+  'j["raw_bytes"] == 1048576 + 300000 and j["chunks"] == 4 + 2' \
+  'all(v >= 0 for v in j["phases"].values()) and j["phases"]["copy"] >= 0'
+expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda:0 --json --region w --threads 1
+assert_json '[r["name"] for r in j["regions"]] == ["w"]'
+expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda
+expect_stdout_contains "host-to-device"
+
+step "read-mostly (managed) and zero-filled device regions"
+expect_exit 0 "$VRAMSNAP" capture -o rm.snap --key-file k.key \
+  --region w=w.bf16,kind=device,dtype=bf16,flags=read_mostly --region kv=kv.bin,kind=device,dtype=f16
+expect_exit 0 "$VRAMSNAP" restore rm.snap --key-file k.key --target cuda --json
+assert_json 'all(isinstance(r["device_ptr"], str) for r in j["regions"])'
+
+step "a damaged or unsealed snapshot never reaches the GPU"
+cp s.snap bad.snap
+expect_exit 0 "$VRAMSNAP" inspect s.snap --json --chunks
+off=$(json_value 'j["chunks"][1]["stored_offset"] + 100')
+flip_bit bad.snap "$off"
+expect_exit 1 "$VRAMSNAP" restore bad.snap --key-file k.key --target cuda
+expect_stderr_contains 'region "w", chunk 1'
+expect_exit 0 "$VRAMSNAP" capture -o u.snap --region w=w.bf16,kind=device
+expect_exit 1 "$VRAMSNAP" restore u.snap --key-file k.key --target cuda
+expect_exit 6 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda:99
+expect_stderr_contains "does not exist"
+
+step "--fixed-va: mapped at the recorded address, or exit 5 'taken'"
+expect_exit 0 "$VRAMSNAP" capture -o va.snap --key-file k.key \
+  --region w=w.bf16,kind=device,dtype=bf16,va=0x7f0000000000 --region h=host.bin
+rc=0
+"$VRAMSNAP" restore va.snap --key-file k.key --target cuda --fixed-va --json >"$OUT" 2>"$ERR" || rc=$?
+LAST_CMD="restore va.snap --target cuda --fixed-va --json" LAST_RC=$rc
+case $rc in
+  0) assert_json 'j["regions"][0]["device_ptr"] == "0x7f0000000000"  # device_ptr at the recorded va' ;;
+  5) expect_stderr_contains "taken" ;;
+  *) fail "--fixed-va: expected exit 0, or 5 with 'taken'" ;;
+esac
+# A device region without a recorded address cannot be placed with --fixed-va.
+expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda --fixed-va
+expect_stderr_contains "no recorded address"
+echo "PASS: $TEST_NAME"

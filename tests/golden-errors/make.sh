@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# How the broken snapshots in this directory were made from the golden ones
+# (kept for reference: like the golden files, they are never regenerated,
+# only added to). Run from this directory:  ./make.sh
+# Needs python3 (standard library only). Each NAME.snap gets a NAME.expect
+# written by hand from the message the tool printed (see README.md).
+set -euo pipefail
+cd "$(dirname "$0")"
+sealed=../golden/v1-sealed.snap
+codecs=../golden/v1-codecs.snap
+
+python3 - "$sealed" "$codecs" <<'PY'
+import hashlib, json, struct, sys
+
+sealed = open(sys.argv[1], "rb").read()
+codecs = open(sys.argv[2], "rb").read()
+
+def h8(b): return hashlib.sha256(b).digest()[:8]
+
+def layout(f):
+    """Offsets from the trailer (formats/snapshot-v1.md section 10)."""
+    t = f[-160:]
+    table_off, count = struct.unpack_from("<QQ", t, 0)
+    man_off, man_size, seal_off = struct.unpack_from("<QQQ", t, 24)
+    return dict(table=table_off, count=count, manifest=man_off, manifest_size=man_size,
+                seal=seal_off, trailer=len(f) - 160)
+
+def records(f):
+    L = layout(f)
+    out = []
+    for i in range(L["count"]):
+        r = f[L["table"] + 72 * i: L["table"] + 72 * (i + 1)]
+        region, codec, elem = struct.unpack_from("<IBB", r, 0)
+        region_off, raw, soff, ssize = struct.unpack_from("<QQQQ", r, 8)
+        out.append(dict(index=i, region=region, codec=codec, raw=raw, stored_offset=soff, stored_size=ssize))
+    return out
+
+def flip(f, off, bit=0):
+    b = bytearray(f)
+    b[off] ^= 1 << bit
+    return bytes(b)
+
+def fix_header_check(b):
+    b[56:64] = h8(bytes(b[0:56]))
+
+def fix_trailer_check(b):
+    t = len(b) - 160
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+
+def write(name, data):
+    with open(name + ".snap", "wb") as f:
+        f.write(data)
+
+S = len(sealed)
+L = layout(sealed)
+first = next(r for r in records(sealed) if r["codec"] != 0)
+
+# Structure (exit 3).
+write("truncated", sealed[:S // 2])
+write("too-short", sealed[:4000])
+write("bad-magic", flip(sealed, 0))
+b = bytearray(sealed)            # major 2 in header and trailer, checks fixed
+struct.pack_into("<H", b, 8, 2); fix_header_check(b)
+struct.pack_into("<H", b, L["trailer"] + 56, 2); fix_trailer_check(b)
+write("unknown-major", bytes(b))
+b = bytearray(sealed)            # required feature bit 40, header check fixed
+struct.pack_into("<Q", b, 16, 1 << 40); fix_header_check(b)
+write("unknown-required-feature", bytes(b))
+write("trailing-garbage", sealed + b"garbage\n")
+write("trailing-trailer", sealed + bytes(512 - 160) + sealed[-160:])
+write("header-check", flip(sealed, 40))                    # a snapshot_id byte
+write("trailer-check", flip(sealed, L["trailer"] + 70))    # a table_hash byte
+
+# Integrity (exit 1).
+write("chunk-bitflip", flip(sealed, first["stored_offset"] + first["stored_size"] // 2, 5))
+pad = first["stored_offset"] + first["stored_size"]
+assert pad % 4096 != 0, "first chunk has no padding"
+write("chunk-padding", flip(sealed, pad))
+write("table-bitflip", flip(sealed, L["table"] + 72 + 20))        # raw_size of record 1
+write("manifest-bitflip", flip(sealed, L["manifest"] + L["manifest_size"] // 2))
+write("mac-bitflip", flip(sealed, L["seal"] + 32))                # tag[0]
+b = bytearray(sealed)            # seal block downgraded to "unsealed"
+b[L["seal"] + 8:L["seal"] + 12] = bytes(4)      # algorithm 0
+b[L["seal"] + 16:L["seal"] + 24] = bytes(8)     # key id
+b[L["seal"] + 32:L["seal"] + 128] = bytes(96)   # tag
+write("seal-stripped", bytes(b))
+
+# Unsealed golden: a flipped chunk, and a zstd frame replaced by garbage whose
+# hash is recorded (chunk hash, table hash and trailer check recomputed), so
+# only decoding finds it.
+z = next(r for r in records(codecs) if r["codec"] == 2)
+write("unsealed-chunk-bitflip", flip(codecs, z["stored_offset"] + 3))
+b = bytearray(codecs)
+C = layout(codecs)
+garbage = bytes((i * 37 + 11) % 256 for i in range(z["stored_size"]))
+b[z["stored_offset"]:z["stored_offset"] + z["stored_size"]] = garbage
+rec = C["table"] + 72 * z["index"]
+b[rec + 40:rec + 72] = hashlib.sha256(garbage).digest()
+table = bytes(b[C["table"]:C["table"] + 72 * C["count"]])
+b[C["trailer"] + 64:C["trailer"] + 96] = hashlib.sha256(table).digest()
+fix_trailer_check(b)
+write("unsealed-zstd-garbage", bytes(b))
+PY
+ls -l ./*.snap
