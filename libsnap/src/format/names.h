@@ -20,4 +20,8 @@ std::string extract_file_name(std::string_view name);
 
 bool valid_utf8(std::string_view s);
 
+// A value from a file, quoted for an error message: control characters
+// (C0 and C1), quotes and backslashes escaped, long strings cut at 96 bytes.
+std::string printable(std::string_view s);
+
 }  // namespace vramsnap::format

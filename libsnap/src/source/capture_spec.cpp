@@ -21,6 +21,7 @@
 
 #include "core/checked_math.h"
 #include "format/layout.h"
+#include "format/names.h"
 #include "source/sources.h"
 
 namespace vramsnap::source {
@@ -33,30 +34,7 @@ constexpr char kCommaHint[] = "; a PATH containing ',' must be given in a --spec
 
 Error usage_error(std::string message) { return make_error(ErrorKind::Usage, std::move(message)); }
 
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (s.size() - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += len;
-  }
-  return true;
-}
+using format::valid_utf8;
 
 bool has_control(std::string_view s) {
   for (char ch : s)
@@ -64,23 +42,7 @@ bool has_control(std::string_view s) {
   return false;
 }
 
-// For messages: control bytes escaped so a value cannot steer the terminal.
-std::string printable(std::string_view s) {
-  std::string out = "'";
-  for (char ch : s.substr(0, 200)) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\') {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  if (s.size() > 200) out += "...";
-  return out + "'";
-}
+using format::printable;
 
 std::string name_problem(std::string_view name) {
   if (name.empty()) return "region name is empty";

@@ -16,6 +16,7 @@
 
 #include "core/checked_math.h"
 #include "format/layout.h"
+#include "format/names.h"
 #include "source/sources.h"
 
 namespace vramsnap::source {
@@ -31,60 +32,9 @@ constexpr size_t kMaxOpenContainers = 3;
 
 Error format_error(std::string message) { return make_error(ErrorKind::Format, std::move(message)); }
 
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (s.size() - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += len;
-  }
-  return true;
-}
+using format::valid_utf8;
 
-// Names and values come from the file: in messages, bytes that could steer a
-// terminal are escaped and long strings cut.
-std::string printable(std::string_view s) {
-  const bool utf8 = valid_utf8(s);
-  size_t n = std::min<size_t>(s.size(), 96);
-  while (utf8 && n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  std::string out = "'";
-  static constexpr char kHex[] = "0123456789abcdef";
-  auto escape = [&](unsigned char c) {
-    out += "\\x";
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  };
-  for (size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (utf8 && c == 0xC2 && i + 1 < n && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
-      escape(c);  // U+0080..U+009F: C1 controls (0x9B is a CSI on some terminals)
-      escape(static_cast<unsigned char>(s[++i]));
-    } else if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\' || (c >= 0x80 && !utf8)) {
-      escape(c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (n < s.size()) out += "...";
-  out += '\'';
-  return out;
-}
+using format::printable;
 
 // Tensor names are kept verbatim ('/' and '.' are common); only what cannot be
 // printed or stored is refused here. Region-name rules are the writer's.
