@@ -259,7 +259,7 @@ if want C5; then
     # Pass when the big one is within 10% or 16 MiB of the small one.
     within=$(awk -v a="$rss_small" -v b="$rss_big" 'BEGIN { print (b <= a * 1.10 || b - a <= 16384) ? 1 : 0 }')
     line C5 "peak RSS $kind $c5_big/$c5_small" "$(printf '%.2fx' "$(calc "$rss_big / $rss_small")")" "<= 1.10x" "$within" \
-      "$(awk -v a="$rss_small" -v b="$rss_big" 'BEGIN { printf "%.1f MiB vs %.1f MiB; passes within 10%% or 16 MiB", b / 1024, a / 1024 }')"
+      "$(awk -v a="$rss_small" -v b="$rss_big" -v A="$c5_small" -v B="$c5_big" 'BEGIN { printf "%s %.1f MiB vs %s %.1f MiB; passes within 10%% or 16 MiB", B, b / 1024, A, a / 1024 }')"
     unset peak
   done
 fi

@@ -111,10 +111,13 @@ def main():
 
     r0 = results[0]
     m = r0.get("machine", {})
+    la = [r.get("machine", {}).get("loadavg_1m_at_start", -1) for r in results]
+    la = [x for x in la if x is not None and x >= 0]
+    loads = f"{min(la):.1f}-{max(la):.1f}" if la else "?"
     title = args.title or (f"vramsnap bench - {m.get('name', '?')} ({m.get('cpu_model', '?')}, {m.get('cores', '?')} cores"
                            f"{', ' + m['gpu'] if m.get('gpu') else ''}) - target {r0.get('target', '?')}, "
                            f"up to {max(r.get('threads', 0) for r in results)} threads, {r0.get('iterations', '?')} runs, "
-                           f"{'cold' if r0.get('cold') else 'warm'} cache - {r0.get('date', '')[:10]}")
+                           f"{'cold' if r0.get('cold') else 'warm'} cache, load avg {loads} - {r0.get('date', '')[:10]}")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

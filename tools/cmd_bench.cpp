@@ -1,6 +1,6 @@
 // vramsnap bench (SNAP | --synthetic SIZE --pattern P) [--target host|cuda[:N]] ...
 // Times full in-process restores and prints, from the same run, the reference
-// figures every result is read against (formats/bench-output: "vramsnap-bench/1").
+// figures every result is read against. JSON: "schema": "vramsnap-bench/1".
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -219,6 +219,13 @@ int run(const Opts& o) {
                            o.warmup, o.iterations, o.target);
   auto m = bench::measure_restores(setup);
   if (!m.ok()) return report_error("bench", m.error());
+  if (size) {  // a bench of wrong bytes measures nothing: check them against the generator
+    std::vector<uint8_t> expect(m->sample.size());
+    auto st = synth::generate(*pattern, o.seed, 0, expect, o.threads);
+    if (!st.ok()) return report_error("bench", st.error());
+    if (expect != m->sample)
+      return report_error("bench", Error(ErrorKind::Auth, "the restored bytes differ from the synthetic data (library bug)"));
+  }
   if (!o.quiet) fmt::print(stderr, "bench: zstd -3 single-thread decode and HMAC references...\n");
   auto z = bench::measure_zstd(m->sample, std::max(3u, o.iterations));
   if (!z.ok()) return report_error("bench", z.error());

@@ -10,6 +10,9 @@
 #include <zstd.h>
 
 #include <map>
+#include <sstream>
+
+#include "format/names.h"
 
 using namespace vtest;
 using vramsnap::RestoreOptions;
@@ -1181,42 +1184,170 @@ TEST_CASE("format: the worked example of the specification") {
   CHECK(captured.size() == sealed.size());
 }
 
-TEST_CASE("format: committed golden snapshots keep reading") {
-  namespace fs = std::filesystem;
-  const fs::path golden = fs::path(VRAMSNAP_SOURCE_DIR) / "tests" / "golden";
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> files_with_extension(const fs::path& dir, const std::string& ext) {
   std::vector<fs::path> files;
   std::error_code ec;
-  if (fs::is_directory(golden, ec))
-    for (const auto& e : fs::directory_iterator(golden, ec))
-      if (e.path().extension() == ".snap") files.push_back(e.path());
+  if (fs::is_directory(dir, ec))
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().extension() == ext) files.push_back(e.path());
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<std::string> lines_of(const fs::path& p) {
+  const Bytes b = read_file(p.string());
+  std::vector<std::string> out;
+  std::string cur;
+  for (uint8_t c : b) {
+    if (c == '\n') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(static_cast<char>(c));
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+// tests/golden/golden.key: 32 raw bytes (its file mode is not kept by git, so
+// it is read directly rather than through Key::load).
+std::optional<vramsnap::Key> golden_key() {
+  const fs::path k = fs::path(VRAMSNAP_SOURCE_DIR) / "tests" / "golden" / "golden.key";
+  std::error_code ec;
+  if (!fs::exists(k, ec)) return std::nullopt;
+  const Bytes kb = read_file(k.string());
+  auto key = vramsnap::Key::from_bytes(kb.data(), kb.size());
+  if (!key.ok()) return std::nullopt;
+  return *key;
+}
+
+}  // namespace
+
+TEST_CASE("format: committed golden snapshots keep reading, to the same bytes") {
+  const fs::path golden = fs::path(VRAMSNAP_SOURCE_DIR) / "tests" / "golden";
+  const auto files = files_with_extension(golden, ".snap");
   if (files.empty()) {
-    MESSAGE("no tests/golden/*.snap yet: nothing to check");
+    MESSAGE("no tests/golden/*.snap: nothing to check");
     return;
   }
+  const auto key = golden_key();
+  TempDir dir("golden");
   for (const auto& f : files) {
-    CAPTURE(f.string());
+    const std::string name = f.filename().string();
+    CAPTURE(name);
     auto snap = Snapshot::open(f.string());
     REQUIRE_MESSAGE(snap.ok(), message_of(snap));
     auto v = vramsnap::verify(*snap, unsealed_verify(true));
     CHECK_MESSAGE(v.ok(), message_of(v));
-    // A key next to a sealed golden file (<name>.key or golden.key, 32 raw
-    // bytes) is used to check the seal too.
+    RestoreOptions ro = unsealed_restore();
     if (snap->seal().state == vramsnap::SealState::HmacSha256) {
-      for (fs::path k : {fs::path(f).replace_extension(".key"), golden / "golden.key"}) {
-        if (!fs::exists(k, ec)) continue;
-        Bytes kb = read_file(k.string());
-        if (kb.size() != 32) continue;
-        auto key = vramsnap::Key::from_bytes(kb.data(), kb.size());
-        REQUIRE(key.ok());
-        if (key->id_hex() != snap->seal().key_id_hex) continue;
-        vramsnap::VerifyOptions vo;
+      REQUIRE_MESSAGE(key.has_value(), "a sealed golden file needs tests/golden/golden.key");
+      CHECK(snap->seal().key_id_hex == key->id_hex());
+      vramsnap::VerifyOptions vo;
+      vo.key = &*key;
+      vo.decode = true;
+      auto vs = vramsnap::verify(*snap, vo);
+      CHECK_MESSAGE(vs.ok(), message_of(vs));
+      ro.allow_unsealed = false;
+      ro.key = &*key;
+    }
+    // NAME.sha256sums lists the files extract writes, with their SHA-256.
+    const fs::path sums = fs::path(f).replace_extension(".sha256sums");
+    std::error_code ec;
+    if (!fs::exists(sums, ec)) continue;
+    const std::string out = dir / name;
+    auto ex = vramsnap::extract(*snap, out, ro);
+    REQUIRE_MESSAGE(ex.ok(), message_of(ex));
+    std::vector<std::string> want;
+    for (const std::string& line : lines_of(sums)) {
+      if (line.size() < 67) continue;
+      const std::string digest = line.substr(0, 64), file = line.substr(66);
+      want.push_back(file);
+      CAPTURE(file);
+      REQUIRE(path_exists(out + "/" + file));
+      CHECK(hex(sha256(read_file(out + "/" + file))) == digest);
+    }
+    std::sort(want.begin(), want.end());
+    CHECK(list_dir(out) == want);
+    // The same bytes through restore() to memory.
+    auto r = vramsnap::restore(*snap, ro);
+    REQUIRE_MESSAGE(r.ok(), message_of(r));
+    for (const auto& rr : r->regions()) {
+      const Bytes disk = read_file(out + "/" + vramsnap::format::extract_file_name(rr.meta.name));
+      CHECK(disk.size() == rr.meta.size);
+      if (!disk.empty()) CHECK(std::memcmp(rr.host, disk.data(), disk.size()) == 0);
+    }
+  }
+}
+
+// tests/golden-errors: NAME.expect holds the exit code, a message fragment,
+// and optionally the verify arguments. The library must fail the same way.
+TEST_CASE("format: committed golden error files fail as recorded") {
+  const fs::path errors = fs::path(VRAMSNAP_SOURCE_DIR) / "tests" / "golden-errors";
+  const auto files = files_with_extension(errors, ".snap");
+  if (files.empty()) {
+    MESSAGE("no tests/golden-errors/*.snap: nothing to check");
+    return;
+  }
+  const auto key = golden_key();
+  TempDir dir("golden");
+  const std::map<int, ErrorKind> kind_of_exit = {
+      {1, ErrorKind::Auth}, {2, ErrorKind::Usage}, {3, ErrorKind::Format}, {4, ErrorKind::IO}};
+  for (const auto& f : files) {
+    const std::string name = f.filename().string();
+    CAPTURE(name);
+    const auto expect = lines_of(fs::path(f).replace_extension(".expect"));
+    REQUIRE(expect.size() >= 2);
+    const int exit_code = std::stoi(expect[0]);
+    REQUIRE(kind_of_exit.count(exit_code) == 1);
+    const ErrorKind kind = kind_of_exit.at(exit_code);
+    const std::string fragment = expect[1];
+    vramsnap::VerifyOptions vo;
+    vo.threads = 1;
+    const std::string args = expect.size() > 2 ? expect[2] : "--key-file @KEY";
+    bool understood = true;
+    std::istringstream in(args);
+    for (std::string a; in >> a;) {
+      if (a == "--key-file") {
+        in >> a;
+        REQUIRE(key.has_value());
         vo.key = &*key;
+      } else if (a == "--allow-unsealed") {
+        vo.allow_unsealed = true;
+      } else if (a == "--decode") {
         vo.decode = true;
-        auto vs = vramsnap::verify(*snap, vo);
-        CHECK_MESSAGE(vs.ok(), message_of(vs));
-        break;
+      } else {
+        understood = false;
       }
+    }
+    if (!understood) {
+      MESSAGE("skipping " << name << ": arguments not understood here: " << args);
+      continue;
+    }
+    auto snap = Snapshot::open(f.string());
+    vramsnap::Status st;
+    if (!snap.ok()) {
+      st = std::move(snap).error();
+    } else {
+      auto v = vramsnap::verify(*snap, vo);
+      if (!v.ok()) st = std::move(v).error();
+    }
+    VT_CHECK_ERROR(st, kind, fragment);
+    // restore (which always decodes) fails the same way and leaves DIR empty.
+    if (snap.ok()) {
+      RestoreOptions ro;
+      ro.key = vo.key;
+      ro.allow_unsealed = vo.allow_unsealed;
+      VT_CHECK_ERROR(vramsnap::restore(*snap, ro), kind, fragment);
+      const std::string out = dir / name;
+      auto ex = vramsnap::extract(*snap, out, ro);
+      VT_CHECK_ERROR(ex, kind, fragment);
+      CHECK(list_dir(out).empty());
     }
   }
 }

@@ -390,8 +390,9 @@ TEST_CASE("restore: extract does not follow a symlink planted in DIR") {
     CHECK(list_dir(out) == std::vector<std::string>{"w"});
   }
   SUBCASE("symlinks at the temporary names") {
-    // The extractor's temp names are ".<name>.vramsnap-<pid>-<attempt>"; O_EXCL|O_NOFOLLOW
-    // must skip planted links instead of writing through them.
+    // Links at predictable temporary names (".<name>.vramsnap-<pid>-<n>", the
+    // extractor's earlier naming): whatever staging the extractor uses, it must
+    // neither write through them nor trip over them.
     for (int attempt = 0; attempt < 5; ++attempt)
       for (const char* n : {"a%2Fb", "w"})
         REQUIRE(::symlink("../victim", (out + "/." + n + ".vramsnap-" + std::to_string(::getpid()) + "-" +
@@ -421,8 +422,31 @@ TEST_CASE("restore: extract never overwrites an existing file") {
   std::filesystem::create_directory(out + "/con");
   VT_CHECK_ERROR(vramsnap::extract(snap, out, unsealed_restore()), ErrorKind::IO, "exists");
   CHECK(list_dir(out) == std::vector<std::string>{"con"});
+  // A file that appears at a final name while the extraction runs (after the
+  // up-front check): the final rename must not replace it, and the file
+  // already moved into place for the other region is taken back.
+  std::filesystem::remove_all(out + "/con");
+  for (bool as_symlink : {false, true}) {
+    CAPTURE(as_symlink);
+    RestoreOptions ro = unsealed_restore();
+    ro.threads = 1;
+    bool planted = false;
+    ro.progress = [&](const vramsnap::Progress&) {
+      if (planted) return;
+      planted = true;
+      if (as_symlink)
+        REQUIRE(::symlink("../victim", (out + "/con").c_str()) == 0);
+      else
+        write_file(out + "/con", std::string_view("planted"));
+    };
+    VT_CHECK_ERROR(vramsnap::extract(snap, out, ro), ErrorKind::IO, "exists");
+    CHECK(planted);
+    CHECK(list_dir(out) == std::vector<std::string>{"con"});
+    if (!as_symlink) CHECK(read_file(out + "/con") == Bytes{'p', 'l', 'a', 'n', 't', 'e', 'd'});
+    CHECK_FALSE(path_exists(dir / "victim"));
+    std::filesystem::remove(out + "/con");
+  }
   // Extracting twice into the same directory: the second run refuses.
-  std::filesystem::remove(out + "/con");
   REQUIRE(vramsnap::extract(snap, out, unsealed_restore()).ok());
   VT_CHECK_ERROR(vramsnap::extract(snap, out, unsealed_restore()), ErrorKind::IO, "exists");
   CHECK(list_dir(out) == std::vector<std::string>{"con", "first"});

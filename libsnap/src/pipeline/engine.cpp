@@ -44,8 +44,12 @@ Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, unsi
 
   auto worker = [&](unsigned w) {
     for (;;) {
+      // Check before claiming: a claimed chunk is always processed, and claims
+      // go in order, so every chunk below a failing one gets checked and the
+      // lowest failure is the one reported.
+      if (stop.load(std::memory_order_relaxed)) return;
       const size_t pos = next.fetch_add(1);
-      if (pos >= chunks.size() || stop.load(std::memory_order_relaxed)) return;
+      if (pos >= chunks.size()) return;
       Status st;
       if (io::interrupted() || (opt.cancel && opt.cancel->load()))
         st = Error(ErrorKind::Interrupted, "cancelled");

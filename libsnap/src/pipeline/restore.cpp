@@ -312,7 +312,7 @@ Result<Restored> restore(const Snapshot& snap, const RestoreOptions& opt) {
   const std::vector<bool>* prefault = nullptr;
   if (opt.target == Target::Host) {
     auto host = std::make_unique<pipeline::HostPlacement>(s, regions, opt, *state);
-    if (!std::getenv("VRAMSNAP_TMP_NO_PREFAULT")) prefault = &host->fresh_regions();  // TMP A/B
+    prefault = &host->fresh_regions();
     place = std::move(host);
   } else {
     // Check the seal before touching the GPU: a bad file never costs a context.
