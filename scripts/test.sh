@@ -41,8 +41,12 @@ for sanitize in "${passes[@]}"; do
   [[ $sanitize == ON ]] && build=$asan_build
   echo "== scripts/test.sh: $build (VRAMSNAP_SANITIZE=$sanitize)"
   start=$SECONDS
+  # The sanitizer pass builds at -O1 -g1: about half the compile time of
+  # -O2 -g under ASan+UBSan, with stack traces still usable.
+  opt_flags=()
+  [[ $sanitize == ON ]] && opt_flags=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1")
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DVRAMSNAP_SANITIZE="$sanitize" -DVRAMSNAP_WERROR="$werror" >/dev/null
+    -DVRAMSNAP_SANITIZE="$sanitize" -DVRAMSNAP_WERROR="$werror" "${opt_flags[@]}" >/dev/null
   cmake --build "$build" --parallel "$jobs"
   # -LE '^fuzz$': skip the timed fuzz runs, keep the corpus replays (fuzz-replay).
   ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -LE '^fuzz$' "$@"

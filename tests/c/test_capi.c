@@ -122,11 +122,16 @@ int main(int argc, char** argv) {
   CHECK(vramsnap_restored_find(r, "zeros", &rr) == VRAMSNAP_OK);
   CHECK(rr.size == 70000 && memcmp(rr.host, z, 70000) == 0);
   CHECK(vramsnap_restored_find(r, "nope", &rr) == VRAMSNAP_ERR_USAGE);
-  /* After release the buffers are ours to free. */
-  CHECK(vramsnap_restored_get(r, 0, &rr) == VRAMSNAP_OK);
+  /* After release the buffers are ours to free: every one of them. */
+  void* owned[2] = {NULL, NULL};
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(vramsnap_restored_get(r, i, &rr) == VRAMSNAP_OK);
+    owned[i] = rr.host;
+  }
   vramsnap_restored_release(r);
   vramsnap_restored_free(r);
-  free(rr.host);
+  free(owned[0]);
+  free(owned[1]);
 
   const char* only[1] = {"zeros"};
   ro.regions = only;
