@@ -284,7 +284,7 @@ int run(const Opts& o) {
   j["phases"] = phases;
   j["throughput"] = {{"raw_gb_per_s_p50", restore_gbps}, {"raw_gb_per_s_best", gbps(raw, total.min)}};
   Json refs;
-  refs["plain_read"] = {{"what", "pread of the whole file into reused per-thread buffers"}, {"bytes", m->file_size},
+  refs["plain_read"] = {{"what", "pread of the whole file into reused, page-aligned per-thread buffers"}, {"bytes", m->file_size},
                         {"threads", m->read_threads}, {"seconds", pct_json(read_p)}, {"gb_per_s", read_gbps}};
   refs["zstd_decode_1t"] = {{"what", "ZSTD_decompressDCtx of one zstd -3 frame of the first raw bytes, one thread"},
                             {"sample_bytes", z->sample_bytes}, {"stream_bytes", z->stream_bytes},

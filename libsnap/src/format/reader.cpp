@@ -242,26 +242,15 @@ Status check_chunk(const SnapshotData& s, size_t i, std::span<const uint8_t> sto
   return {};
 }
 
-Status read_chunk_extent(const SnapshotData& s, size_t i, std::vector<uint8_t>& buf) {
+Result<std::span<const uint8_t>> read_chunk_extent(const SnapshotData& s, size_t i, io::AlignedBuffer& buf) {
   const auto& c = s.chunks[i];
-  if (c.codec == Codec::Zero) return {};
   const uint64_t extent = chunk_extent_end(c) - c.stored_offset;
-  if (buf.size() < extent) buf.resize(extent);
-  auto st = s.file.read_exact({buf.data(), extent}, c.stored_offset);
+  auto dst = buf.reserve(extent);
+  if (dst.size() != extent)
+    return Error(ErrorKind::Limit, chunk_context(s, i) + fmt::format(": out of memory for a {}-byte read buffer", extent));
+  auto st = s.file.read_exact(dst, c.stored_offset);
   if (!st.ok()) return std::move(st).error().with_context(chunk_context(s, i) + ": ");
-  return {};
-}
-
-Status read_chunk_verified(const SnapshotData& s, size_t i, std::vector<uint8_t>& buf,
-                           std::span<const uint8_t>* stored) {
-  const auto& c = s.chunks[i];
-  if (c.codec == Codec::Zero) { *stored = {}; return {}; }
-  VRAMSNAP_TRY(read_chunk_extent(s, i, buf));
-  const uint64_t extent = chunk_extent_end(c) - c.stored_offset;
-  std::span<const uint8_t> bytes(buf.data(), c.stored_size);
-  VRAMSNAP_TRY(check_chunk(s, i, bytes, {buf.data() + c.stored_size, extent - c.stored_size}));
-  *stored = bytes;
-  return {};
+  return std::span<const uint8_t>(dst);
 }
 
 Status read_raw_extent(const SnapshotData& s, size_t i, std::span<uint8_t> dst, uint8_t* pad, uint64_t* pad_len) {
@@ -276,11 +265,29 @@ Status read_raw_extent(const SnapshotData& s, size_t i, std::span<uint8_t> dst, 
   return {};
 }
 
-Status read_raw_chunk_into(const SnapshotData& s, size_t i, std::span<uint8_t> dst) {
-  std::array<uint8_t, kDataAlign> pad;
-  uint64_t pad_len = 0;
-  VRAMSNAP_TRY(read_raw_extent(s, i, dst, pad.data(), &pad_len));
-  return check_chunk(s, i, dst, {pad.data(), pad_len});
+Status stream_check_chunk(const SnapshotData& s, size_t i, crypto::Sha256& hash, std::span<uint8_t> piece) {
+  const auto& c = s.chunks[i];
+  const uint64_t stored_end = c.stored_offset + c.stored_size;
+  const uint64_t end = chunk_extent_end(c);
+  bool padding_zero = true;
+  for (uint64_t off = c.stored_offset; off < end;) {
+    const uint64_t n = std::min<uint64_t>(piece.size(), end - off);
+    auto st = s.file.read_exact(piece.first(n), off);
+    if (!st.ok()) {
+      (void)hash.finish();  // leave the context ready for the next chunk
+      return std::move(st).error().with_context(chunk_context(s, i) + ": ");
+    }
+    const uint64_t data = off < stored_end ? std::min(n, stored_end - off) : 0;
+    hash.update(piece.first(data));
+    padding_zero = padding_zero && all_zero(piece.subspan(data, n - data));
+    off += n;
+  }
+  const crypto::Digest d = hash.finish();
+  if (!padding_zero)
+    return Error(ErrorKind::Auth, chunk_context(s, i) + ": alignment padding after the chunk is not zero (corrupt or tampered)");
+  if (!crypto::equal_ct(d.data(), c.hash.data(), 32))
+    return Error(ErrorKind::Auth, chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");
+  return {};
 }
 
 }  // namespace format

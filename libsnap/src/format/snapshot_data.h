@@ -6,7 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/digest.h"
 #include "format/binary.h"
+#include "io/aligned_buffer.h"
 #include "io/file.h"
 #include "vramsnap/snapshot.hpp"
 
@@ -31,24 +33,22 @@ namespace format {
 // "<path>: region "name", chunk 12 (file offset 0x1000): "
 std::string chunk_context(const SnapshotData& s, size_t chunk_index);
 
-// Reads chunk i's stored bytes plus its alignment padding into buf, checks the
-// padding is zero and the SHA-256 of the stored bytes before returning them in
-// *stored. Hash mismatch -> Auth error with context.
-Status read_chunk_verified(const SnapshotData& s, size_t i, std::vector<uint8_t>& buf,
-                           std::span<const uint8_t>* stored);
-
-// For raw chunks: reads the stored bytes straight into dst (dst.size() ==
-// raw_size), then checks padding and hash. dst holds unverified bytes on error.
-Status read_raw_chunk_into(const SnapshotData& s, size_t i, std::span<uint8_t> dst);
-
-// The two halves of the above, so callers can time them apart: read the
-// extent (stored bytes, then padding) into buf, and check padding + hash.
-Status read_chunk_extent(const SnapshotData& s, size_t i, std::vector<uint8_t>& buf);
+// Reads chunk i's extent (stored bytes, then alignment padding) into buf in
+// one read and returns it; the stored bytes are its first stored_size bytes.
+// No hash check: follow with check_chunk over exactly these bytes.
+Result<std::span<const uint8_t>> read_chunk_extent(const SnapshotData& s, size_t i, io::AlignedBuffer& buf);
+// Checks that padding is zero and that the SHA-256 of stored matches the
+// table. Either failure -> Auth error with the chunk named.
 Status check_chunk(const SnapshotData& s, size_t i, std::span<const uint8_t> stored,
                    std::span<const uint8_t> padding);
 // Reads raw chunk i into dst and its padding into pad (<= kDataAlign bytes);
 // returns the padding length via *pad_len. No hash check.
 Status read_raw_extent(const SnapshotData& s, size_t i, std::span<uint8_t> dst, uint8_t* pad, uint64_t* pad_len);
+// Checks chunk i (padding and hash, as check_chunk) by reading its extent in
+// pieces of piece.size() bytes, so the bytes are hashed while still in cache
+// and the chunk is never held whole. For callers that only verify: nothing
+// read here is handed out.
+Status stream_check_chunk(const SnapshotData& s, size_t i, crypto::Sha256& hash, std::span<uint8_t> piece);
 
 // End of chunk i's extent including padding.
 uint64_t chunk_extent_end(const ChunkEntry& c);

@@ -13,6 +13,7 @@
 #include "backend/device_restore.h"
 #include "codec/codec.h"
 #include "format/names.h"
+#include "io/aligned_buffer.h"
 #include "io/cleanup.h"
 #include "io/file.h"
 #include "pipeline/placement.h"
@@ -248,7 +249,7 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
   stats.threads = threads;
   VRAMSNAP_TRY(place.prepare(threads, stats.phases));
 
-  std::vector<std::vector<uint8_t>> bufs(threads);
+  std::vector<io::AlignedBuffer> bufs(threads);  // stored bytes of compressed chunks
   std::vector<std::unique_ptr<codec::ChunkDecoder>> decoders(threads);
   for (auto& d : decoders) d = std::make_unique<codec::ChunkDecoder>();
   auto fn = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
@@ -273,15 +274,17 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
       PhaseTimer t(clk.hash_ns);
       VRAMSNAP_TRY(format::check_chunk(s, i, dst, {pad.data(), pad_len}));
     } else {
+      // The stored bytes and their padding in one read, then the hash of
+      // exactly the bytes that are decoded.
+      std::span<const uint8_t> extent;
       {
         PhaseTimer t(clk.read_ns);
-        VRAMSNAP_TRY(format::read_chunk_extent(s, i, bufs[w]));
+        VRAMSNAP_ASSIGN_OR_RETURN(extent, format::read_chunk_extent(s, i, bufs[w]));
       }
-      std::span<const uint8_t> stored(bufs[w].data(), c.stored_size);
-      const uint64_t extent = format::chunk_extent_end(c) - c.stored_offset;
+      const auto stored = extent.first(c.stored_size);
       {
         PhaseTimer t(clk.hash_ns);
-        VRAMSNAP_TRY(format::check_chunk(s, i, stored, {bufs[w].data() + c.stored_size, extent - c.stored_size}));
+        VRAMSNAP_TRY(format::check_chunk(s, i, stored, extent.subspan(c.stored_size)));
       }
       PhaseTimer t(clk.decode_ns);
       auto st = decoders[w]->decode(static_cast<format::CodecId>(c.codec), c.elem_size, stored, dst);
