@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "exit_code.h"
 #include "keys.h"
+#include "source/sources.h"
 #include "terminal.h"
 #include "vramsnap/restore.hpp"
 
@@ -14,7 +15,7 @@ namespace vramsnap::cli {
 namespace {
 
 struct Opts {
-  std::string snap, key_file, target = "host", extract;
+  std::string snap, key_file, target = "host", extract, max_host_memory;
   std::vector<std::string> regions;
   bool allow_unsealed = false, json = false, quiet = false, fixed_va = false, warm = false, no_modules = false;
   std::optional<uint64_t> min_generation;
@@ -63,6 +64,17 @@ int run(const Opts& o) {
     }
   } else {
     return report_error("restore", Error(ErrorKind::Usage, "--target: expected host, cuda or cuda:N, got " + o.target));
+  }
+  if (!o.max_host_memory.empty()) {
+    if (o.max_host_memory == "unlimited") {
+      ro.max_host_bytes = UINT64_MAX;
+    } else {
+      auto n = source::parse_size(o.max_host_memory);
+      if (!n || *n == 0)
+        return report_error("restore", Error(ErrorKind::Usage, "--max-host-memory: expected a size such as 16GiB or "
+                                                                 "\"unlimited\", got " + o.max_host_memory));
+      ro.max_host_bytes = *n;
+    }
   }
   if (!o.extract.empty() && ro.target == Target::Cuda)
     return report_error("restore", Error(ErrorKind::Usage, "--extract writes files; it cannot be combined with --target cuda"));
@@ -133,6 +145,10 @@ Command register_restore(CLI::App& app) {
                                            "follows symlinks; names are percent-encoded)")->type_name("DIR");
   sub->add_option("--region", o->regions, "Restore only this region (repeatable)")->type_name("NAME");
   sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1u, 1024u));
+  sub->add_option("--max-host-memory", o->max_host_memory,
+                  "host: refuse (exit 5) when the selected regions need more memory than SIZE, checked before "
+                  "anything is allocated (default: the memory available now; \"unlimited\" for no limit)")
+      ->type_name("SIZE");
   sub->add_flag("--fixed-va", o->fixed_va, "cuda: map device regions at their recorded virtual addresses (exit 5 when taken)");
   sub->add_flag("--warm-modules", o->warm, "cuda: load every function of module regions eagerly");
   sub->add_flag("--no-modules", o->no_modules, "cuda: restore module regions as bytes without loading them");

@@ -49,6 +49,16 @@ assert_no_temp_files out
 assert_no_file encoder
 assert_no_file out/encoder
 
+step "restore --max-host-memory: declared sizes are checked before anything is allocated"
+total=$((200000 + 262144 + 100000 + 150000 + 777 + 777 + 200000))
+expect_exit 5 "$VRAMSNAP" restore s.snap --key-file k.key --max-host-memory $((total - 1)) --quiet
+expect_stderr_contains "bytes of host memory"
+expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --max-host-memory "$total" --quiet
+expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --max-host-memory unlimited --quiet
+expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --max-host-memory 1KiB --region empty --quiet
+expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --max-host-memory lots
+expect_stderr_contains "--max-host-memory: expected a size"
+
 step "restore --extract --region: only the named regions"
 expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --extract part --region "kv cache" --region plain --region plain
 assert_eq "$(find part -mindepth 1 | sort | tr '\n' ' ')" "part/kv%20cache part/plain " "partial extract"

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "io/fault.h"
+#include "io/memory.h"
 
 using namespace vtest;
 using vramsnap::CodecChoice;
@@ -275,6 +276,64 @@ TEST_CASE("restore: host_allocator places regions in caller-owned memory") {
     if (!reg.bytes.empty()) CHECK(std::memcmp(mine[k]->data(), reg.bytes.data(), reg.bytes.size()) == 0);
     ++k;
   }
+}
+
+TEST_CASE("restore: host memory is budgeted from declared sizes before anything is allocated") {
+  TempDir dir("rst");
+  const auto regions = roundtrip_regions();
+  make_snapshot(dir / "m.snap", regions);
+  auto snap = open_ok(dir / "m.snap");
+  uint64_t total = 0;
+  for (const auto& r : regions) total += r.meta.size;
+
+  RestoreOptions ro = unsealed_restore();
+  ro.max_host_bytes = total;  // exactly enough
+  auto ok = vramsnap::restore(snap, ro);
+  REQUIRE_MESSAGE(ok.ok(), message_of(ok));
+  check_restored(*ok, regions);
+
+  ro.max_host_bytes = total - 1;
+  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Limit, "bytes of host memory");
+
+  // Regions the caller places itself do not count against the budget.
+  std::vector<std::unique_ptr<Bytes>> mine;
+  ro.max_host_bytes = 1;
+  ro.host_allocator = [&](const vramsnap::RegionMeta& m) -> void* {
+    mine.push_back(std::make_unique<Bytes>(m.size + 1));
+    return mine.back()->data();
+  };
+  auto placed = vramsnap::restore(snap, ro);
+  REQUIRE_MESSAGE(placed.ok(), message_of(placed));
+  check_restored(*placed, regions);
+}
+
+TEST_CASE("restore: a file declaring a TiB of zero chunks is refused, not allocated") {
+  // 4096 zero chunks of 256 MiB in a file of a few hundred KiB. Unsealed, so
+  // only --allow-unsealed callers meet it, but it must not exhaust memory.
+  TempDir dir("rst");
+  const Bytes f = make_snapshot(dir / "z.snap", {region("zero", Bytes(64 * KiB, 0), "u8")});
+  SnapFile s = parse(f);
+  REQUIRE(s.records.size() == 1);
+  REQUIRE(s.records[0].codec == 0);
+  const uint64_t chunk = L::kMaxChunkRawSize, count = 4096;
+  Record zero = s.records[0];
+  s.records.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    zero.region_offset = i * chunk;
+    zero.raw_size = chunk;
+    s.records.push_back(zero);
+  }
+  auto m = s.manifest_json();
+  m["regions"][0]["size"] = chunk * count;
+  s.set_manifest(m);
+  write_file(dir / "bomb.snap", build(s));
+
+  auto snap = open_ok(dir / "bomb.snap");
+  REQUIRE(snap.regions()[0].size == 1ull << 40);
+  const auto avail = vramsnap::io::available_host_memory();
+  REQUIRE(avail.has_value());  // Linux: /proc/meminfo
+  if (*avail >= (1ull << 40)) return;  // a machine with a TiB free can hold it
+  VT_CHECK_ERROR(vramsnap::restore(snap, unsealed_restore()), ErrorKind::Limit, "the memory available now");
 }
 
 TEST_CASE("restore: release() hands library buffers to the caller, who frees them") {

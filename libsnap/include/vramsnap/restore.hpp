@@ -78,6 +78,13 @@ struct RestoreOptions : CheckOptions {
   // Host target: where each region goes. Return a buffer of meta.size bytes
   // that the caller owns, or nullptr to let the library allocate.
   std::function<void*(const RegionMeta&)> host_allocator;
+  // Host target: the most bytes the library may allocate for regions (caller
+  // buffers from host_allocator do not count). The declared sizes are checked
+  // against it before anything is allocated, so a file that declares more
+  // than it holds fails with a Limit error instead of exhausting memory.
+  // 0: the memory available when the restore starts (MemAvailable, and the
+  // room under a cgroup v2 limit); UINT64_MAX: no limit.
+  uint64_t max_host_bytes = 0;
 };
 
 struct RestoredRegion {

@@ -164,6 +164,8 @@ typedef struct vramsnap_restore_options {
   size_t region_count;
   vramsnap_alloc_fn host_alloc;
   void* host_alloc_user;
+  uint64_t max_host_bytes;     /* host target: most bytes the library allocates for regions;
+                                  0 (default): the memory available now; UINT64_MAX: no limit */
 } vramsnap_restore_options;
 
 typedef struct vramsnap_restored_region {

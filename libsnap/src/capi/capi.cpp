@@ -350,6 +350,7 @@ vramsnap_status vramsnap_restore(const vramsnap_snapshot* snap, const vramsnap_r
     ro.fixed_va = o->fixed_va != 0;
     ro.load_modules = o->load_modules != 0;
     ro.warm_modules = o->warm_modules != 0;
+    ro.max_host_bytes = o->max_host_bytes;
     for (size_t i = 0; o->regions && i < o->region_count; ++i) {
       if (!o->regions[i]) return usage("region name is NULL");
       ro.regions.emplace_back(o->regions[i]);

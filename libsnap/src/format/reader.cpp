@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <numeric>
 #include <unordered_set>
 
@@ -233,60 +235,49 @@ std::string chunk_context(const SnapshotData& s, size_t i) {
                      s.regions[c.region].name, i, c.region_offset, c.stored_offset);
 }
 
-Status check_chunk(const SnapshotData& s, size_t i, std::span<const uint8_t> stored,
-                   std::span<const uint8_t> padding) {
-  if (!all_zero(padding))
-    return Error(ErrorKind::Auth, chunk_context(s, i) + ": alignment padding after the chunk is not zero (corrupt or tampered)");
-  if (!crypto::equal_ct(crypto::sha256(stored).data(), s.chunks[i].hash.data(), 32))
-    return Error(ErrorKind::Auth, chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");
-  return {};
+namespace {
+uint64_t clock_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
 }
+}  // namespace
 
-Result<std::span<const uint8_t>> read_chunk_extent(const SnapshotData& s, size_t i, io::AlignedBuffer& buf) {
+Status read_hashed_chunk(const SnapshotData& s, size_t i, std::span<uint8_t> buf, Keep keep, crypto::Sha256& hash,
+                         ReadHashClock* clock) {
   const auto& c = s.chunks[i];
-  const uint64_t extent = chunk_extent_end(c) - c.stored_offset;
-  auto dst = buf.reserve(extent);
-  if (dst.size() != extent)
-    return Error(ErrorKind::Limit, chunk_context(s, i) + fmt::format(": out of memory for a {}-byte read buffer", extent));
-  auto st = s.file.read_exact(dst, c.stored_offset);
-  if (!st.ok()) return std::move(st).error().with_context(chunk_context(s, i) + ": ");
-  return std::span<const uint8_t>(dst);
-}
-
-Status read_raw_extent(const SnapshotData& s, size_t i, std::span<uint8_t> dst, uint8_t* pad, uint64_t* pad_len) {
-  const auto& c = s.chunks[i];
-  auto st = s.file.read_exact(dst, c.stored_offset);
-  if (!st.ok()) return std::move(st).error().with_context(chunk_context(s, i) + ": ");
-  *pad_len = chunk_extent_end(c) - c.stored_offset - c.stored_size;
-  if (*pad_len) {
-    st = s.file.read_exact({pad, *pad_len}, c.stored_offset + c.stored_size);
-    if (!st.ok()) return std::move(st).error().with_context(chunk_context(s, i) + ": ");
-  }
-  return {};
-}
-
-Status stream_check_chunk(const SnapshotData& s, size_t i, crypto::Sha256& hash, std::span<uint8_t> piece) {
-  const auto& c = s.chunks[i];
-  const uint64_t stored_end = c.stored_offset + c.stored_size;
-  const uint64_t end = chunk_extent_end(c);
-  bool padding_zero = true;
-  for (uint64_t off = c.stored_offset; off < end;) {
-    const uint64_t n = std::min<uint64_t>(piece.size(), end - off);
-    auto st = s.file.read_exact(piece.first(n), off);
+  if (buf.size() < (keep == Keep::Stored ? c.stored_size : std::min<uint64_t>(c.stored_size, kHashPiece)))
+    return Error(ErrorKind::Limit, chunk_context(s, i) + ": read buffer too small for the chunk");
+  ReadHashClock local;
+  ReadHashClock& clk = clock ? *clock : local;
+  auto read = [&](std::span<uint8_t> dst, uint64_t offset) -> Status {
+    const uint64_t t0 = clock_ns();
+    auto st = s.file.read_exact(dst, offset);
+    clk.read_ns += clock_ns() - t0;
     if (!st.ok()) {
-      (void)hash.finish();  // leave the context ready for the next chunk
+      (void)hash.finish();  // leave the context fresh for the next chunk
       return std::move(st).error().with_context(chunk_context(s, i) + ": ");
     }
-    const uint64_t data = off < stored_end ? std::min(n, stored_end - off) : 0;
-    hash.update(piece.first(data));
-    padding_zero = padding_zero && all_zero(piece.subspan(data, n - data));
+    return {};
+  };
+  for (uint64_t off = 0; off < c.stored_size;) {
+    const uint64_t n = std::min<uint64_t>(kHashPiece, c.stored_size - off);
+    const auto piece = keep == Keep::Stored ? buf.subspan(off, n) : buf.first(n);
+    VRAMSNAP_TRY(read(piece, c.stored_offset + off));
+    const uint64_t t0 = clock_ns();
+    hash.update(piece);
+    clk.hash_ns += clock_ns() - t0;
     off += n;
   }
+  std::array<uint8_t, kDataAlign> pad;
+  const uint64_t pad_len = chunk_extent_end(c) - c.stored_offset - c.stored_size;
+  VRAMSNAP_TRY(read({pad.data(), pad_len}, c.stored_offset + c.stored_size));
+  const uint64_t t0 = clock_ns();
   const crypto::Digest d = hash.finish();
-  if (!padding_zero)
+  const bool match = crypto::equal_ct(d.data(), c.hash.data(), 32);
+  clk.hash_ns += clock_ns() - t0;
+  if (!all_zero({pad.data(), pad_len}))
     return Error(ErrorKind::Auth, chunk_context(s, i) + ": alignment padding after the chunk is not zero (corrupt or tampered)");
-  if (!crypto::equal_ct(d.data(), c.hash.data(), 32))
-    return Error(ErrorKind::Auth, chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");
+  if (!match) return Error(ErrorKind::Auth, chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");
   return {};
 }
 

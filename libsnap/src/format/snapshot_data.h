@@ -33,22 +33,22 @@ namespace format {
 // "<path>: region "name", chunk 12 (file offset 0x1000): "
 std::string chunk_context(const SnapshotData& s, size_t chunk_index);
 
-// Reads chunk i's extent (stored bytes, then alignment padding) into buf in
-// one read and returns it; the stored bytes are its first stored_size bytes.
-// No hash check: follow with check_chunk over exactly these bytes.
-Result<std::span<const uint8_t>> read_chunk_extent(const SnapshotData& s, size_t i, io::AlignedBuffer& buf);
-// Checks that padding is zero and that the SHA-256 of stored matches the
-// table. Either failure -> Auth error with the chunk named.
-Status check_chunk(const SnapshotData& s, size_t i, std::span<const uint8_t> stored,
-                   std::span<const uint8_t> padding);
-// Reads raw chunk i into dst and its padding into pad (<= kDataAlign bytes);
-// returns the padding length via *pad_len. No hash check.
-Status read_raw_extent(const SnapshotData& s, size_t i, std::span<uint8_t> dst, uint8_t* pad, uint64_t* pad_len);
-// Checks chunk i (padding and hash, as check_chunk) by reading its extent in
-// pieces of piece.size() bytes, so the bytes are hashed while still in cache
-// and the chunk is never held whole. For callers that only verify: nothing
-// read here is handed out.
-Status stream_check_chunk(const SnapshotData& s, size_t i, crypto::Sha256& hash, std::span<uint8_t> piece);
+// Reads chunk i's stored bytes in pieces of kHashPiece bytes and hashes each
+// piece right after reading it, while it is still in the core's cache, then
+// reads the padding and checks both (as check_chunk). With Keep::Stored the
+// stored bytes land in buf[0, stored_size) (buf.size() >= stored_size); with
+// Keep::Nothing buf is a scratch piece (buf.size() >= kHashPiece) and the
+// chunk is never held whole. On error buf holds unverified bytes: the caller
+// must not use them. read_ns/hash_ns (optional) accumulate the time spent in
+// each step.
+inline constexpr size_t kHashPiece = 256 * 1024;
+enum class Keep { Stored, Nothing };
+struct ReadHashClock {
+  uint64_t read_ns = 0;
+  uint64_t hash_ns = 0;
+};
+Status read_hashed_chunk(const SnapshotData& s, size_t i, std::span<uint8_t> buf, Keep keep, crypto::Sha256& hash,
+                         ReadHashClock* clock = nullptr);
 
 // End of chunk i's extent including padding.
 uint64_t chunk_extent_end(const ChunkEntry& c);

@@ -12,10 +12,12 @@
 
 #include "backend/device_restore.h"
 #include "codec/codec.h"
+#include "core/checked_math.h"
 #include "format/names.h"
 #include "io/aligned_buffer.h"
 #include "io/cleanup.h"
 #include "io/file.h"
+#include "io/memory.h"
 #include "pipeline/placement.h"
 
 namespace vramsnap {
@@ -72,6 +74,13 @@ class HostPlacement final : public Placement {
 
   Status prepare(unsigned, PhaseTimes& times) override {
     const uint64_t t0 = now_ns();
+    uint64_t budget = opt_.max_host_bytes;
+    std::string budget_source = "the limit given (max_host_bytes)";
+    if (budget == 0) {
+      budget = io::available_host_memory().value_or(UINT64_MAX);
+      budget_source = "the memory available now";
+    }
+    uint64_t allocated = 0;
     for (size_t r : regions_) {
       const auto& meta = s_.regions[r];
       RestoredRegion rr;
@@ -83,6 +92,13 @@ class HostPlacement final : public Placement {
         rr.caller_owned = p != nullptr;
       }
       if (!p && meta.size) {
+        const auto total = core::checked_add(allocated, meta.size);
+        if (!total || *total > budget)
+          return Error(ErrorKind::Limit,
+                       fmt::format("{}: region \"{}\" needs {} bytes of host memory, {} bytes in all so far, more than "
+                                   "{} ({} bytes); restore fewer regions or raise the limit",
+                                   s_.path, meta.name, meta.size, total ? *total : UINT64_MAX, budget_source, budget));
+        allocated = *total;
         if (posix_memalign(&p, 4096, meta.size) != 0 || !p)
           return Error(ErrorKind::Limit, fmt::format("{}: out of host memory allocating {} bytes for region \"{}\"",
                                                      s_.path, meta.size, meta.name));
@@ -249,7 +265,9 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
   stats.threads = threads;
   VRAMSNAP_TRY(place.prepare(threads, stats.phases));
 
-  std::vector<io::AlignedBuffer> bufs(threads);  // stored bytes of compressed chunks
+  // Per worker: the stored bytes of compressed chunks, and a SHA-256 context.
+  std::vector<io::AlignedBuffer> bufs(threads);
+  std::vector<crypto::Sha256> hashes(threads);
   std::vector<std::unique_ptr<codec::ChunkDecoder>> decoders(threads);
   for (auto& d : decoders) d = std::make_unique<codec::ChunkDecoder>();
   auto fn = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
@@ -263,31 +281,25 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
     if (c.codec == Codec::Zero) {
       PhaseTimer t(clk.decode_ns);
       std::memset(dst.data(), 0, dst.size());
-    } else if (c.codec == Codec::Raw) {
-      // Read straight into the destination, then hash exactly those bytes.
-      std::array<uint8_t, format::kDataAlign> pad;
-      uint64_t pad_len = 0;
-      {
-        PhaseTimer t(clk.read_ns);
-        VRAMSNAP_TRY(format::read_raw_extent(s, i, dst, pad.data(), &pad_len));
-      }
-      PhaseTimer t(clk.hash_ns);
-      VRAMSNAP_TRY(format::check_chunk(s, i, dst, {pad.data(), pad_len}));
-    } else {
-      // The stored bytes and their padding in one read, then the hash of
-      // exactly the bytes that are decoded.
-      std::span<const uint8_t> extent;
-      {
-        PhaseTimer t(clk.read_ns);
-        VRAMSNAP_ASSIGN_OR_RETURN(extent, format::read_chunk_extent(s, i, bufs[w]));
-      }
-      const auto stored = extent.first(c.stored_size);
-      {
-        PhaseTimer t(clk.hash_ns);
-        VRAMSNAP_TRY(format::check_chunk(s, i, stored, extent.subspan(c.stored_size)));
-      }
+      return place.commit(w, i, dst, clk);
+    }
+    // Raw chunks are read straight into the destination; compressed ones into
+    // the worker's buffer. Either way each piece is hashed as it arrives, and
+    // nothing is decoded or handed on before the whole chunk's hash matches.
+    std::span<uint8_t> in = dst;
+    if (c.codec != Codec::Raw) {
+      in = bufs[w].reserve(c.stored_size);
+      if (in.size() != c.stored_size)
+        return Error(ErrorKind::Limit, format::chunk_context(s, i) + fmt::format(": out of memory for a {}-byte read buffer", c.stored_size));
+    }
+    format::ReadHashClock rh;
+    auto st = format::read_hashed_chunk(s, i, in, format::Keep::Stored, hashes[w], &rh);
+    clk.read_ns += rh.read_ns;
+    clk.hash_ns += rh.hash_ns;
+    VRAMSNAP_TRY(std::move(st));
+    if (c.codec != Codec::Raw) {
       PhaseTimer t(clk.decode_ns);
-      auto st = decoders[w]->decode(static_cast<format::CodecId>(c.codec), c.elem_size, stored, dst);
+      st = decoders[w]->decode(static_cast<format::CodecId>(c.codec), c.elem_size, in, dst);
       if (!st.ok()) return std::move(st).error().with_context(format::chunk_context(s, i) + ": ");
     }
     return place.commit(w, i, dst, clk);

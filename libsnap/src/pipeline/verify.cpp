@@ -10,12 +10,6 @@
 #include "vramsnap/restore.hpp"
 
 namespace vramsnap {
-namespace {
-// Read size for hash-only verification: small enough to stay in L2 between
-// the kernel's copy and the hash, large enough that syscalls do not matter.
-constexpr size_t kVerifyPiece = 256 * 1024;
-}  // namespace
-
 Result<VerifyReport> verify(const Snapshot& snap, const VerifyOptions& opt) {
   const uint64_t t0 = pipeline::now_ns();
   const SnapshotData& s = snap.data();
@@ -28,25 +22,21 @@ Result<VerifyReport> verify(const Snapshot& snap, const VerifyOptions& opt) {
   for (size_t i = 0; i < chunks.size(); ++i) chunks[i] = i;
   const unsigned threads = pipeline::effective_threads(opt.threads, chunks.size());
 
-  // Hash-only verification streams each chunk through a small per-worker
-  // buffer, so every piece is hashed while it is still in the core's L2 cache
-  // (the chunk is never needed whole). With decode the whole stored chunk is
-  // read, hashed, and then decoded from that same buffer.
+  // Each chunk is read in pieces that are hashed while still in the core's
+  // cache (format::read_hashed_chunk). Hash-only verification cycles one
+  // piece-sized buffer per worker and never holds a chunk whole; with decode
+  // the stored chunk is kept and decoded from the very bytes that were hashed.
   struct Worker {
     io::AlignedBuffer in;
     std::vector<uint8_t> out;
     std::unique_ptr<codec::ChunkDecoder> decoder;
-    std::unique_ptr<crypto::Sha256> hash;
+    crypto::Sha256 hash;
   };
   std::vector<Worker> workers(threads);
   for (auto& w : workers) {
-    if (opt.decode) {
-      w.decoder = std::make_unique<codec::ChunkDecoder>();
-    } else {
-      w.hash = std::make_unique<crypto::Sha256>();
-      if (w.in.reserve(kVerifyPiece).empty())
-        return Error(ErrorKind::Limit, fmt::format("{}: out of memory for a {}-byte read buffer", s.path, kVerifyPiece));
-    }
+    if (opt.decode) w.decoder = std::make_unique<codec::ChunkDecoder>();
+    if (w.in.reserve(format::kHashPiece).empty())
+      return Error(ErrorKind::Limit, fmt::format("{}: out of memory for a {}-byte read buffer", s.path, format::kHashPiece));
   }
 
   pipeline::EngineOptions eo{threads, opt.progress, opt.cancel};
@@ -54,23 +44,24 @@ Result<VerifyReport> verify(const Snapshot& snap, const VerifyOptions& opt) {
     const auto& c = s.chunks[i];
     if (c.codec == Codec::Zero) return {};
     Worker& w = workers[wi];
+    format::ReadHashClock rh;
     if (!opt.decode) {
-      pipeline::PhaseTimer t(clk.hash_ns);
-      return format::stream_check_chunk(s, i, *w.hash, w.in.reserve(kVerifyPiece));
+      auto st = format::read_hashed_chunk(s, i, w.in.reserve(format::kHashPiece), format::Keep::Nothing, w.hash, &rh);
+      clk.read_ns += rh.read_ns;
+      clk.hash_ns += rh.hash_ns;
+      return st;
     }
-    std::span<const uint8_t> extent;
-    {
-      pipeline::PhaseTimer t(clk.read_ns);
-      VRAMSNAP_ASSIGN_OR_RETURN(extent, format::read_chunk_extent(s, i, w.in));
-    }
-    const auto stored = extent.first(c.stored_size);
-    {
-      pipeline::PhaseTimer t(clk.hash_ns);
-      VRAMSNAP_TRY(format::check_chunk(s, i, stored, extent.subspan(c.stored_size)));
-    }
+    const auto buf = w.in.reserve(std::max<size_t>(c.stored_size, format::kHashPiece));
+    if (buf.empty())
+      return Error(ErrorKind::Limit, format::chunk_context(s, i) + fmt::format(": out of memory for a {}-byte read buffer", c.stored_size));
+    auto st = format::read_hashed_chunk(s, i, buf, format::Keep::Stored, w.hash, &rh);
+    clk.read_ns += rh.read_ns;
+    clk.hash_ns += rh.hash_ns;
+    VRAMSNAP_TRY(std::move(st));
     pipeline::PhaseTimer t(clk.decode_ns);
     if (w.out.size() < c.raw_size) w.out.resize(c.raw_size);
-    auto st = w.decoder->decode(static_cast<format::CodecId>(c.codec), c.elem_size, stored, {w.out.data(), c.raw_size});
+    st = w.decoder->decode(static_cast<format::CodecId>(c.codec), c.elem_size, buf.first(c.stored_size),
+                           {w.out.data(), c.raw_size});
     if (!st.ok()) return std::move(st).error().with_context(format::chunk_context(s, i) + ": ");
     return {};
   };
