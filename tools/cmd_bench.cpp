@@ -17,6 +17,7 @@
 #include "backend/device_source.h"
 #include "bench_measure.h"
 #include "commands.h"
+#include "core/clock.h"
 #include "exit_code.h"
 #include "io/cleanup.h"
 #include "io/file.h"
@@ -113,15 +114,6 @@ Json pct_json(const bench::Percentiles& p) {
 }
 
 double gbps(uint64_t bytes, double seconds) { return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e9 : 0.0; }
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Phase name, accessor, note; the order of the report.
 struct PhaseRow {
@@ -262,7 +254,7 @@ int run(const Opts& o) {
   Json j;
   j["schema"] = "vramsnap-bench/1";
   j["vramsnap_version"] = version();
-  j["date"] = utc_now();
+  j["date"] = core::utc_now_rfc3339();
   j["machine"] = {{"name", o.machine.empty() ? facts.hostname : o.machine}, {"hostname", facts.hostname},
                   {"cpu_model", facts.cpu_model}, {"cores", facts.cores}, {"kernel", facts.kernel},
                   {"memory_bytes", facts.memory_bytes}, {"loadavg_1m_at_start", facts.loadavg_1m},

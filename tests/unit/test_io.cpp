@@ -16,13 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "fault_guard.h"
 #include "io/cleanup.h"
-#include "io/fault.h"
 #include "io/file.h"
 
 namespace fs = std::filesystem;
 using namespace vramsnap;
 using namespace vramsnap::io;
+using vtest::FaultGuard;
 
 namespace {
 
@@ -40,12 +41,6 @@ struct TempDir {
     fs::remove_all(path, ec);
   }
   std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
-
-// Clears any fault plan even when a CHECK fails mid-test.
-struct FaultGuard {
-  explicit FaultGuard(fault::Plan p) { fault::set_plan(p); }
-  ~FaultGuard() { fault::clear(); }
 };
 
 std::vector<uint8_t> pattern(size_t n) {

@@ -9,7 +9,7 @@
 #include <set>
 #include <thread>
 
-#include "io/fault.h"
+#include "fault_guard.h"
 #include "io/memory.h"
 
 using namespace vtest;
@@ -19,13 +19,6 @@ using vramsnap::Snapshot;
 namespace fault = vramsnap::io::fault;
 
 namespace {
-
-struct FaultGuard {
-  explicit FaultGuard(fault::Plan p) { fault::set_plan(p); }
-  ~FaultGuard() { fault::clear(); }
-  FaultGuard(const FaultGuard&) = delete;
-  FaultGuard& operator=(const FaultGuard&) = delete;
-};
 
 // Regions of every dtype and awkward size, plus zero, empty, incompressible
 // and mixed ones. With 64 KiB chunks: 1 byte, one partial chunk, exactly one

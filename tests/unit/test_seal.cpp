@@ -4,7 +4,7 @@
 // Catalogue cases 9-14 of docs/reliability.md.
 #include "test_support.h"
 
-#include "io/fault.h"
+#include "fault_guard.h"
 
 using namespace vtest;
 using vramsnap::RestoreOptions;
@@ -13,13 +13,6 @@ using vramsnap::VerifyOptions;
 namespace fault = vramsnap::io::fault;
 
 namespace {
-
-struct FaultGuard {
-  explicit FaultGuard(fault::Plan p) { fault::set_plan(p); }
-  ~FaultGuard() { fault::clear(); }
-  FaultGuard(const FaultGuard&) = delete;
-  FaultGuard& operator=(const FaultGuard&) = delete;
-};
 
 // A small sealed snapshot (about 30 KiB) with every kind of chunk:
 //   chunk 0  "raw"   5000 random bytes -> raw, followed by 3192 bytes of padding

@@ -185,7 +185,12 @@ void unshuffle_generic(const uint8_t* src, uint8_t* dst, size_t elems, unsigned 
 
 }  // namespace
 
-void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem) {
+namespace {
+
+// Transposes (or restores) whole elements with the kernel for `elem`; a tail
+// shorter than one element is stored as is.
+using PlaneKernel = void (*)(const uint8_t*, uint8_t*, size_t, unsigned);
+void run_planes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem, PlaneKernel fixed, PlaneKernel generic) {
   if (n == 0) return;
   if (elem <= 1) {
     std::memcpy(dst, src, n);
@@ -193,30 +198,18 @@ void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem) {
   }
   const size_t elems = n / elem;
   const size_t body = elems * elem;
-  switch (elem) {
-    case 2:
-    case 4:
-    case 8: shuffle_fixed(src, dst, elems, elem); break;
-    default: shuffle_generic(src, dst, elems, elem); break;
-  }
+  (elem == 2 || elem == 4 || elem == 8 ? fixed : generic)(src, dst, elems, elem);
   if (body < n) std::memcpy(dst + body, src + body, n - body);
 }
 
+}  // namespace
+
+void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem) {
+  run_planes(src, dst, n, elem, shuffle_fixed, shuffle_generic);
+}
+
 void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem) {
-  if (n == 0) return;
-  if (elem <= 1) {
-    std::memcpy(dst, src, n);
-    return;
-  }
-  const size_t elems = n / elem;
-  const size_t body = elems * elem;
-  switch (elem) {
-    case 2:
-    case 4:
-    case 8: unshuffle_fixed(src, dst, elems, elem); break;
-    default: unshuffle_generic(src, dst, elems, elem); break;
-  }
-  if (body < n) std::memcpy(dst + body, src + body, n - body);
+  run_planes(src, dst, n, elem, unshuffle_fixed, unshuffle_generic);
 }
 
 }  // namespace vramsnap::codec

@@ -21,6 +21,7 @@
 #include "backend/device_source.h"
 #include "codec/codec.h"
 #include "core/checked_math.h"
+#include "core/clock.h"
 #include "crypto/digest.h"
 #include "format/binary.h"
 #include "format/manifest.h"
@@ -48,15 +49,6 @@ codec::Choice to_codec_choice(CodecChoice c) {
     case CodecChoice::Shuffle: return codec::Choice::Shuffle;
   }
   return codec::Choice::Auto;
-}
-
-std::string utc_now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // A worker's read buffer: pinned when the snapshot has device regions, so
@@ -346,7 +338,7 @@ Result<CaptureSummary> capture(const std::string& out_path, const std::vector<Re
   SnapshotMeta meta;
   meta.id = header.snapshot_id;
   meta.id_hex = crypto::to_hex(header.snapshot_id);
-  meta.created = utc_now_rfc3339();
+  meta.created = core::utc_now_rfc3339();
   meta.tool = std::string("vramsnap ") + VRAMSNAP_VERSION;
   meta.generation = opt.generation;
   meta.labels = opt.labels;
