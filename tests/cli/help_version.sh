@@ -63,4 +63,15 @@ expect_exit 2 "$VRAMSNAP" restore x.snap --allow-unsealed --target cuda:x
 expect_exit 2 "$VRAMSNAP" restore x.snap --allow-unsealed --target cuda --extract dir
 assert_no_file out.snap
 assert_no_file dir
+
+step "the binary loads no library from the current directory (no empty RPATH/RUNPATH entry)"
+if command -v readelf >/dev/null; then
+  paths=$(readelf -d "$VRAMSNAP" | sed -n 's/.*(R\(UN\)\{0,1\}PATH).*\[\(.*\)\]/\2/p')
+  case ":$paths:" in
+    "::") ;;  # none at all
+    *::*) fail "empty entry in the library search path [$paths]: the loader would search the current directory" ;;
+  esac
+else
+  echo "    (readelf not installed: not checked)"
+fi
 echo "PASS: $TEST_NAME"
