@@ -13,13 +13,17 @@
 // Oracles besides "no crash, no leak, no sanitizer report":
 //   - errors carry a message and a kind that a file can cause;
 //   - an opened snapshot accounts for every byte (FileLayout adds up);
-//   - verify (decode) and host restore agree on whether the file is good.
+//   - verify (decode) and host restore agree on whether the file is good, and
+//     hash-only verify (the streaming path) never fails a file that verify
+//     with decode passes;
+//   - a host restore whose regions declare more than its memory budget fails
+//     with a Limit error before allocating them.
 //
 // Memory: open allocates at most the input size (the table and manifest must
 // lie inside the file) and verify at most one chunk (<= 256 MiB cap). A host
-// restore allocates every region's declared size up front, which a small
-// file can set to terabytes with zero-codec chunks, so it only runs when the
-// regions add up to at most kRestoreBudget.
+// restore may allocate the regions' declared sizes, which a small file can set
+// to terabytes with zero-codec chunks, so it runs with max_host_bytes =
+// kRestoreBudget.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -110,20 +114,30 @@ void run(const uint8_t* data, size_t size) {
   vo.threads = 1;
   auto rep = verify(*snap, vo);
   if (!rep.ok()) check_error(rep.error());
+  VerifyOptions ho = vo;
+  ho.decode = false;
+  auto hashed = verify(*snap, ho);
+  if (!hashed.ok()) check_error(hashed.error());
+  if (rep.ok() && !hashed.ok()) fail("hash-only verify fails a file that verify with decode passes");
 
   uint64_t total = 0;
   for (const auto& r : snap->regions()) {
     auto t = core::checked_add(total, r.size);
-    if (!t) return;
-    total = *t;
+    total = t.value_or(UINT64_MAX);
+    if (!t) break;
   }
-  if (total > kRestoreBudget) return;
   RestoreOptions ro;
   ro.allow_unsealed = true;
   ro.threads = 1;
   ro.target = Target::Host;
+  ro.max_host_bytes = kRestoreBudget;
   auto restored = restore(*snap, ro);
   if (!restored.ok()) check_error(restored.error());
+  if (total > kRestoreBudget) {
+    if (restored.ok()) fail("restore allocated more than max_host_bytes");
+    if (rep.ok() && restored.error().kind() != ErrorKind::Limit) fail("restore over budget failed without a Limit error");
+    return;
+  }
   if (restored.ok() != rep.ok()) fail("verify and restore disagree on the same file");
   if (restored.ok() && restored->regions().size() != snap->regions().size()) fail("restore lost a region");
 }
