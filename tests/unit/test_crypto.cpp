@@ -18,9 +18,11 @@
 
 #include "crypto/digest.h"
 #include "crypto/key.h"
+#include "temp_dir.h"
 
 using namespace vramsnap;
 using namespace vramsnap::crypto;
+using vtest::TempDir;
 
 namespace {
 
@@ -48,25 +50,6 @@ Key rfc_key_short(std::span<const uint8_t> k) {
   return Key::from_bytes(a);
 }
 
-// A fresh directory per test under the build tree's test tmpdir.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::string(VRAMSNAP_TEST_TMPDIR) + "/crypto-XXXXXX";
-    std::filesystem::create_directories(VRAMSNAP_TEST_TMPDIR);
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void write_file(const std::string& path, std::span<const uint8_t> data, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -264,7 +247,7 @@ TEST_CASE("moving a key wipes the source") {
 }
 
 TEST_CASE("generate_key_file") {
-  TempDir dir;
+  TempDir dir("crypto");
   const std::string path = dir / "k";
   // A restrictive umask would leave 0400; the file must still be 0600.
   const mode_t old_umask = ::umask(0277);
@@ -310,7 +293,7 @@ TEST_CASE("generate_key_file") {
 }
 
 TEST_CASE("Key::load accepts a private 32-byte file") {
-  TempDir dir;
+  TempDir dir("crypto");
   const auto content = as_bytes(kPrintableKey);
   const Key want = Key::from_bytes(key_array(content));
   for (const auto& c : {std::pair<mode_t, const char*>{0600, "k0600"}, {0400, "k0400"}}) {
@@ -330,7 +313,7 @@ TEST_CASE("Key::load accepts a private 32-byte file") {
 }
 
 TEST_CASE("Key::load refuses bad key files with the fix and without the key") {
-  TempDir dir;
+  TempDir dir("crypto");
   const auto key = as_bytes(kPrintableKey);
 
   SUBCASE("missing") {
@@ -425,7 +408,7 @@ TEST_CASE("Key::load refuses bad key files with the fix and without the key") {
 
 TEST_CASE("Key::resolve precedence") {
   EnvGuard env;
-  TempDir dir;
+  TempDir dir("crypto");
   const auto ka = from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   const Digest kb = sha256(ka);
   const Digest kc = sha256(kb);

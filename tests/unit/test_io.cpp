@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fault_guard.h"
+#include "temp_dir.h"
 #include "io/cleanup.h"
 #include "io/file.h"
 
@@ -24,24 +25,10 @@ namespace fs = std::filesystem;
 using namespace vramsnap;
 using namespace vramsnap::io;
 using vtest::FaultGuard;
+using vtest::TempDir;
 
 namespace {
 
-// A fresh directory per test so cases cannot see each other's files.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    fs::create_directories(VRAMSNAP_TEST_TMPDIR);
-    std::string tmpl = std::string(VRAMSNAP_TEST_TMPDIR) + "/io-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
 
 std::vector<uint8_t> pattern(size_t n) {
   std::vector<uint8_t> v(n);
@@ -81,7 +68,7 @@ std::span<const uint8_t> bytes(const std::string& s) {
 // ---- InputFile ----
 
 TEST_CASE("io: read_exact reads exactly the requested range") {
-  TempDir dir;
+  TempDir dir("io");
   auto data = pattern(10000);
   write_file(dir / "in.bin", data);
   auto in = InputFile::open(dir / "in.bin");
@@ -103,7 +90,7 @@ TEST_CASE("io: read_exact reads exactly the requested range") {
 }
 
 TEST_CASE("io: read_exact past EOF is a Format error naming the numbers") {
-  TempDir dir;
+  TempDir dir("io");
   write_file(dir / "in.bin", pattern(100));
   auto in = InputFile::open(dir / "in.bin");
   REQUIRE(in.ok());
@@ -125,7 +112,7 @@ TEST_CASE("io: read_exact past EOF is a Format error naming the numbers") {
 }
 
 TEST_CASE("io: injected short reads are retried transparently") {
-  TempDir dir;
+  TempDir dir("io");
   auto data = pattern(4096);
   write_file(dir / "in.bin", data);
   auto in = InputFile::open(dir / "in.bin");
@@ -153,7 +140,7 @@ TEST_CASE("io: injected short reads are retried transparently") {
 }
 
 TEST_CASE("io: injected EIO is an IO error, not corruption") {
-  TempDir dir;
+  TempDir dir("io");
   write_file(dir / "in.bin", pattern(1000));
   auto in = InputFile::open(dir / "in.bin");
   REQUIRE(in.ok());
@@ -173,7 +160,7 @@ TEST_CASE("io: injected EIO is an IO error, not corruption") {
 }
 
 TEST_CASE("io: InputFile refuses what is not a regular file") {
-  TempDir dir;
+  TempDir dir("io");
   SUBCASE("directory") {
     auto in = InputFile::open(dir.path);
     REQUIRE(!in.ok());
@@ -202,7 +189,7 @@ TEST_CASE("io: InputFile refuses what is not a regular file") {
 }
 
 TEST_CASE("io: InputFile moves keep one owner of the descriptor") {
-  TempDir dir;
+  TempDir dir("io");
   write_file(dir / "in.bin", pattern(10));
   auto a = InputFile::open(dir / "in.bin");
   REQUIRE(a.ok());
@@ -220,7 +207,7 @@ TEST_CASE("io: InputFile moves keep one owner of the descriptor") {
 // ---- AtomicOutput ----
 
 TEST_CASE("io: AtomicOutput publishes only on commit") {
-  TempDir dir;
+  TempDir dir("io");
   std::string final_path = dir / "out.snap";
   auto out = AtomicOutput::create(final_path, false);
   REQUIRE(out.ok());
@@ -240,7 +227,7 @@ TEST_CASE("io: AtomicOutput publishes only on commit") {
 }
 
 TEST_CASE("io: AtomicOutput without commit leaves nothing") {
-  TempDir dir;
+  TempDir dir("io");
   std::string temp;
   {
     auto out = AtomicOutput::create(dir / "out.snap", false);
@@ -261,7 +248,7 @@ TEST_CASE("io: AtomicOutput without commit leaves nothing") {
 }
 
 TEST_CASE("io: AtomicOutput moves transfer the temp file") {
-  TempDir dir;
+  TempDir dir("io");
   auto a = AtomicOutput::create(dir / "a", false);
   REQUIRE(a.ok());
   std::string temp_a = a->temp_path();
@@ -278,7 +265,7 @@ TEST_CASE("io: AtomicOutput moves transfer the temp file") {
 }
 
 TEST_CASE("io: AtomicOutput refuses an existing output unless overwrite") {
-  TempDir dir;
+  TempDir dir("io");
   std::string final_path = dir / "out.snap";
   write_file(final_path, {'o', 'l', 'd'});
 
@@ -296,7 +283,7 @@ TEST_CASE("io: AtomicOutput refuses an existing output unless overwrite") {
 }
 
 TEST_CASE("io: AtomicOutput re-checks at commit without clobbering") {
-  TempDir dir;
+  TempDir dir("io");
   std::string final_path = dir / "out.snap";
   std::string temp;
   {
@@ -316,7 +303,7 @@ TEST_CASE("io: AtomicOutput re-checks at commit without clobbering") {
 }
 
 TEST_CASE("io: AtomicOutput path errors") {
-  TempDir dir;
+  TempDir dir("io");
   SUBCASE("missing directory") {
     auto out = AtomicOutput::create(dir / "no/such/out.snap", false);
     REQUIRE(!out.ok());
@@ -345,7 +332,7 @@ TEST_CASE("io: AtomicOutput path errors") {
 }
 
 TEST_CASE("io: ENOSPC at the Nth write is an IO error and leaves nothing") {
-  TempDir dir;
+  TempDir dir("io");
   std::string final_path = dir / "out.snap";
   auto chunk = pattern(4096);
   {
@@ -372,7 +359,7 @@ TEST_CASE("io: ENOSPC at the Nth write is an IO error and leaves nothing") {
 }
 
 TEST_CASE("io: output mode honours the umask") {
-  TempDir dir;
+  TempDir dir("io");
   mode_t old = ::umask(022);
   auto out = AtomicOutput::create(dir / "out.snap", false);
   auto key = AtomicOutput::create(dir / "key", false, 0600);
@@ -395,7 +382,7 @@ TEST_CASE("io: output mode honours the umask") {
 }
 
 TEST_CASE("io: commit works in a nested directory and with a relative path") {
-  TempDir dir;
+  TempDir dir("io");
   fs::create_directories(dir / "a/b/c");
   std::string final_path = dir / "a/b/c/out.snap";
   auto out = AtomicOutput::create(final_path, false);
@@ -418,7 +405,7 @@ TEST_CASE("io: commit works in a nested directory and with a relative path") {
 // ---- descriptor helpers ----
 
 TEST_CASE("io: open_for_update, write_exact_fd, fsync_fd") {
-  TempDir dir;
+  TempDir dir("io");
   std::string path = dir / "f";
   write_file(path, {'a', 'b', 'c', 'd'});
   auto fd = open_for_update(path);
@@ -466,7 +453,7 @@ int run_child(const std::string& err_path, F body) {
 }  // namespace
 
 TEST_CASE("io: SIGTERM/SIGINT remove registered temp files and exit 128+signo") {
-  TempDir dir;
+  TempDir dir("io");
   for (int sig : {SIGTERM, SIGINT}) {
     CAPTURE(sig);
     std::string victim = dir / ("partial-" + std::to_string(sig));
@@ -486,7 +473,7 @@ TEST_CASE("io: SIGTERM/SIGINT remove registered temp files and exit 128+signo") 
 }
 
 TEST_CASE("io: an interrupted AtomicOutput leaves nothing behind") {
-  TempDir dir;
+  TempDir dir("io");
   std::string out_dir = dir / "out";
   fs::create_directory(out_dir);
   int status = run_child(dir / "stderr.txt", [&] {
@@ -501,7 +488,7 @@ TEST_CASE("io: an interrupted AtomicOutput leaves nothing behind") {
 }
 
 TEST_CASE("io: unregistered paths survive an interrupt; slots are finite") {
-  TempDir dir;
+  TempDir dir("io");
   std::string keep = dir / "keep";
   write_file(keep, {1});
   int status = run_child(dir / "stderr.txt", [&] {
@@ -540,7 +527,7 @@ TEST_CASE("io: unregistered paths survive an interrupt; slots are finite") {
 // Runs only in a re-executed copy of this binary (see the next case): the
 // environment plan is read once per process, so it needs a fresh one.
 TEST_CASE("io: VRAMSNAP_FAULT child" * doctest::skip()) {
-  TempDir dir;
+  TempDir dir("io");
   write_file(dir / "in.bin", pattern(100));
   auto in = InputFile::open(dir / "in.bin");
   REQUIRE(in.ok());
@@ -558,7 +545,7 @@ TEST_CASE("io: VRAMSNAP_FAULT=read-eio:2 fails the second read") {
   char exe[PATH_MAX] = {};
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   REQUIRE(n > 0);
-  TempDir dir;
+  TempDir dir("io");
   int status = run_child(dir / "stderr.txt", [&] {
     ::dup2(STDERR_FILENO, STDOUT_FILENO);
     ::setenv("VRAMSNAP_FAULT", "read-eio:2", 1);

@@ -11,27 +11,13 @@
 #include <vector>
 
 #include "source/sources.h"
+#include "temp_dir.h"
 
 using namespace vramsnap;
 using namespace vramsnap::source;
+using vtest::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = std::string(VRAMSNAP_TEST_TMPDIR) + "/sources-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
 
 std::string write_file(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -84,7 +70,7 @@ void check_spec_error(const std::string& spec_path, ErrorKind kind, const std::s
 }  // namespace
 
 TEST_CASE("safetensors: valid file with assorted dtypes, shapes and names") {
-  TempDir dir;
+  TempDir dir("sources");
   const std::string long_name(255, 'n');
   const std::string header = "{\"__metadata__\":{\"format\":\"pt\"},"
                              "\"a/b.c\":" + entry("BF16", "[2,3]", 0, 12) + ","
@@ -95,7 +81,7 @@ TEST_CASE("safetensors: valid file with assorted dtypes, shapes and names") {
                              "\"empty\":" + entry("F16", "[0,5]", 36, 36) + ","
                              "\"" + long_name + "\":" + entry("U8", "[4]", 36, 40) + ","
                              "\"fp4\":" + entry("F4", "[8]", 40, 44) + "}";
-  const std::string path = write_file(dir.file("m.safetensors"), st_bytes(header, std::string(48, '\x5a')));
+  const std::string path = write_file(dir / ("m.safetensors"), st_bytes(header, std::string(48, '\x5a')));
 
   auto r = read_safetensors(path);
   REQUIRE_MESSAGE(r.ok(), r.error().message());
@@ -161,24 +147,24 @@ TEST_CASE("safetensors: valid file with assorted dtypes, shapes and names") {
 }
 
 TEST_CASE("safetensors: header padded with trailing spaces, null metadata, no tensors") {
-  TempDir dir;
+  TempDir dir("sources");
   std::string header = "{\"w\":" + entry("F32", "[2,2]", 0, 16) + "}";
   header.append(8 - header.size() % 8 + 8, ' ');
-  auto r = read_safetensors(write_file(dir.file("pad.safetensors"), st_bytes(header, std::string(16, '\1'))));
+  auto r = read_safetensors(write_file(dir / ("pad.safetensors"), st_bytes(header, std::string(16, '\1'))));
   REQUIRE_MESSAGE(r.ok(), r.error().message());
   REQUIRE(r->tensors.size() == 1);
   CHECK(r->tensors[0].file_offset == 8 + header.size());
 
-  auto null_meta = read_safetensors(write_file(dir.file("nm.safetensors"), st_bytes("{\"__metadata__\":null}", "")));
+  auto null_meta = read_safetensors(write_file(dir / ("nm.safetensors"), st_bytes("{\"__metadata__\":null}", "")));
   REQUIRE_MESSAGE(null_meta.ok(), null_meta.error().message());
   CHECK(null_meta->tensors.empty());
 }
 
 TEST_CASE("safetensors: hostile files are Format errors naming the file") {
-  TempDir dir;
+  TempDir dir("sources");
   int n = 0;
   auto bad = [&](const std::string& bytes, const std::string& needle = "") {
-    const std::string path = write_file(dir.file("bad" + std::to_string(n++) + ".safetensors"), bytes);
+    const std::string path = write_file(dir / ("bad" + std::to_string(n++) + ".safetensors"), bytes);
     CAPTURE(path);
     check_format_error(path, needle);
   };
@@ -269,15 +255,15 @@ TEST_CASE("safetensors: header parser checks lengths it is given") {
 }
 
 TEST_CASE("safetensors: non-regular and missing files are IO errors") {
-  TempDir dir;
-  auto missing = read_safetensors(dir.file("nope.safetensors"));
+  TempDir dir("sources");
+  auto missing = read_safetensors(dir / ("nope.safetensors"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().kind() == ErrorKind::IO);
   auto directory = read_safetensors(dir.path);
   REQUIRE_FALSE(directory.ok());
   CHECK(directory.error().kind() == ErrorKind::IO);
   CHECK(directory.error().message().find("directory") != std::string::npos);
-  const std::string fifo = dir.file("fifo");
+  const std::string fifo = dir / ("fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   auto f = read_safetensors(fifo);  // must not block
   REQUIRE_FALSE(f.ok());
@@ -314,8 +300,8 @@ TEST_CASE("parse_size") {
 }
 
 TEST_CASE("parse_region_arg: good arguments") {
-  TempDir dir;
-  const std::string path = write_file(dir.file("w.bin"), std::string(128, 'w'));
+  TempDir dir("sources");
+  const std::string path = write_file(dir / ("w.bin"), std::string(128, 'w'));
 
   auto plain = parse_region_arg("model.layers/0=" + path);
   REQUIRE_MESSAGE(plain.ok(), plain.error().message());
@@ -359,8 +345,8 @@ TEST_CASE("parse_region_arg: good arguments") {
 }
 
 TEST_CASE("parse_region_arg: bad arguments") {
-  TempDir dir;
-  const std::string path = write_file(dir.file("w.bin"), std::string(128, 'w'));
+  TempDir dir("sources");
+  const std::string path = write_file(dir / ("w.bin"), std::string(128, 'w'));
   const ErrorKind U = ErrorKind::Usage;
 
   check_error(parse_region_arg("noequals"), U, "NAME=PATH");
@@ -387,26 +373,26 @@ TEST_CASE("parse_region_arg: bad arguments") {
   check_error(parse_region_arg("w=" + path + ",dtype=u8,shape=4294967296x4294967296"), U, "shape");
   check_error(parse_region_arg("w=" + path + ",bogus=1"), U, "valid: kind, dtype, shape, va, device, flags, offset, size");
   check_error(parse_region_arg("w=" + path + ",kind=host,kind=device"), U, "more than once");
-  check_error(parse_region_arg("w=" + dir.file("a,b")), U, "--spec");
+  check_error(parse_region_arg("w=" + dir / ("a,b")), U, "--spec");
   check_error(parse_region_arg("a\x01" "b=" + path), U, "control character");
   check_error(parse_region_arg(std::string(256, 'n') + "=" + path), U, "255");
   check_error(parse_region_arg("bad\xFF=" + path), U, "UTF-8");
-  check_error(parse_region_arg("w=" + dir.file("missing.bin")), ErrorKind::IO, "missing.bin");
+  check_error(parse_region_arg("w=" + dir / ("missing.bin")), ErrorKind::IO, "missing.bin");
   check_error(parse_region_arg("w=" + dir.path), ErrorKind::IO, "directory");
 }
 
 TEST_CASE("read_capture_spec: regions and safetensors with relative paths") {
-  TempDir dir;
-  std::filesystem::create_directories(dir.file("deploy/weights"));
-  write_file(dir.file("deploy/w.bin"), std::string(256, 'w'));
+  TempDir dir("sources");
+  std::filesystem::create_directories(dir / ("deploy/weights"));
+  write_file(dir / ("deploy/w.bin"), std::string(256, 'w'));
   const std::string st_header = "{\"x\":" + entry("F32", "[4]", 0, 16) + ",\"y\":" + entry("I8", "[2]", 16, 18) + "}";
-  write_file(dir.file("deploy/weights/m.safetensors"), st_bytes(st_header, std::string(18, '\0')));
-  const std::string spec = write_file(dir.file("deploy/spec.json"), R"({
+  write_file(dir / ("deploy/weights/m.safetensors"), st_bytes(st_header, std::string(18, '\0')));
+  const std::string spec = write_file(dir / ("deploy/spec.json"), R"({
     "regions": [
       {"name": "kv", "path": "w.bin", "kind": "device", "dtype": "bf16", "shape": [8, 8],
        "va": "0x7f00deadbeef", "device": 1, "flags": ["read_mostly", "warm"],
        "labels": {"role": "kv-cache"}, "offset": "0x10", "size": 128},
-      {"name": "host/state", "path": ")" + dir.file("deploy/w.bin") + R"(", "va": 4096, "size": "64"}
+      {"name": "host/state", "path": ")" + dir / ("deploy/w.bin") + R"(", "va": 4096, "size": "64"}
     ],
     "safetensors": ["weights/m.safetensors",
                     {"path": "weights/m.safetensors", "prefix": "copy.", "device": 3}],
@@ -422,7 +408,7 @@ TEST_CASE("read_capture_spec: regions and safetensors with relative paths") {
   REQUIRE(r->regions.size() == 6);
   const auto& kv = r->regions[0];
   CHECK(kv.meta.name == "kv");
-  CHECK(kv.path == dir.file("deploy/w.bin"));
+  CHECK(kv.path == dir / ("deploy/w.bin"));
   CHECK(kv.offset == 16);
   CHECK(kv.meta.size == 128);
   CHECK(kv.meta.kind == RegionKind::Device);
@@ -434,14 +420,14 @@ TEST_CASE("read_capture_spec: regions and safetensors with relative paths") {
   CHECK(kv.meta.labels == std::map<std::string, std::string>{{"role", "kv-cache"}});
   const auto& hs = r->regions[1];
   CHECK(hs.meta.name == "host/state");
-  CHECK(hs.path == dir.file("deploy/w.bin"));
+  CHECK(hs.path == dir / ("deploy/w.bin"));
   CHECK(hs.meta.kind == RegionKind::Host);
   CHECK(hs.meta.va == 4096u);
   CHECK(hs.meta.size == 64);
   CHECK(hs.meta.device == -1);
 
   CHECK(r->regions[2].meta.name == "x");
-  CHECK(r->regions[2].path == dir.file("deploy/weights/m.safetensors"));
+  CHECK(r->regions[2].path == dir / ("deploy/weights/m.safetensors"));
   CHECK(r->regions[2].meta.device == 0);
   CHECK(r->regions[2].meta.size == 16);
   CHECK(r->regions[3].meta.name == "y");
@@ -456,18 +442,18 @@ TEST_CASE("read_capture_spec: regions and safetensors with relative paths") {
   CHECK(r->codec == "zstd");
   CHECK(r->level == -5);
 
-  auto empty = read_capture_spec(write_file(dir.file("empty.json"), "{}"));
+  auto empty = read_capture_spec(write_file(dir / ("empty.json"), "{}"));
   REQUIRE(empty.ok());
   CHECK(empty->regions.empty());
   CHECK_FALSE(empty->generation.has_value());
 }
 
 TEST_CASE("read_capture_spec: errors name the spec file and the JSON path") {
-  TempDir dir;
-  write_file(dir.file("w.bin"), std::string(64, 'w'));
-  write_file(dir.file("bad.safetensors"), st_bytes("[]", ""));
+  TempDir dir("sources");
+  write_file(dir / ("w.bin"), std::string(64, 'w'));
+  write_file(dir / ("bad.safetensors"), st_bytes("[]", ""));
   int n = 0;
-  auto spec = [&](const std::string& text) { return write_file(dir.file("s" + std::to_string(n++) + ".json"), text); };
+  auto spec = [&](const std::string& text) { return write_file(dir / ("s" + std::to_string(n++) + ".json"), text); };
   const ErrorKind U = ErrorKind::Usage;
   const std::string good = R"({"name": "w", "path": "w.bin"})";
 
@@ -506,11 +492,11 @@ TEST_CASE("read_capture_spec: errors name the spec file and the JSON path") {
   check_spec_error(spec(R"({"safetensors": ["bad.safetensors"]})"), ErrorKind::Format, "safetensors[0]: ");
   check_spec_error(spec(R"({"safetensors": ["missing.safetensors"]})"), ErrorKind::IO, "missing.safetensors");
 
-  auto missing = read_capture_spec(dir.file("nope.json"));
+  auto missing = read_capture_spec(dir / ("nope.json"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().kind() == ErrorKind::IO);
 
-  const std::string huge = dir.file("huge.json");
+  const std::string huge = dir / ("huge.json");
   write_file(huge, "{}");
   std::filesystem::resize_file(huge, (16u << 20) + 1);
   check_spec_error(huge, ErrorKind::Limit, "16 MiB");

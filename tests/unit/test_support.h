@@ -38,6 +38,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format/layout.h"
+#include "temp_dir.h"
 #include "vramsnap/capture.hpp"
 #include "vramsnap/error.hpp"
 #include "vramsnap/key.hpp"
@@ -60,23 +61,6 @@ inline constexpr uint64_t KiB = 1024;
 
 // ---- temp directories and files ----------------------------------------------
 
-// A fresh directory under VRAMSNAP_TEST_TMPDIR, removed (recursively) at scope exit.
-struct TempDir {
-  std::string path;
-  explicit TempDir(const std::string& prefix = "lib") {
-    std::filesystem::create_directories(VRAMSNAP_TEST_TMPDIR);
-    std::string tmpl = std::string(VRAMSNAP_TEST_TMPDIR) + "/" + prefix + "-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
 
 inline Bytes read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
