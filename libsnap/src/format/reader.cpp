@@ -243,16 +243,17 @@ uint64_t clock_ns() {
 }  // namespace
 
 Status read_hashed_chunk(const SnapshotData& s, size_t i, std::span<uint8_t> buf, Keep keep, crypto::Sha256& hash,
-                         ReadHashClock* clock) {
+                         uint64_t* read_ns, uint64_t* hash_ns) {
   const auto& c = s.chunks[i];
   if (buf.size() < (keep == Keep::Stored ? c.stored_size : std::min<uint64_t>(c.stored_size, kHashPiece)))
     return Error(ErrorKind::Limit, chunk_context(s, i) + ": read buffer too small for the chunk");
-  ReadHashClock local;
-  ReadHashClock& clk = clock ? *clock : local;
+  uint64_t unused_read = 0, unused_hash = 0;
+  uint64_t& read_time = read_ns ? *read_ns : unused_read;
+  uint64_t& hash_time = hash_ns ? *hash_ns : unused_hash;
   auto read = [&](std::span<uint8_t> dst, uint64_t offset) -> Status {
     const uint64_t t0 = clock_ns();
     auto st = s.file.read_exact(dst, offset);
-    clk.read_ns += clock_ns() - t0;
+    read_time += clock_ns() - t0;
     if (!st.ok()) {
       (void)hash.finish();  // leave the context fresh for the next chunk
       return std::move(st).error().with_context(chunk_context(s, i) + ": ");
@@ -265,7 +266,7 @@ Status read_hashed_chunk(const SnapshotData& s, size_t i, std::span<uint8_t> buf
     VRAMSNAP_TRY(read(piece, c.stored_offset + off));
     const uint64_t t0 = clock_ns();
     hash.update(piece);
-    clk.hash_ns += clock_ns() - t0;
+    hash_time += clock_ns() - t0;
     off += n;
   }
   std::array<uint8_t, kDataAlign> pad;
@@ -274,7 +275,7 @@ Status read_hashed_chunk(const SnapshotData& s, size_t i, std::span<uint8_t> buf
   const uint64_t t0 = clock_ns();
   const crypto::Digest d = hash.finish();
   const bool match = crypto::equal_ct(d.data(), c.hash.data(), 32);
-  clk.hash_ns += clock_ns() - t0;
+  hash_time += clock_ns() - t0;
   if (!all_zero({pad.data(), pad_len}))
     return Error(ErrorKind::Auth, chunk_context(s, i) + ": alignment padding after the chunk is not zero (corrupt or tampered)");
   if (!match) return Error(ErrorKind::Auth, chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");

@@ -8,7 +8,6 @@
 
 #include "crypto/digest.h"
 #include "format/binary.h"
-#include "io/aligned_buffer.h"
 #include "io/file.h"
 #include "vramsnap/snapshot.hpp"
 
@@ -35,20 +34,17 @@ std::string chunk_context(const SnapshotData& s, size_t chunk_index);
 
 // Reads chunk i's stored bytes in pieces of kHashPiece bytes and hashes each
 // piece right after reading it, while it is still in the core's cache, then
-// reads the padding and checks both (as check_chunk). With Keep::Stored the
-// stored bytes land in buf[0, stored_size) (buf.size() >= stored_size); with
-// Keep::Nothing buf is a scratch piece (buf.size() >= kHashPiece) and the
-// chunk is never held whole. On error buf holds unverified bytes: the caller
-// must not use them. read_ns/hash_ns (optional) accumulate the time spent in
-// each step.
+// reads the alignment padding and checks that it is zero and that the hash
+// matches the table (either failure -> Auth error naming the chunk). With
+// Keep::Stored the stored bytes land in buf[0, stored_size) (buf.size() >=
+// stored_size); with Keep::Nothing buf is a scratch piece (buf.size() >=
+// kHashPiece) and the chunk is never held whole. On error buf holds
+// unverified bytes: the caller must not use them. *read_ns and *hash_ns
+// (optional) accumulate the nanoseconds spent in each step.
 inline constexpr size_t kHashPiece = 256 * 1024;
 enum class Keep { Stored, Nothing };
-struct ReadHashClock {
-  uint64_t read_ns = 0;
-  uint64_t hash_ns = 0;
-};
 Status read_hashed_chunk(const SnapshotData& s, size_t i, std::span<uint8_t> buf, Keep keep, crypto::Sha256& hash,
-                         ReadHashClock* clock = nullptr);
+                         uint64_t* read_ns = nullptr, uint64_t* hash_ns = nullptr);
 
 // End of chunk i's extent including padding.
 uint64_t chunk_extent_end(const ChunkEntry& c);

@@ -292,14 +292,10 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
       if (in.size() != c.stored_size)
         return Error(ErrorKind::Limit, format::chunk_context(s, i) + fmt::format(": out of memory for a {}-byte read buffer", c.stored_size));
     }
-    format::ReadHashClock rh;
-    auto st = format::read_hashed_chunk(s, i, in, format::Keep::Stored, hashes[w], &rh);
-    clk.read_ns += rh.read_ns;
-    clk.hash_ns += rh.hash_ns;
-    VRAMSNAP_TRY(std::move(st));
+    VRAMSNAP_TRY(format::read_hashed_chunk(s, i, in, format::Keep::Stored, hashes[w], &clk.read_ns, &clk.hash_ns));
     if (c.codec != Codec::Raw) {
       PhaseTimer t(clk.decode_ns);
-      st = decoders[w]->decode(static_cast<format::CodecId>(c.codec), c.elem_size, in, dst);
+      auto st = decoders[w]->decode(static_cast<format::CodecId>(c.codec), c.elem_size, in, dst);
       if (!st.ok()) return std::move(st).error().with_context(format::chunk_context(s, i) + ": ");
     }
     return place.commit(w, i, dst, clk);

@@ -44,24 +44,17 @@ Result<VerifyReport> verify(const Snapshot& snap, const VerifyOptions& opt) {
     const auto& c = s.chunks[i];
     if (c.codec == Codec::Zero) return {};
     Worker& w = workers[wi];
-    format::ReadHashClock rh;
-    if (!opt.decode) {
-      auto st = format::read_hashed_chunk(s, i, w.in.reserve(format::kHashPiece), format::Keep::Nothing, w.hash, &rh);
-      clk.read_ns += rh.read_ns;
-      clk.hash_ns += rh.hash_ns;
-      return st;
-    }
+    if (!opt.decode)
+      return format::read_hashed_chunk(s, i, w.in.reserve(format::kHashPiece), format::Keep::Nothing, w.hash,
+                                       &clk.read_ns, &clk.hash_ns);
     const auto buf = w.in.reserve(std::max<size_t>(c.stored_size, format::kHashPiece));
     if (buf.empty())
       return Error(ErrorKind::Limit, format::chunk_context(s, i) + fmt::format(": out of memory for a {}-byte read buffer", c.stored_size));
-    auto st = format::read_hashed_chunk(s, i, buf, format::Keep::Stored, w.hash, &rh);
-    clk.read_ns += rh.read_ns;
-    clk.hash_ns += rh.hash_ns;
-    VRAMSNAP_TRY(std::move(st));
+    VRAMSNAP_TRY(format::read_hashed_chunk(s, i, buf, format::Keep::Stored, w.hash, &clk.read_ns, &clk.hash_ns));
     pipeline::PhaseTimer t(clk.decode_ns);
     if (w.out.size() < c.raw_size) w.out.resize(c.raw_size);
-    st = w.decoder->decode(static_cast<format::CodecId>(c.codec), c.elem_size, buf.first(c.stored_size),
-                           {w.out.data(), c.raw_size});
+    auto st = w.decoder->decode(static_cast<format::CodecId>(c.codec), c.elem_size, buf.first(c.stored_size),
+                                {w.out.data(), c.raw_size});
     if (!st.ok()) return std::move(st).error().with_context(format::chunk_context(s, i) + ": ");
     return {};
   };
