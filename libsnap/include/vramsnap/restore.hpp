@@ -123,9 +123,10 @@ class VRAMSNAP_API Restored {
   void release();
 
   struct State;
-  explicit Restored(std::unique_ptr<State> s);
 
  private:
+  explicit Restored(std::unique_ptr<State> s);
+  friend struct RestoredAccess;
   std::unique_ptr<State> state_;
 };
 

@@ -10,6 +10,7 @@
 
 #include "vramsnap/error.hpp"
 #include "vramsnap/export.h"
+#include "vramsnap/source.hpp"
 #include "vramsnap/types.hpp"
 
 namespace vramsnap {
@@ -69,10 +70,15 @@ struct SnapshotData;  // internal
 class VRAMSNAP_API Snapshot {
  public:
   // Opens and validates the structure (trailer, seal block, table, manifest,
-  // header, and their mutual consistency). Reads no chunk data.
+  // header, and their mutual consistency). Reads no chunk data: three reads
+  // of the source in all.
+  static Result<Snapshot> open(std::shared_ptr<const Source> source);
+  // The same over open_file_source(path).
   static Result<Snapshot> open(const std::string& path);
 
+  // The source's name (a path or URL).
   const std::string& path() const;
+  const Source& source() const;
   const SnapshotMeta& meta() const;
   const std::vector<RegionMeta>& regions() const;
   const std::vector<ChunkEntry>& chunks() const;
@@ -82,8 +88,6 @@ class VRAMSNAP_API Snapshot {
   const FileLayout& layout() const;
   // Region index by name, or -1.
   long find_region(const std::string& name) const;
-
-  const SnapshotData& data() const { return *data_; }
 
  private:
   explicit Snapshot(std::shared_ptr<const SnapshotData> d) : data_(std::move(d)) {}

@@ -1,4 +1,4 @@
-// CUDA placement: verified chunks land in a per-worker ring of pinned staging
+// CUDA sink: verified chunks land in a per-worker ring of pinned staging
 // buffers and go to device memory with cudaMemcpyAsync on one stream per
 // worker, so reading, hashing and decoding of the next chunk overlap the copy
 // of the previous one. Device regions share one arena per restore (aligned
@@ -22,8 +22,8 @@ namespace vramsnap::backend {
 
 #ifndef VRAMSNAP_HAVE_CUDA
 
-Result<std::unique_ptr<pipeline::Placement>> make_cuda_placement(const SnapshotData&, const std::vector<size_t>&,
-                                                                 const RestoreOptions&, Restored::State&, PhaseTimes&) {
+Result<std::unique_ptr<pipeline::Sink>> make_cuda_sink(const SnapshotData&, const std::vector<size_t>&, const RestoreOptions&,
+                                                       Restored::State&, PhaseTimes&) {
   return Error(ErrorKind::Compat, "this vramsnap was built without CUDA support (no CUDA toolkit at build time)");
 }
 
@@ -61,13 +61,13 @@ struct CudaResources final : DeviceResources {
   }
 };
 
-class CudaPlacement final : public pipeline::Placement {
+class CudaSink final : public pipeline::Sink {
  public:
-  CudaPlacement(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt,
+  CudaSink(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt,
                 Restored::State& out)
       : s_(s), regions_(regions), opt_(opt), out_(out), dev_base_(s.regions.size(), 0), host_base_(s.regions.size(), nullptr) {}
 
-  ~CudaPlacement() override {
+  ~CudaSink() override {
     for (auto& w : workers_) {
       if (w.stream) cudaStreamSynchronize(w.stream);
       for (auto& sl : w.slots) {
@@ -168,7 +168,7 @@ class CudaPlacement final : public pipeline::Placement {
     return {};
   }
 
-  Result<std::span<uint8_t>> acquire(unsigned w, size_t i) override {
+  Result<std::span<uint8_t>> acquire(unsigned w, size_t i, pipeline::WorkerClock&) override {
     const auto& c = s_.chunks[i];
     if (s_.regions[c.region].kind != RegionKind::Device)
       return std::span<uint8_t>(host_base_[c.region] + c.region_offset, c.raw_size);
@@ -297,13 +297,12 @@ class CudaPlacement final : public pipeline::Placement {
 
 }  // namespace
 
-Result<std::unique_ptr<pipeline::Placement>> make_cuda_placement(const SnapshotData& snap,
-                                                                 const std::vector<size_t>& regions,
-                                                                 const RestoreOptions& options, Restored::State& out,
-                                                                 PhaseTimes& times) {
-  auto p = std::make_unique<CudaPlacement>(snap, regions, options, out);
+Result<std::unique_ptr<pipeline::Sink>> make_cuda_sink(const SnapshotData& snap, const std::vector<size_t>& regions,
+                                                       const RestoreOptions& options, Restored::State& out,
+                                                       PhaseTimes& times) {
+  auto p = std::make_unique<CudaSink>(snap, regions, options, out);
   VRAMSNAP_TRY(p->init(times));
-  return std::unique_ptr<pipeline::Placement>(std::move(p));
+  return std::unique_ptr<pipeline::Sink>(std::move(p));
 }
 
 #endif

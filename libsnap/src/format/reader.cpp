@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <numeric>
 #include <unordered_set>
 
@@ -85,18 +84,23 @@ Status check_chunks(SnapshotData& s, uint64_t table_offset) {
   return {};
 }
 
-Result<std::shared_ptr<SnapshotData>> open_impl(const std::string& path) {
+Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> src) {
   using namespace format;
   auto d = std::make_shared<SnapshotData>();
-  VRAMSNAP_ASSIGN_OR_RETURN(auto file, io::InputFile::open(path));
+  const std::string& path = src->name();
   d->path = path;
-  const uint64_t S = file.size();
+  const uint64_t S = src->size();
   constexpr uint64_t kMinSize = kDataOffset + kSealSize + kTrailerSize;
   if (S < kMinSize)
     return bad(path, fmt::format("file is {} bytes, too short to be a snapshot (at least {})", S, kMinSize));
 
+  // Three reads in all (for a remote source, three requests): the file's
+  // tail (seal block and trailer), then the table and manifest, then the
+  // header page. Nothing is read before the numbers that locate it are checked.
   // 1. Trailer: everything else is found from here.
-  VRAMSNAP_TRY(file.read_exact(d->trailer_bytes, S - kTrailerSize));
+  std::array<uint8_t, kSealSize + kTrailerSize> tail;
+  VRAMSNAP_TRY(src->read(S - tail.size(), tail));
+  std::copy_n(tail.begin() + kSealSize, kTrailerSize, d->trailer_bytes.begin());
   auto tr = parse_trailer(std::span<const uint8_t, kTrailerSize>(d->trailer_bytes));
   if (!tr.ok()) return std::move(tr).error().with_context(path + ": ");
   const Trailer& t = *tr;
@@ -114,9 +118,7 @@ Result<std::shared_ptr<SnapshotData>> open_impl(const std::string& path) {
     return bad(path, "trailer: manifest position is invalid");
 
   // 2. Seal block.
-  std::array<uint8_t, kSealSize> seal_bytes;
-  VRAMSNAP_TRY(file.read_exact(seal_bytes, t.seal_offset));
-  auto sb = parse_seal(seal_bytes);
+  auto sb = parse_seal(std::span<const uint8_t, kSealSize>(tail.data(), kSealSize));
   if (!sb.ok()) return std::move(sb).error().with_context(path + ": ");
   d->seal_block = *sb;
   if (sb->algorithm == kSealHmacSha256) {
@@ -124,14 +126,19 @@ Result<std::shared_ptr<SnapshotData>> open_impl(const std::string& path) {
     d->seal.key_id = sb->key_id;
     d->seal.key_id_hex = crypto::to_hex(sb->key_id);
   }
+  // Table, manifest and the padding before the seal, in one read; the
+  // trailer checks above bound its size by the file and the caps.
+  std::vector<uint8_t> meta_area(t.seal_offset - t.table_offset);
+  VRAMSNAP_TRY(src->read(t.table_offset, meta_area));
+  const std::span<const uint8_t> table(meta_area.data(), *table_size);
+  const std::span<const uint8_t> manifest_bytes(meta_area.data() + *table_size, t.manifest_size);
   // Padding between the manifest and the seal must be zero.
-  std::vector<uint8_t> pad(t.seal_offset - *manifest_end);
-  VRAMSNAP_TRY(file.read_exact(pad, *manifest_end));
-  if (!all_zero(pad)) return bad(path, "padding before the seal block is not zero");
+  if (!all_zero(std::span<const uint8_t>(meta_area).subspan(*table_size + t.manifest_size)))
+    return bad(path, "padding before the seal block is not zero");
 
   // 3. Header and its padding.
   std::vector<uint8_t> head(kDataOffset);
-  VRAMSNAP_TRY(file.read_exact(head, 0));
+  VRAMSNAP_TRY(src->read(0, head));
   auto hr = parse_header(std::span<const uint8_t, kHeaderSize>(head.data(), kHeaderSize));
   if (!hr.ok()) return std::move(hr).error().with_context(path + ": ");
   if (!all_zero({head.data() + kHeaderSize, head.size() - kHeaderSize}))
@@ -140,8 +147,6 @@ Result<std::shared_ptr<SnapshotData>> open_impl(const std::string& path) {
   if (hr->minor != t.minor) return bad(path, "header and trailer disagree on the format version");
 
   // 4. Chunk table (bounded: chunk_count <= cap, and it lies inside the file).
-  std::vector<uint8_t> table(*table_size);
-  VRAMSNAP_TRY(file.read_exact(table, t.table_offset));
   if (crypto::sha256(table) != t.table_hash)
     return Error(ErrorKind::Auth, path + ": chunk table hash mismatch (file corrupt or tampered)");
   d->chunks.reserve(t.chunk_count);
@@ -152,11 +157,9 @@ Result<std::shared_ptr<SnapshotData>> open_impl(const std::string& path) {
   }
 
   // 5. Manifest.
-  std::string manifest(t.manifest_size, '\0');
-  VRAMSNAP_TRY(file.read_exact({reinterpret_cast<uint8_t*>(manifest.data()), manifest.size()}, t.manifest_offset));
-  if (crypto::sha256({reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size()}) != t.manifest_hash)
+  if (crypto::sha256(manifest_bytes) != t.manifest_hash)
     return Error(ErrorKind::Auth, path + ": manifest hash mismatch (file corrupt or tampered)");
-  auto mr = parse_manifest(manifest);
+  auto mr = parse_manifest({reinterpret_cast<const char*>(manifest_bytes.data()), manifest_bytes.size()});
   if (!mr.ok()) return std::move(mr).error().with_context(path + ": ");
   d->meta = std::move(mr->meta);
   d->regions = std::move(mr->regions);
@@ -188,7 +191,7 @@ Result<std::shared_ptr<SnapshotData>> open_impl(const std::string& path) {
   L.trailer_offset = S - kTrailerSize;
   L.trailer = kTrailerSize;
   VRAMSNAP_TRY(check_chunks(*d, t.table_offset));
-  d->file = std::move(file);
+  d->source = std::move(src);
   return d;
 }
 
@@ -204,10 +207,18 @@ const char* to_string(Codec codec) noexcept {
   return "?";
 }
 
-Result<Snapshot> Snapshot::open(const std::string& path) {
-  VRAMSNAP_ASSIGN_OR_RETURN(auto d, open_impl(path));
+Result<Snapshot> Snapshot::open(std::shared_ptr<const Source> source) {
+  if (!source) return Error(ErrorKind::Usage, "Snapshot::open: no source");
+  VRAMSNAP_ASSIGN_OR_RETURN(auto d, open_impl(std::move(source)));
   return Snapshot(std::move(d));
 }
+
+Result<Snapshot> Snapshot::open(const std::string& path) {
+  VRAMSNAP_ASSIGN_OR_RETURN(auto src, open_file_source(path));
+  return open(std::move(src));
+}
+
+const Source& Snapshot::source() const { return *data_->source; }
 
 const std::string& Snapshot::path() const { return data_->path; }
 const SnapshotMeta& Snapshot::meta() const { return data_->meta; }
@@ -233,53 +244,6 @@ std::string chunk_context(const SnapshotData& s, size_t i) {
   const auto& c = s.chunks[i];
   return fmt::format("{}: region \"{}\", chunk {} (region offset {}, file offset {})", s.path,
                      s.regions[c.region].name, i, c.region_offset, c.stored_offset);
-}
-
-namespace {
-uint64_t clock_ns() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
-}  // namespace
-
-Status read_hashed_chunk(const SnapshotData& s, size_t i, std::span<uint8_t> buf, Keep keep, crypto::Sha256& hash,
-                         uint64_t* read_ns, uint64_t* hash_ns) {
-  const auto& c = s.chunks[i];
-  if (buf.size() < (keep == Keep::Stored ? c.stored_size : std::min<uint64_t>(c.stored_size, kHashPiece)))
-    return Error(ErrorKind::Limit, chunk_context(s, i) + ": read buffer too small for the chunk");
-  uint64_t unused_read = 0, unused_hash = 0;
-  uint64_t& read_time = read_ns ? *read_ns : unused_read;
-  uint64_t& hash_time = hash_ns ? *hash_ns : unused_hash;
-  auto read = [&](std::span<uint8_t> dst, uint64_t offset) -> Status {
-    const uint64_t t0 = clock_ns();
-    auto st = s.file.read_exact(dst, offset);
-    read_time += clock_ns() - t0;
-    if (!st.ok()) {
-      (void)hash.finish();  // leave the context fresh for the next chunk
-      return std::move(st).error().with_context(chunk_context(s, i) + ": ");
-    }
-    return {};
-  };
-  for (uint64_t off = 0; off < c.stored_size;) {
-    const uint64_t n = std::min<uint64_t>(kHashPiece, c.stored_size - off);
-    const auto piece = keep == Keep::Stored ? buf.subspan(off, n) : buf.first(n);
-    VRAMSNAP_TRY(read(piece, c.stored_offset + off));
-    const uint64_t t0 = clock_ns();
-    hash.update(piece);
-    hash_time += clock_ns() - t0;
-    off += n;
-  }
-  std::array<uint8_t, kDataAlign> pad;
-  const uint64_t pad_len = chunk_extent_end(c) - c.stored_offset - c.stored_size;
-  VRAMSNAP_TRY(read({pad.data(), pad_len}, c.stored_offset + c.stored_size));
-  const uint64_t t0 = clock_ns();
-  const crypto::Digest d = hash.finish();
-  const bool match = crypto::equal_ct(d.data(), c.hash.data(), 32);
-  hash_time += clock_ns() - t0;
-  if (!all_zero({pad.data(), pad_len}))
-    return Error(ErrorKind::Auth, chunk_context(s, i) + ": alignment padding after the chunk is not zero (corrupt or tampered)");
-  if (!match) return Error(ErrorKind::Auth, chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");
-  return {};
 }
 
 }  // namespace format

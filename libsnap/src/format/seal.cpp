@@ -41,13 +41,11 @@ Status check_seal(const SnapshotData& s, const crypto::Key* key, bool allow_unse
 
 Result<SealOutcome> seal_file(const std::string& path, const crypto::Key& key) {
   VRAMSNAP_ASSIGN_OR_RETURN(auto snap, Snapshot::open(path));
-  const SnapshotData& s = snap.data();
+  const SnapshotData& s = SnapshotAccess::data(snap);
   VRAMSNAP_ASSIGN_OR_RETURN(int fd, io::open_for_update(path));
   struct FdGuard { int fd; ~FdGuard() { ::close(fd); } } guard{fd};
   // The file we validated must be the file we are about to write.
-  struct stat a{}, b{};
-  if (::fstat(s.file.fd(), &a) != 0 || ::fstat(fd, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino ||
-      static_cast<uint64_t>(b.st_size) != s.layout.file_size)
+  if (io::file_identity(fd) != s.source->identity())
     return Error(ErrorKind::IO, path + ": the file changed while it was being sealed; try again");
 
   SealOutcome out;

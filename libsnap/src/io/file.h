@@ -79,6 +79,11 @@ Result<int> open_for_update(const std::string& path);
 Status write_exact_fd(int fd, std::span<const uint8_t> data, uint64_t offset, const std::string& path);
 Status fsync_fd(int fd, const std::string& path);
 
+// "file:<dev>:<ino>:<size>:<mtime>" of an open descriptor (empty when fstat
+// fails): the identity of a file Source, and how seal proves that the file it
+// writes is the file it validated.
+std::string file_identity(int fd);
+
 // Strerror-based message: "<path>: <what>: <strerror>".
 Error errno_error(ErrorKind kind, const std::string& path, const char* what, int err);
 

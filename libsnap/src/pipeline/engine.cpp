@@ -18,17 +18,14 @@ uint64_t now_ns() {
 
 double seconds_since(uint64_t start_ns) { return static_cast<double>(now_ns() - start_ns) * 1e-9; }
 
-PhaseTimer::PhaseTimer(uint64_t& acc) : acc_(acc), start_(now_ns()) {}
-PhaseTimer::~PhaseTimer() { acc_ += now_ns() - start_; }
-
-unsigned effective_threads(unsigned requested, size_t chunks) {
+unsigned effective_threads(unsigned requested, size_t items) {
   unsigned t = requested ? requested : std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(t, chunks)));
+  return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(t, items)));
 }
 
-Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, unsigned threads,
-                  const EngineOptions& opt, const ChunkFn& fn, PhaseTimes* times) {
-  threads = effective_threads(threads, chunks.size());
+Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, const EngineOptions& opt,
+                  const ChunkFn& fn, PhaseTimes* times, size_t* failed_chunk) {
+  const unsigned threads = effective_threads(opt.threads, chunks.size());
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -88,9 +85,20 @@ Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, unsi
       times->copy += c.copy_ns * 1e-9;
     }
   }
-  if (err) return std::move(*err);
+  if (err) {
+    if (failed_chunk) *failed_chunk = chunks[err_pos];
+    return std::move(*err);
+  }
   if (opt.progress) opt.progress(Progress{done.load(), total});
   return {};
+}
+
+std::optional<ChunkFailure> lowest_failure(std::optional<ChunkFailure> engine_failed,
+                                           std::vector<ChunkFailure> deferred) {
+  std::optional<ChunkFailure> best = std::move(engine_failed);
+  for (auto& f : deferred)
+    if (!best || f.chunk < best->chunk) best = std::move(f);
+  return best;
 }
 
 Status check_snapshot(const SnapshotData& s, const CheckOptions& opt) {

@@ -1,37 +1,21 @@
 #pragma once
-// Runs a per-chunk function over a list of chunks on N threads. Chunks are
-// claimed in order; the first failure (lowest chunk index among failures)
-// wins and stops the others; cancellation and SIGINT/SIGTERM are polled
-// between chunks. Per-worker phase clocks are summed into PhaseTimes.
+// The chunk engine: runs a per-chunk function over a list of chunks on N
+// threads. Chunks are claimed in order; the first failure (lowest position
+// among failures) wins and stops the others; cancellation and SIGINT/SIGTERM
+// are polled between chunks. Per-worker phase clocks are summed into
+// PhaseTimes. Verify and restore both run on it.
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "format/snapshot_data.h"
+#include "pipeline/clock.h"
+#include "pipeline/sink.h"
 #include "vramsnap/restore.hpp"
 
 namespace vramsnap::pipeline {
-
-struct WorkerClock {
-  uint64_t read_ns = 0, hash_ns = 0, decode_ns = 0, copy_ns = 0;
-};
-
-// Scoped timer adding elapsed nanoseconds to a counter.
-class PhaseTimer {
- public:
-  explicit PhaseTimer(uint64_t& acc);
-  ~PhaseTimer();
-  PhaseTimer(const PhaseTimer&) = delete;
-  PhaseTimer& operator=(const PhaseTimer&) = delete;
-
- private:
-  uint64_t& acc_;
-  uint64_t start_;
-};
-
-uint64_t now_ns();
-double seconds_since(uint64_t start_ns);
 
 using ChunkFn = std::function<Status(unsigned worker, size_t chunk, WorkerClock& clock)>;
 
@@ -41,14 +25,22 @@ struct EngineOptions {
   const std::atomic<bool>* cancel = nullptr;
 };
 
-// Effective thread count for `chunks` work items.
-unsigned effective_threads(unsigned requested, size_t chunks);
+// Effective thread count for `items` work items: `requested`, or every core
+// when 0, never more than there are items, at least 1.
+unsigned effective_threads(unsigned requested, size_t items);
 
-// Runs fn over chunks; returns the first error or Ok. Adds worker clocks to *times.
-Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, unsigned threads,
-                  const EngineOptions& opt, const ChunkFn& fn, PhaseTimes* times);
+// Runs fn over chunks; returns the first error (and its chunk index in
+// *failed_chunk, when given) or Ok. Adds worker clocks to *times.
+Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, const EngineOptions& opt,
+                  const ChunkFn& fn, PhaseTimes* times, size_t* failed_chunk = nullptr);
 
-// Seal and generation checks shared by verify and restore.
+// The failure to report when the engine failed at chunk `engine_failed`
+// (nullopt: it did not) and a sink reported `deferred` verdicts: the one
+// with the lowest chunk index, so that the answer does not depend on timing.
+std::optional<ChunkFailure> lowest_failure(std::optional<ChunkFailure> engine_failed,
+                                           std::vector<ChunkFailure> deferred);
+
+// Seal, key and generation policy, checked once before any chunk is read.
 Status check_snapshot(const SnapshotData& s, const CheckOptions& opt);
 
 }  // namespace vramsnap::pipeline

@@ -1,0 +1,30 @@
+#pragma once
+// The host-memory sink: chunks decode straight into region buffers (the
+// caller's from host_allocator, or ones this restore allocates within the
+// host-memory budget): no staging copy.
+#include <vector>
+
+#include "format/snapshot_data.h"
+#include "pipeline/sink.h"
+
+namespace vramsnap::pipeline {
+
+class HostSink final : public Sink {
+ public:
+  HostSink(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt,
+           Restored::State& out);
+  Status prepare(unsigned workers, PhaseTimes& times) override;
+  Result<std::span<uint8_t>> acquire(unsigned worker, size_t chunk, WorkerClock& clock) override;
+  Status commit(unsigned, size_t, std::span<uint8_t>, WorkerClock&) override { return {}; }
+  Status finish(PhaseTimes&) override { return {}; }
+
+ private:
+  const SnapshotData& s_;
+  const std::vector<size_t>& regions_;
+  const RestoreOptions& opt_;
+  Restored::State& out_;
+  std::vector<uint8_t*> base_;
+  std::vector<bool> fresh_;  // allocated here: pages not yet touched
+};
+
+}  // namespace vramsnap::pipeline

@@ -1,0 +1,67 @@
+#pragma once
+// The place stage: where verified, decoded chunks go. Host memory (decoded in
+// place, no staging copy), extracted files, CUDA device memory. The restore
+// engine asks for each chunk's destination (acquire), fills it only with
+// bytes whose hash has matched, and hands it back (commit). Zero chunks
+// skip read, verify and decode: commit_zero lets each sink place them its
+// cheapest way (a hole in a file, a memset on the device).
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "pipeline/clock.h"
+#include "vramsnap/restore.hpp"
+
+namespace vramsnap::pipeline {
+
+// A chunk that failed where the engine could not see it at once (a device
+// that verifies a batch of chunks and reports afterwards).
+struct ChunkFailure {
+  size_t chunk;  // index in the snapshot's chunk table
+  Error error;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Allocates destinations for the selected regions; called once.
+  virtual Status prepare(unsigned workers, PhaseTimes& times) = 0;
+  // chunk's destination: exactly raw_size bytes.
+  virtual Result<std::span<uint8_t>> acquire(unsigned worker, size_t chunk, WorkerClock& clock) = 0;
+  // bytes (from acquire) now hold chunk's verified, decoded contents.
+  virtual Status commit(unsigned worker, size_t chunk, std::span<uint8_t> bytes, WorkerClock& clock) = 0;
+  // A zero chunk. The default fills acquire()'s span with zeros and commits.
+  virtual Status commit_zero(unsigned worker, size_t chunk, WorkerClock& clock);
+  // After the last chunk: wait for copies, load modules, fill in results.
+  virtual Status finish(PhaseTimes& times) = 0;
+  // Verdicts that arrived after commit (device-side verification); the engine
+  // merges them with its own and reports the lowest failing chunk.
+  virtual std::vector<ChunkFailure> deferred_failures() { return {}; }
+};
+
+}  // namespace vramsnap::pipeline
+
+namespace vramsnap {
+
+// Device memory, modules and whatever else a backend must free; owned by
+// Restored::State until release().
+struct DeviceResources {
+  virtual ~DeviceResources() = default;
+  virtual void disown() = 0;  // keep everything alive after destruction
+};
+
+struct Restored::State {
+  std::vector<RestoredRegion> regions;
+  RestoreStats stats;
+  std::vector<void*> host_owned;  // free() on destruction
+  std::unique_ptr<DeviceResources> device;
+  ~State();
+};
+
+// The library's way to build a Restored from its state.
+struct RestoredAccess {
+  static Restored make(std::unique_ptr<Restored::State> s) { return Restored(std::move(s)); }
+};
+
+}  // namespace vramsnap

@@ -1,0 +1,48 @@
+#pragma once
+// The stages of one chunk's trip, each with one job:
+//
+//   read (Source) -> verify (hash) -> decode (codec) -> place (Sink)
+//
+// read_verified() runs the first two: one read of the chunk's extent from the
+// Source, its stored bytes hashed piece by piece as they arrive and compared
+// with the table, the alignment padding checked to be zero. Nothing is
+// decoded or placed before it returns success. decode_chunk() is the third;
+// the Sink (pipeline/sink.h) the fourth. These are the CPU implementations;
+// a device path verifies and decodes on the GPU instead and reports each
+// chunk's verdict back through Sink::deferred_failures().
+#include <cstdint>
+#include <span>
+
+#include "codec/codec.h"
+#include "crypto/digest.h"
+#include "format/snapshot_data.h"
+#include "pipeline/clock.h"
+
+namespace vramsnap::pipeline {
+
+// The verify stage on the host: SHA-256 (OpenSSL) of the stored bytes.
+class ChunkHasher {
+ public:
+  void update(std::span<const uint8_t> piece) { sha_.update(piece); }
+  // Finishes the hash (leaving the context fresh) and compares it with the
+  // table's in constant time.
+  bool finish_matches(const ChunkEntry& c);
+
+ private:
+  crypto::Sha256 sha_;
+};
+
+// Reads chunk i's extent: its stored bytes into `stored` (exactly
+// stored_size bytes) and its alignment padding into a scratch page, in one
+// Source read, hashing each piece as it lands. Auth error naming the chunk
+// when the padding is not zero or the hash differs; the Source's error (with
+// the chunk's context) when the read fails. On error `stored` holds
+// unverified bytes that must not be used.
+Status read_verified(const SnapshotData& s, size_t i, std::span<uint8_t> stored, ChunkHasher& hasher,
+                     WorkerClock& clock);
+
+// Decodes chunk i's verified stored bytes into dst (exactly raw_size bytes).
+Status decode_chunk(const SnapshotData& s, size_t i, codec::ChunkDecoder& decoder, std::span<const uint8_t> stored,
+                    std::span<uint8_t> dst, WorkerClock& clock);
+
+}  // namespace vramsnap::pipeline
