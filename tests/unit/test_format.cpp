@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "format/features.h"
 #include "format/names.h"
 
 using namespace vtest;
@@ -1362,4 +1363,34 @@ TEST_CASE("format: inputs that are not regular files are I/O errors, not format 
   // A symlink to a snapshot is followed: the operator named it.
   REQUIRE(::symlink("base.snap", (b.dir / "link.snap").c_str()) == 0);
   CHECK(Snapshot::open(b.dir / "link.snap").ok());
+}
+
+// ---- required feature bits (section 14.2) ----------------------------------------------------
+
+TEST_CASE("format: required feature bits are checked against the table of known features") {
+  using vramsnap::format::Feature;
+  using vramsnap::format::check_required_features;
+  using vramsnap::format::minor_for;
+  // This build implements none: any bit is refused, by number.
+  CHECK(vramsnap::format::known_features().empty());
+  CHECK(check_required_features(0, 0, vramsnap::format::known_features()).ok());
+  VT_CHECK_ERROR(check_required_features(uint64_t{1} << 5, 7, vramsnap::format::known_features()), ErrorKind::Format,
+                 "(bits 0x20); upgrade vramsnap");
+
+  // The mechanism, with a table as a later revision will have it.
+  const Feature table[] = {{0, "leaf-hash", 1}, {2, "planes", 3}};
+  CHECK(check_required_features(0b001, 1, table).ok());
+  CHECK(check_required_features(0b101, 3, table).ok());
+  CHECK(check_required_features(0b101, 9, table).ok());  // later minors keep the bit's meaning
+  VT_CHECK_ERROR(check_required_features(0b010, 3, table), ErrorKind::Format, "(bits 0x2)");
+  VT_CHECK_ERROR(check_required_features(0b1000, 3, table), ErrorKind::Format, "upgrade vramsnap");
+  // A bit under a minor older than the one that defined it: malformed.
+  VT_CHECK_ERROR(check_required_features(0b100, 2, table), ErrorKind::Format, "feature planes (bit 2) is defined by format 1.3");
+  VT_CHECK_ERROR(check_required_features(0b001, 0, table), ErrorKind::Format, "claims 1.0");
+
+  CHECK(minor_for(0, table) == 0);
+  CHECK(minor_for(0b001, table) == 1);
+  CHECK(minor_for(0b101, table) == 3);
+  CHECK(vramsnap::format::feature_names(0b101, table) == "leaf-hash, planes");
+  CHECK(vramsnap::format::feature_names(uint64_t{1} << 63, table) == "bit 63");
 }

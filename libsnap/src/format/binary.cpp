@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "crypto/digest.h"
+#include "format/features.h"
 
 namespace vramsnap::format {
 namespace {
@@ -57,9 +58,7 @@ Result<Header> parse_header(std::span<const uint8_t, kHeaderSize> b) {
   if (!std::equal(c.begin(), c.end(), b.begin() + hdr::kCheck)) return bad("header: check value mismatch (header corrupt)");
   h.required_features = load_u64(&b[hdr::kRequired]);
   h.optional_features = load_u64(&b[hdr::kOptional]);
-  if (h.required_features & ~kKnownRequiredFeatures)
-    return bad(fmt::format("requires format features this vramsnap does not know (bits 0x{:x}); upgrade vramsnap",
-                           h.required_features & ~kKnownRequiredFeatures));
+  VRAMSNAP_TRY(check_required_features(h.required_features, h.minor, known_features()));
   std::copy_n(b.begin() + hdr::kSnapshotId, 16, h.snapshot_id.begin());
   return h;
 }

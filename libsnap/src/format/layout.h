@@ -38,9 +38,8 @@ inline constexpr size_t kReserved = 52;        // u32, = 0
 inline constexpr size_t kCheck = 56;           // u8[8]: SHA-256(header[0..56))[0..8)
 }  // namespace hdr
 
-// Feature bits. v1 defines none; a reader refuses any required bit it does not
-// know and ignores unknown optional bits.
-inline constexpr uint64_t kKnownRequiredFeatures = 0;
+// Feature bits: format/features.h holds the table of required bits; unknown
+// optional bits are ignored.
 
 // ---- chunk table -----------------------------------------------------------
 inline constexpr uint32_t kChunkRecordSize = 72;

@@ -1,0 +1,35 @@
+#pragma once
+// Required feature bits: the format's rule of growth (formats/snapshot-v1.md
+// section 14.2). Each bit is one table entry: its name and the minor version
+// that defined it. A reader refuses a file with a bit it does not know, or
+// with a known bit under a minor older than the one that defined it; a writer
+// sets exactly the bits the file uses and the minor they call for.
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "vramsnap/error.hpp"
+
+namespace vramsnap::format {
+
+struct Feature {
+  unsigned bit;       // 0..63
+  const char* name;   // "leaf-hash", ...
+  uint16_t minor;     // the minor revision that defined it
+};
+
+// The features this reader and writer implement (empty in 1.0).
+std::span<const Feature> known_features();
+
+// Checks a header's required bits and minor against `known`. Format error
+// naming unknown bits ("needs a newer vramsnap"), or a known bit whose file
+// minor is older than the bit's.
+Status check_required_features(uint64_t required, uint16_t minor, std::span<const Feature> known);
+
+// The minor a writer records for a file that sets `required` (0 for none).
+uint16_t minor_for(uint64_t required, std::span<const Feature> known);
+
+// "leaf-hash, planes" for the known bits set in `bits`, "bit 5" for others.
+std::string feature_names(uint64_t bits, std::span<const Feature> known);
+
+}  // namespace vramsnap::format
