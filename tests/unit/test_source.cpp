@@ -1,14 +1,19 @@
-// The Source seam: the file source's contract (whole extents, pieces in
+// The I/O seams: the Source seam: the file source's contract (whole extents, pieces in
 // order, identity), an in-memory source and a fault-injecting wrapper
 // composed under Snapshot::open, verify and restore; and the engine's rule
 // that the lowest failing chunk is the one reported, whoever found it.
 #include "test_support.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <mutex>
 
 #include <fmt/format.h>
 
 #include "io/faulty_source.h"
+#include "io/file.h"
+#include "io/staging_dir.h"
 #include "pipeline/engine.h"
 
 using namespace vtest;
@@ -217,4 +222,61 @@ TEST_CASE("engine: the lowest failing chunk is reported, whoever found it") {
   later.push_back({12, err("device 12")});
   auto c = lowest_failure(ChunkFailure{7, err("engine")}, std::move(later));
   CHECK(c->chunk == 7);
+}
+
+// ---- StagingDir and rename_noreplace ----
+
+TEST_CASE("io: a staging directory shows its files all at once, or leaves nothing") {
+  TempDir dir("stage");
+  const std::string out = dir / "out";
+  {
+    auto st = vramsnap::io::StagingDir::create(out, "test");
+    REQUIRE(st.ok());
+    auto a = st->add_file("a", 10);
+    auto b = st->add_file("b", 0);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(st->write_at(*a, as_bytes("hello"), 5).ok());
+    CHECK(list_dir(out).size() == 1);  // only the hidden staging directory
+    REQUIRE(st->commit().ok());
+  }
+  auto names = list_dir(out);
+  CHECK(names == std::vector<std::string>{"a", "b"});
+  const Bytes a = read_file(out + "/a");
+  CHECK(a == Bytes{0, 0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'});
+
+  // Not committed: nothing left behind, and DIR itself stays.
+  {
+    auto st = vramsnap::io::StagingDir::create(out, "test");
+    REQUIRE(st.ok());
+    REQUIRE(st->add_file("c", 3).ok());
+  }
+  CHECK(list_dir(out) == std::vector<std::string>{"a", "b"});
+
+  // Names already in DIR, a dangling symlink included, are refused.
+  REQUIRE(::symlink("/nonexistent", (out + "/link").c_str()) == 0);
+  auto st = vramsnap::io::StagingDir::create(out, "test");
+  REQUIRE(st.ok());
+  VT_CHECK_ERROR(st->check_absent("a"), ErrorKind::IO, "exists");
+  VT_CHECK_ERROR(st->check_absent("link"), ErrorKind::IO, "exists");
+  CHECK(st->check_absent("new").ok());
+  // A name that appears in DIR between check and commit is not replaced.
+  REQUIRE(st->add_file("a", 1).ok());
+  VT_CHECK_ERROR(st->commit(), ErrorKind::IO, "exists");
+  CHECK(read_file(out + "/a").size() == 10);
+}
+
+TEST_CASE("io: rename_noreplace moves, or reports an existing name without touching it") {
+  TempDir dir("ren");
+  write_file(dir / "x", std::string_view("x"));
+  write_file(dir / "y", std::string_view("y"));
+  auto r = vramsnap::io::rename_noreplace(AT_FDCWD, dir / "x", AT_FDCWD, dir / "y", "y");
+  REQUIRE(r.ok());
+  CHECK(*r == false);
+  CHECK(read_file(dir / "y") == Bytes{'y'});
+  auto m = vramsnap::io::rename_noreplace(AT_FDCWD, dir / "x", AT_FDCWD, dir / "z", "z");
+  REQUIRE(m.ok());
+  CHECK(*m == true);
+  CHECK(!path_exists(dir / "x"));
+  CHECK(read_file(dir / "z") == Bytes{'x'});
 }

@@ -22,10 +22,6 @@
 #include "io/cleanup.h"
 #include "io/fault.h"
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-
 namespace vramsnap::io {
 namespace {
 
@@ -187,43 +183,6 @@ void untrack_temp(const std::string& path) {
   slot_of().erase(it);
 }
 
-// Holds SIGINT/SIGTERM for the span between creating the temp file and
-// registering it, so an interrupt cannot leave an unregistered temp file.
-class InterruptBlock {
- public:
-  InterruptBlock() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    ok_ = ::pthread_sigmask(SIG_BLOCK, &set, &old_) == 0;
-  }
-  ~InterruptBlock() {
-    if (ok_) ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  InterruptBlock(const InterruptBlock&) = delete;
-  InterruptBlock& operator=(const InterruptBlock&) = delete;
-
- private:
-  sigset_t old_{};
-  bool ok_ = false;
-};
-
-Status fsync_directory(const std::string& dir) {
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return errno_error(ErrorKind::IO, dir, "cannot open directory to fsync", errno);
-  int rc;
-  do {
-    rc = ::fsync(dfd);
-  } while (rc != 0 && errno == EINTR);
-  int e = errno;
-  ::close(dfd);
-  // Some filesystems cannot fsync a directory at all; the rename is then as
-  // durable as that filesystem makes it.
-  if (rc != 0 && e != EINVAL && e != EROFS) return errno_error(ErrorKind::IO, dir, "fsync directory", e);
-  return {};
-}
-
 }  // namespace
 
 Error errno_error(ErrorKind kind, const std::string& path, const char* what, int err) {
@@ -327,7 +286,7 @@ Result<AtomicOutput> AtomicOutput::create(const std::string& final_path, bool ov
   out.overwrite_ = overwrite;
   out.final_path_ = final_path;
   {
-    InterruptBlock block;
+    ScopedInterruptBlock block;
     for (int attempt = 0; attempt < 100; ++attempt) {
       std::string candidate = prefix + random_suffix();
       // open(O_CREAT|O_EXCL, mode) rather than mkostemp+fchmod: the kernel
@@ -385,41 +344,11 @@ Status AtomicOutput::commit() {
   int rc = ::close(std::exchange(fd_, -1));
   if (rc != 0 && errno != EINTR) return errno_error(ErrorKind::IO, final_path_, "close", errno);
 
-  const char* tmp = temp_path_.c_str();
-  const char* dst = final_path_.c_str();
   if (overwrite_) {
-    if (::rename(tmp, dst) != 0) return errno_error(ErrorKind::IO, final_path_, "cannot rename into place", errno);
+    VRAMSNAP_TRY(rename_replace(AT_FDCWD, temp_path_, AT_FDCWD, final_path_, final_path_));
   } else {
-    bool done = false;
-#ifdef SYS_renameat2
-    // Via syscall(): older libcs lack a renameat2 wrapper.
-    if (::syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == 0) {
-      done = true;
-    } else if (errno == EEXIST) {
-      return exists_error(final_path_);
-    } else if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
-      return errno_error(ErrorKind::IO, final_path_, "cannot rename into place", errno);
-    }
-#endif
-    if (!done) {
-      // No RENAME_NOREPLACE here: link() also refuses an existing name
-      // atomically; the temp name is dropped afterwards.
-      if (::link(tmp, dst) == 0) {
-        (void)::unlink(tmp);
-      } else if (errno == EEXIST) {
-        return exists_error(final_path_);
-      } else if (errno == EPERM || errno == EOPNOTSUPP || errno == ENOSYS || errno == EMLINK) {
-        // No hard links either (FAT, some FUSE): check-then-rename is the
-        // best this filesystem allows.
-        struct stat st {};
-        if (::lstat(dst, &st) == 0) return exists_error(final_path_);
-        if (::rename(tmp, dst) != 0) {
-          return errno_error(ErrorKind::IO, final_path_, "cannot rename into place", errno);
-        }
-      } else {
-        return errno_error(ErrorKind::IO, final_path_, "cannot link into place", errno);
-      }
-    }
+    VRAMSNAP_ASSIGN_OR_RETURN(bool moved, rename_noreplace(AT_FDCWD, temp_path_, AT_FDCWD, final_path_, final_path_));
+    if (!moved) return exists_error(final_path_);
   }
   committed_ = true;
   untrack_temp(temp_path_);

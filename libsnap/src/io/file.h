@@ -90,8 +90,19 @@ Error errno_error(ErrorKind kind, const std::string& path, const char* what, int
 }  // namespace vramsnap::io
 
 namespace vramsnap::io {
-// renameat2(RENAME_NOREPLACE), falling back to link()+unlink() where the
-// filesystem does not support the flag. EEXIST -> IO error "exists".
-Status rename_noreplace(int olddirfd, const std::string& oldname, int newdirfd, const std::string& newname,
-                        const std::string& display_path);
+
+// Moves oldname to newname without ever replacing an existing newname:
+// renameat2(RENAME_NOREPLACE), else link()+unlink(), else (filesystems with
+// neither) check-then-rename. true: moved; false: newname exists (the caller
+// words the error); an IO error otherwise, naming display_path.
+Result<bool> rename_noreplace(int olddirfd, const std::string& oldname, int newdirfd, const std::string& newname,
+                              const std::string& display_path);
+Status rename_replace(int olddirfd, const std::string& oldname, int newdirfd, const std::string& newname,
+                      const std::string& display_path);
+
+// fsync of a directory after a rename into it. Filesystems that cannot fsync
+// a directory (EINVAL, EROFS) make the rename as durable as they allow.
+Status fsync_directory(const std::string& dir);
+Status fsync_directory_fd(int dirfd, const std::string& display_path);
+
 }  // namespace vramsnap::io

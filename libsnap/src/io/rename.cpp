@@ -1,4 +1,7 @@
+// Renames that never replace: the one implementation behind AtomicOutput's
+// commit and the extract staging directory.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,21 +15,40 @@
 
 namespace vramsnap::io {
 
-Status rename_noreplace(int olddirfd, const std::string& oldname, int newdirfd, const std::string& newname,
+Result<bool> rename_noreplace(int olddirfd, const std::string& oldname, int newdirfd, const std::string& newname,
                         const std::string& display_path) {
-  long r = ::syscall(SYS_renameat2, olddirfd, oldname.c_str(), newdirfd, newname.c_str(), RENAME_NOREPLACE);
-  if (r == 0) return {};
-  int err = errno;
-  if (err == EINVAL || err == ENOSYS) {
-    // No RENAME_NOREPLACE here: link() fails on an existing name just the same.
-    if (::linkat(olddirfd, oldname.c_str(), newdirfd, newname.c_str(), 0) == 0) {
-      ::unlinkat(olddirfd, oldname.c_str(), 0);
-      return {};
-    }
-    err = errno;
+  const char* from = oldname.c_str();
+  const char* to = newname.c_str();
+#ifdef SYS_renameat2
+  // Via syscall(): older libcs lack a renameat2 wrapper.
+  if (::syscall(SYS_renameat2, olddirfd, from, newdirfd, to, RENAME_NOREPLACE) == 0) return true;
+  if (errno == EEXIST) return false;
+  if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+    return errno_error(ErrorKind::IO, display_path, "cannot rename into place", errno);
+#endif
+  // No RENAME_NOREPLACE on this filesystem: link() also refuses an existing
+  // name atomically; the old name is dropped afterwards.
+  if (::linkat(olddirfd, from, newdirfd, to, 0) == 0) {
+    (void)::unlinkat(olddirfd, from, 0);
+    return true;
   }
-  if (err == EEXIST) return Error(ErrorKind::IO, display_path + " exists; refusing to overwrite it");
-  return errno_error(ErrorKind::IO, display_path, "rename", err);
+  if (errno == EEXIST) return false;
+  if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS && errno != EMLINK)
+    return errno_error(ErrorKind::IO, display_path, "cannot link into place", errno);
+  // No hard links either (FAT, some FUSE): check-then-rename is the best
+  // this filesystem allows.
+  struct stat st {};
+  if (::fstatat(newdirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) return false;
+  if (::renameat(olddirfd, from, newdirfd, to) != 0)
+    return errno_error(ErrorKind::IO, display_path, "cannot rename into place", errno);
+  return true;
+}
+
+Status rename_replace(int olddirfd, const std::string& oldname, int newdirfd, const std::string& newname,
+                      const std::string& display_path) {
+  if (::renameat(olddirfd, oldname.c_str(), newdirfd, newname.c_str()) != 0)
+    return errno_error(ErrorKind::IO, display_path, "cannot rename into place", errno);
+  return {};
 }
 
 }  // namespace vramsnap::io

@@ -1,14 +1,13 @@
 #pragma once
-// The extract sink: each region becomes DIR/<encoded name>. Files are staged
-// in a private directory DIR/.vramsnap-extract-XXXXXX (created and registered
-// for interrupt cleanup with signals blocked), each created with
-// O_EXCL|O_NOFOLLOW; only after every chunk has been verified are they
-// renamed into DIR, never replacing anything. On failure or interrupt the
-// staging directory and everything in it is removed.
+// The extract sink: each region becomes DIR/<encoded name>, written through
+// an io::StagingDir, so the files appear in DIR only after every chunk has
+// been verified, never replace anything, and vanish on failure or interrupt.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "format/snapshot_data.h"
+#include "io/staging_dir.h"
 #include "pipeline/sink.h"
 
 namespace vramsnap::pipeline {
@@ -16,11 +15,10 @@ namespace vramsnap::pipeline {
 class ExtractSink final : public Sink {
  public:
   ExtractSink(const SnapshotData& s, const std::vector<size_t>& regions, std::string dir);
-  ~ExtractSink() override;
   Status prepare(unsigned workers, PhaseTimes& times) override;
   Result<std::span<uint8_t>> acquire(unsigned worker, size_t chunk, WorkerClock& clock) override;
   Status commit(unsigned worker, size_t chunk, std::span<uint8_t> bytes, WorkerClock& clock) override;
-  Status commit_zero(unsigned, size_t, WorkerClock&) override { return {}; }  // ftruncate left a hole of zeros
+  Status commit_zero(unsigned, size_t, WorkerClock&) override { return {}; }  // the sparse file reads as zeros
   Status finish(PhaseTimes& times) override;
   // The files written; complete after a successful finish().
   std::vector<ExtractedFile> take_files() { return std::move(files_); }
@@ -28,10 +26,9 @@ class ExtractSink final : public Sink {
  private:
   const SnapshotData& s_;
   const std::vector<size_t>& regions_;
-  std::string dir_, stage_;
-  int dirfd_ = -1, stagefd_ = -1, slot_ = -1;
-  std::vector<int> fds_;
-  std::vector<std::string> names_, moved_;
+  std::string dir_;
+  std::optional<io::StagingDir> stage_;
+  std::vector<size_t> file_of_;  // region -> staging file index
   std::vector<std::vector<uint8_t>> scratch_;
   std::vector<ExtractedFile> files_;
 };

@@ -1,0 +1,55 @@
+#pragma once
+// Files that appear in a directory all at once, or not at all. A private
+// staging directory DIR/.vramsnap-<what>-XXXXXX is created (and registered
+// for interrupt cleanup with SIGINT/SIGTERM blocked, so no interrupt can leave
+// it unregistered); files are created in it with O_EXCL|O_NOFOLLOW; commit()
+// fsyncs them, renames each into DIR without ever replacing a name, and
+// fsyncs DIR. Until commit() succeeds, destruction removes the staging
+// directory and everything in it, and any file already moved into DIR.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/unique_fd.h"
+#include "vramsnap/error.hpp"
+
+namespace vramsnap::io {
+
+class StagingDir {
+ public:
+  // Creates DIR (mode 0755) when it does not exist, then the staging
+  // directory inside it.
+  static Result<StagingDir> create(const std::string& dir, const std::string& what);
+  StagingDir(StagingDir&&) noexcept;
+  StagingDir& operator=(StagingDir&&) = delete;
+  StagingDir(const StagingDir&) = delete;
+  ~StagingDir();
+
+  // IO error when DIR already holds `name` (of any kind, symlinks included).
+  Status check_absent(const std::string& name) const;
+  // Creates `name` in the staging directory, sized (sparse) to `size` bytes.
+  // Returns its index for write_at.
+  Result<size_t> add_file(const std::string& name, uint64_t size, unsigned mode = 0644);
+  Status write_at(size_t file, std::span<const uint8_t> data, uint64_t offset);
+  // Makes every file visible in DIR under its name; after success the files
+  // are the caller's.
+  Status commit();
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  StagingDir() = default;
+  struct File {
+    std::string name;
+    UniqueFd fd;
+    bool moved = false;
+  };
+  std::string dir_, stage_;
+  UniqueFd dirfd_, stagefd_;
+  int slot_ = -1;
+  bool committed_ = false;
+  std::vector<File> files_;
+};
+
+}  // namespace vramsnap::io
