@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "crypto/leaf_hash.h"
 #include "format/features.h"
 #include "format/names.h"
 
@@ -325,12 +326,13 @@ TEST_CASE("format: header magic, version, fields and check value") {
 
 TEST_CASE("format: required feature bits are refused, optional ones ignored") {
   Base b;
-  for (uint64_t bits : {uint64_t(1), uint64_t(1) << 17, uint64_t(1) << 63, ~uint64_t(0)}) {
+  for (uint64_t bits : {uint64_t(2), uint64_t(1) << 17, uint64_t(1) << 63, ~uint64_t(0)}) {
     CAPTURE(bits);
     SnapFile s = b.sf;
     s.set_header_field(L::hdr::kRequired, bits, 8);
     char hexbits[32];
-    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits));
+    // Bit 0 (leaf-sha256) is known: only the others are named.
+    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(1)));
     auto r = b.open(build(s));
     VT_CHECK_ERROR(r, ErrorKind::Format, "requires format features this vramsnap does not know");
     VT_CHECK_ERROR(r, ErrorKind::Format, hexbits);
@@ -1371,10 +1373,17 @@ TEST_CASE("format: required feature bits are checked against the table of known 
   using vramsnap::format::Feature;
   using vramsnap::format::check_required_features;
   using vramsnap::format::minor_for;
-  // This build implements none: any bit is refused, by number.
-  CHECK(vramsnap::format::known_features().empty());
-  CHECK(check_required_features(0, 0, vramsnap::format::known_features()).ok());
-  VT_CHECK_ERROR(check_required_features(uint64_t{1} << 5, 7, vramsnap::format::known_features()), ErrorKind::Format,
+  // This build's table: leaf-sha256 (bit 0, format 1.1). Other bits are
+  // refused by number; bit 0 under minor 0 is a malformed file.
+  const auto known = vramsnap::format::known_features();
+  REQUIRE(known.size() == 1);
+  CHECK(known[0].bit == 0);
+  CHECK(std::string(known[0].name) == "leaf-sha256");
+  CHECK(known[0].minor == 1);
+  CHECK(check_required_features(0, 0, known).ok());
+  CHECK(check_required_features(1, 1, known).ok());
+  VT_CHECK_ERROR(check_required_features(1, 0, known), ErrorKind::Format, "claims 1.0");
+  VT_CHECK_ERROR(check_required_features(uint64_t{1} << 5, 7, known), ErrorKind::Format,
                  "(bits 0x20); upgrade vramsnap");
 
   // The mechanism, with a table as a later revision will have it.
@@ -1393,4 +1402,52 @@ TEST_CASE("format: required feature bits are checked against the table of known 
   CHECK(minor_for(0b101, table) == 3);
   CHECK(vramsnap::format::feature_names(0b101, table) == "leaf-hash, planes");
   CHECK(vramsnap::format::feature_names(uint64_t{1} << 63, table) == "bit 63");
+}
+
+TEST_CASE("format: leaf-hashed chunks (feature leaf-sha256, format 1.1) verify and restore; any damage is refused") {
+  Base b;
+  // The base file, rebuilt as 1.1 with the leaf-sha256 bit and leaf hashes.
+  auto leafify = [&](SnapFile s, uint16_t minor, bool leaf_hashes) {
+    s.set_header_field(L::hdr::kRequired, vramsnap::format::kFeatureLeafSha256, 8);
+    s.set_header_field(L::hdr::kMinor, minor, 2);
+    put_le(&s.trailer[L::trl::kMinor], minor, 2);
+    for (size_t i = 0; i < s.records.size(); ++i)
+      if (s.records[i].codec != 0 && leaf_hashes) s.records[i].hash = vramsnap::crypto::leaf_sha256(s.stored(i));
+    return s;
+  };
+  const Bytes good = build(leafify(b.sf, 1, true));
+  auto snap = b.open(good, "leaf.snap");
+  REQUIRE_MESSAGE(snap.ok(), message_of(snap));
+  CHECK(snap->meta().chunk_hash == "leaf-sha256-16k");
+  CHECK(snap->meta().minor == 1);
+  CHECK(vramsnap::verify(*snap, unsealed_verify(true)).ok());
+  auto restored = vramsnap::restore(*snap, unsealed_restore());
+  REQUIRE_MESSAGE(restored.ok(), message_of(restored));
+  for (const auto& r : b.regions) {
+    const auto* rr = restored->find(r.meta.name);
+    REQUIRE(rr != nullptr);
+    if (!r.bytes.empty()) CHECK(std::memcmp(rr->host, r.bytes.data(), r.bytes.size()) == 0);
+  }
+  CHECK(open_ok(b.dir / "base.snap").meta().chunk_hash == "sha256");
+
+  // Flat hashes under the bit, or leaf hashes without it: integrity errors.
+  VT_CHECK_ERROR(vramsnap::verify(*b.open(build(leafify(b.sf, 1, false)), "flat-under-bit.snap"), unsealed_verify()),
+                 ErrorKind::Auth, "SHA-256 mismatch");
+  SnapFile stripped = leafify(b.sf, 1, true);
+  stripped.set_header_field(L::hdr::kRequired, 0, 8);
+  VT_CHECK_ERROR(vramsnap::verify(*b.open(build(stripped), "stripped.snap"), unsealed_verify()), ErrorKind::Auth,
+                 "SHA-256 mismatch");
+  // The bit under minor 0 is malformed (section 14.2, rule 3).
+  VT_CHECK_ERROR(b.open(build(leafify(b.sf, 0, true)), "minor0.snap"), ErrorKind::Format, "claims 1.0");
+
+  // Every bit of every stored chunk byte flipped: refused at that chunk.
+  const auto offs = offsets_of(good);
+  for (uint64_t at = L::kDataOffset; at < offs.table; at += 97) {
+    CAPTURE(at);
+    auto r = b.open(flip_bit(good, at, static_cast<unsigned>(at % 8)), "flip.snap");
+    REQUIRE(r.ok());
+    auto v = vramsnap::verify(*r, unsealed_verify(false));
+    CHECK(!v.ok());
+    if (!v.ok()) CHECK(v.error().kind() == ErrorKind::Auth);
+  }
 }

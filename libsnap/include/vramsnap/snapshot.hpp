@@ -63,6 +63,9 @@ struct SnapshotMeta {
   uint64_t chunk_size = 0;  // nominal chunk size used by the writer
   uint16_t major = 0, minor = 0;
   uint64_t required_features = 0, optional_features = 0;
+  // How chunk hashes are computed: "sha256" (flat, format 1.0) or
+  // "leaf-sha256-16k" (over 16 KiB leaves, feature leaf-sha256).
+  std::string chunk_hash;
 };
 
 struct SnapshotData;  // internal

@@ -4,7 +4,13 @@
 
 namespace vramsnap::format {
 
-std::span<const Feature> known_features() { return {}; }
+namespace {
+constexpr Feature kFeatures[] = {
+    {kFeatureBitLeafSha256, "leaf-sha256", 1},
+};
+}  // namespace
+
+std::span<const Feature> known_features() { return kFeatures; }
 
 std::string feature_names(uint64_t bits, std::span<const Feature> known) {
   std::string out;

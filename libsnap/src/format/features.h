@@ -12,13 +12,17 @@
 
 namespace vramsnap::format {
 
+// Bit numbers (section 14.2's table).
+inline constexpr unsigned kFeatureBitLeafSha256 = 0;  // 1.1: chunk hashes over 16 KiB leaves (section 5.4)
+inline constexpr uint64_t kFeatureLeafSha256 = uint64_t{1} << kFeatureBitLeafSha256;
+
 struct Feature {
   unsigned bit;       // 0..63
   const char* name;   // "leaf-hash", ...
   uint16_t minor;     // the minor revision that defined it
 };
 
-// The features this reader and writer implement (empty in 1.0).
+// The features this reader and writer implement.
 std::span<const Feature> known_features();
 
 // Checks a header's required bits and minor against `known`. Format error

@@ -8,6 +8,7 @@
 #include "core/checked_math.h"
 #include "crypto/digest.h"
 #include "format/binary.h"
+#include "format/features.h"
 #include "format/manifest.h"
 #include "format/snapshot_data.h"
 
@@ -168,6 +169,8 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
   d->meta.minor = hr->minor;
   d->meta.required_features = hr->required_features;
   d->meta.optional_features = hr->optional_features;
+  d->chunk_hash = hr->required_features & kFeatureLeafSha256 ? ChunkHashScheme::Leaf16k : ChunkHashScheme::Flat;
+  d->meta.chunk_hash = d->chunk_hash == ChunkHashScheme::Leaf16k ? "leaf-sha256-16k" : "sha256";
   if (d->meta.id_hex != crypto::to_hex(hr->snapshot_id))
     return bad(path, "manifest snapshot id differs from the header's");
   if (d->regions.size() != t.region_count) return bad(path, "trailer and manifest disagree on the region count");

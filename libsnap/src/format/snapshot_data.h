@@ -15,6 +15,8 @@
 
 namespace vramsnap {
 
+enum class ChunkHashScheme { Flat, Leaf16k };
+
 struct SnapshotData {
   std::shared_ptr<const Source> source;
   std::string path;  // source->name(), for messages
@@ -22,6 +24,7 @@ struct SnapshotData {
   std::vector<RegionMeta> regions;
   std::vector<ChunkEntry> chunks;
   std::vector<std::pair<size_t, size_t>> region_ranges;  // [first, last) chunk per region
+  ChunkHashScheme chunk_hash = ChunkHashScheme::Flat;
   SealInfo seal;
   FileLayout layout;
   format::HeaderBytes header_bytes{};

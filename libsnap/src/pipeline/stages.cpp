@@ -8,7 +8,7 @@
 namespace vramsnap::pipeline {
 
 bool ChunkHasher::finish_matches(const ChunkEntry& c) {
-  const crypto::Digest d = sha_.finish();
+  const crypto::Digest d = scheme_ == ChunkHashScheme::Flat ? sha_.finish() : leaf_.finish();
   return crypto::equal_ct(d.data(), c.hash.data(), d.size());
 }
 
@@ -17,6 +17,7 @@ Status read_verified(const SnapshotData& s, size_t i, std::span<uint8_t> stored,
   const auto& c = s.chunks[i];
   if (stored.size() != c.stored_size)
     return Error(ErrorKind::Limit, format::chunk_context(s, i) + ": read buffer does not fit the chunk");
+  hasher.set_scheme(s.chunk_hash);
   std::array<uint8_t, format::kDataAlign> pad;
   const uint64_t pad_len = format::chunk_extent_end(c) - c.stored_offset - c.stored_size;
   const std::span<uint8_t> parts[2] = {stored, {pad.data(), pad_len}};

@@ -15,21 +15,30 @@
 
 #include "codec/codec.h"
 #include "crypto/digest.h"
+#include "crypto/leaf_hash.h"
 #include "format/snapshot_data.h"
 #include "pipeline/clock.h"
 
 namespace vramsnap::pipeline {
 
-// The verify stage on the host: SHA-256 (OpenSSL) of the stored bytes.
+// The verify stage on the host: the snapshot's chunk hash (flat SHA-256, or
+// the leaf tree) of the stored bytes, with OpenSSL.
 class ChunkHasher {
  public:
-  void update(std::span<const uint8_t> piece) { sha_.update(piece); }
-  // Finishes the hash (leaving the context fresh) and compares it with the
+  explicit ChunkHasher(ChunkHashScheme scheme = ChunkHashScheme::Flat) : scheme_(scheme) {}
+  void set_scheme(ChunkHashScheme scheme) { scheme_ = scheme; }
+  void update(std::span<const uint8_t> piece) {
+    if (scheme_ == ChunkHashScheme::Flat) sha_.update(piece);
+    else leaf_.update(piece);
+  }
+  // Finishes the hash (leaving the hasher fresh) and compares it with the
   // table's in constant time.
   bool finish_matches(const ChunkEntry& c);
 
  private:
+  ChunkHashScheme scheme_;
   crypto::Sha256 sha_;
+  crypto::LeafHasher leaf_;
 };
 
 // Reads chunk i's extent: its stored bytes into `stored` (exactly
