@@ -1,5 +1,5 @@
 // Format v1 structure: what Snapshot::open (and, for chunk codecs, verify with
-// decode and restore) refuse. Catalogue cases 1-8 of docs/reliability.md.
+// decode and restore) refuse.
 //
 // Crafted files are built by taking a snapshot the library wrote apart
 // (test_support.h: parse) and laying it out again with correct table and

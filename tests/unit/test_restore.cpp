@@ -1,8 +1,7 @@
 // restore() to host memory and extract() to files: byte-identical round trips
 // for every codec, partial restores, ownership, extract file names and the
 // attacks on them, cancellation, I/O faults, concurrency and files that change
-// while they are read. Catalogue cases 15-18, 20, 23, 24 of docs/reliability.md
-// at the library level.
+// while they are read, at the library level.
 #include "test_support.h"
 
 #include <atomic>

@@ -1,7 +1,7 @@
 // Authenticity and integrity: bit flips anywhere, swapped and spliced chunks,
 // stripped seals, wrong keys, replays, re-sealing, and the order of checks
-// (seal before any chunk is read, chunk hash before decoding).
-// Catalogue cases 9-14 of docs/reliability.md.
+// (seal before any chunk is read, chunk hash before decoding; the order of
+// formats/snapshot-v1.md).
 #include "test_support.h"
 
 #include "fault_guard.h"
