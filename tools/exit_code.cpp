@@ -27,6 +27,10 @@ constexpr Hint kHints[] = {
      "pass --key-file FILE, or --allow-unsealed to check structure and hashes only"},
     {ErrorKind::Usage, "no region named", "restore", "list the regions with 'vramsnap inspect SNAP'"},
     {ErrorKind::Limit, "use a larger chunk size", "capture bench", "pass a larger --chunk-size"},
+    {ErrorKind::Usage, "cannot be placed at a fixed address", "restore", "restore without --fixed-va"},
+    {ErrorKind::Compat, "restore without fixed addresses", "restore", "restore without --fixed-va"},
+    {ErrorKind::Resource, "restore without fixed addresses", "restore",
+     "restore without --fixed-va, or before other GPU allocations"},
 };
 
 bool has_command(const char* list, std::string_view command) {

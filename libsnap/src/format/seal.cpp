@@ -22,8 +22,7 @@ crypto::Digest compute_seal_mac(const crypto::Key& key, const HeaderBytes& heade
 Status check_seal(const SnapshotData& s, const crypto::Key* key, bool allow_unsealed) {
   if (s.seal_block.algorithm == kSealNone) {
     if (allow_unsealed) return {};
-    return Error(ErrorKind::Auth, s.path + ": snapshot is not sealed; seal it with 'vramsnap seal' or pass "
-                                           "--allow-unsealed to check structure and hashes only");
+    return Error(ErrorKind::Auth, s.path + ": snapshot is not sealed, and a seal is required");
   }
   if (!key) {
     if (allow_unsealed) return {};  // structure-only check of a sealed file
