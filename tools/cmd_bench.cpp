@@ -212,7 +212,7 @@ int run(const Opts& o) {
     auto st = synth::generate(*pattern, o.seed, 0, expect, o.threads);
     if (!st.ok()) return report_error("bench", st.error());
     if (expect != m->sample)
-      return report_error("bench", Error(ErrorKind::Auth, "the restored bytes differ from the synthetic data (library bug)"));
+      return report_error("bench", Error(ErrorKind::Integrity, "the restored bytes differ from the synthetic data (library bug)"));
   }
   if (!o.quiet) fmt::print(stderr, "bench: zstd -3 single-thread decode and HMAC references...\n");
   auto z = bench::measure_zstd(m->sample, std::max(3u, o.iterations));

@@ -18,7 +18,7 @@ struct Hint {
 };
 constexpr Hint kHints[] = {
     {ErrorKind::IO, " exists and overwriting was not requested", "capture", "pass --force to replace it"},
-    {ErrorKind::Auth, "snapshot is not sealed", "verify restore bench",
+    {ErrorKind::Integrity, "snapshot is not sealed", "verify restore bench",
      "seal it with 'vramsnap seal', or pass --allow-unsealed to check structure and hashes only"},
     {ErrorKind::Usage, "no key given", "capture seal verify restore bench",
      "pass --key-file FILE, or set VRAMSNAP_KEY_FILE to a key file path, or provide the systemd credential "

@@ -27,8 +27,8 @@ TEST_CASE("every ErrorKind: one name, and the same code in the tool and the C AP
 }
 
 TEST_CASE("the table's codes are the documented ones (vramsnap(1), vramsnap.h)") {
-  CHECK(error_kind_info(ErrorKind::Auth).c_status == VRAMSNAP_ERR_INTEGRITY);
-  CHECK(std::string(error_kind_info(ErrorKind::Auth).name) == "integrity error");
+  CHECK(error_kind_info(ErrorKind::Integrity).c_status == VRAMSNAP_ERR_INTEGRITY);
+  CHECK(std::string(error_kind_info(ErrorKind::Integrity).name) == "integrity error");
   CHECK(error_kind_info(ErrorKind::Usage).c_status == VRAMSNAP_ERR_USAGE);
   CHECK(error_kind_info(ErrorKind::Format).c_status == VRAMSNAP_ERR_FORMAT);
   CHECK(error_kind_info(ErrorKind::IO).c_status == VRAMSNAP_ERR_IO);
@@ -36,7 +36,7 @@ TEST_CASE("the table's codes are the documented ones (vramsnap(1), vramsnap.h)")
   CHECK(error_kind_info(ErrorKind::Resource).c_status == VRAMSNAP_ERR_RESOURCE);
   CHECK(error_kind_info(ErrorKind::Compat).c_status == VRAMSNAP_ERR_UNAVAILABLE);
   CHECK(error_kind_info(ErrorKind::Interrupted).c_status == VRAMSNAP_ERR_INTERRUPTED);
-  CHECK(cli::exit_code_for(ErrorKind::Auth) == cli::kExitIntegrity);
+  CHECK(cli::exit_code_for(ErrorKind::Integrity) == cli::kExitIntegrity);
   CHECK(cli::exit_code_for(ErrorKind::Usage) == cli::kExitUsage);
   CHECK(cli::exit_code_for(ErrorKind::Compat) == cli::kExitUnavailable);
   CHECK(cli::exit_code_for(ErrorKind::Interrupted) == cli::kExitInterrupted);
@@ -48,7 +48,7 @@ TEST_CASE("hints name a flag only for the commands that have it") {
   const Error exists(ErrorKind::IO, "out.snap exists and overwriting was not requested");
   CHECK(cli::hint_for("capture", exists) == "pass --force to replace it");
   CHECK(cli::hint_for("keygen", exists).empty());
-  const Error unsealed(ErrorKind::Auth, "u.snap: snapshot is not sealed, and a seal is required");
+  const Error unsealed(ErrorKind::Integrity, "u.snap: snapshot is not sealed, and a seal is required");
   CHECK(cli::hint_for("verify", unsealed).find("--allow-unsealed") != std::string::npos);
   CHECK(cli::hint_for("seal", unsealed).empty());
   CHECK(cli::hint_for("verify", Error(ErrorKind::Format, "snapshot is not sealed")).empty());

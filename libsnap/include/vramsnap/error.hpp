@@ -16,7 +16,7 @@ namespace vramsnap {
 enum class ErrorKind {
   Usage,        // bad argument or option value (exit 2)
   Format,       // not a snapshot, truncated, structurally corrupt (exit 3)
-  Auth,         // integrity: bad seal, wrong key, hash mismatch, unsealed, too old (exit 1)
+  Integrity,    // bad seal, wrong key, hash mismatch, unsealed, too old (exit 1)
   IO,           // read/write/open failure, output exists (exit 4)
   Limit,        // a cap exceeded, out of memory (exit 5)
   Resource,     // GPU out of memory and similar (exit 5)
@@ -24,7 +24,7 @@ enum class ErrorKind {
   Interrupted,  // cancelled by the caller or a signal (exit 130/143)
 };
 
-inline constexpr ErrorKind kAllErrorKinds[] = {ErrorKind::Usage, ErrorKind::Format, ErrorKind::Auth,
+inline constexpr ErrorKind kAllErrorKinds[] = {ErrorKind::Usage, ErrorKind::Format, ErrorKind::Integrity,
                                                ErrorKind::IO,    ErrorKind::Limit,  ErrorKind::Resource,
                                                ErrorKind::Compat, ErrorKind::Interrupted};
 

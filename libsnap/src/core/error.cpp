@@ -11,7 +11,7 @@ ErrorKindInfo error_kind_info(ErrorKind kind) noexcept {
   switch (kind) {
     case ErrorKind::Usage: return {"usage error", 2, VRAMSNAP_ERR_USAGE};
     case ErrorKind::Format: return {"format error", 3, VRAMSNAP_ERR_FORMAT};
-    case ErrorKind::Auth: return {"integrity error", 1, VRAMSNAP_ERR_INTEGRITY};
+    case ErrorKind::Integrity: return {"integrity error", 1, VRAMSNAP_ERR_INTEGRITY};
     case ErrorKind::IO: return {"I/O error", 4, VRAMSNAP_ERR_IO};
     case ErrorKind::Limit: return {"limit exceeded", 5, VRAMSNAP_ERR_RESOURCE};
     case ErrorKind::Resource: return {"out of resources", 5, VRAMSNAP_ERR_RESOURCE};
