@@ -93,11 +93,11 @@ int main(int argc, char** argv) {
     fprintf(stderr, "expected the caller's allocator to be used twice, got %d\n", allocations);
     return 1;
   }
-  /* A wrong minimum generation must be refused with VRAMSNAP_ERR_VERIFY. */
+  /* A wrong minimum generation must be refused with VRAMSNAP_ERR_INTEGRITY. */
   vramsnap_restored* again = NULL;
   ropt.check.min_generation = 8;
   ropt.host_alloc = NULL;
-  if (vramsnap_restore(snap, &ropt, &again) != VRAMSNAP_ERR_VERIFY || again != NULL) {
+  if (vramsnap_restore(snap, &ropt, &again) != VRAMSNAP_ERR_INTEGRITY || again != NULL) {
     fprintf(stderr, "older generation was not refused\n");
     return 1;
   }

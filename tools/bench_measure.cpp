@@ -1,6 +1,7 @@
 #include "bench_measure.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -19,11 +21,12 @@
 #include <new>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
-#include "io/file.h"
-#include "pipeline/engine.h"
+#include "text.h"
+#include "vramsnap/bench.hpp"
 
 namespace vramsnap::cli::bench {
 namespace {
@@ -32,13 +35,53 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// The file the plain read measures (already opened once by Snapshot::open, so
+// known to be a regular file): positional reads that retry short reads.
+class ReadOnlyFile {
+ public:
+  static Result<ReadOnlyFile> open(const std::string& path) {
+    ReadOnlyFile f;
+    f.path_ = path;
+    f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f.fd_ < 0) return errno_error(ErrorKind::IO, path, "cannot open", errno);
+    struct stat st {};
+    if (::fstat(f.fd_, &st) != 0) return errno_error(ErrorKind::IO, path, "cannot stat", errno);
+    f.size_ = static_cast<uint64_t>(st.st_size);
+    return f;
+  }
+  ReadOnlyFile() = default;
+  ReadOnlyFile(ReadOnlyFile&& o) noexcept : fd_(std::exchange(o.fd_, -1)), size_(o.size_), path_(std::move(o.path_)) {}
+  ReadOnlyFile& operator=(ReadOnlyFile&&) = delete;
+  ~ReadOnlyFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+  uint64_t size() const { return size_; }
+  Status read_exact(std::span<uint8_t> dst, uint64_t offset) const {
+    while (!dst.empty()) {
+      const ssize_t n = ::pread(fd_, dst.data(), dst.size(), static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error(ErrorKind::IO, path_, ("read at offset " + std::to_string(offset)).c_str(), errno);
+      if (n == 0) return Error(ErrorKind::IO, path_ + ": file ended at offset " + std::to_string(offset));
+      dst = dst.subspan(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+    }
+    return {};
+  }
+
+ private:
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string path_;
+};
+
 // Plain read of the whole file: `threads` threads pread pieces of `piece`
 // bytes (claimed in order) into their own reused, page-aligned buffers (the
 // kernel's copy runs several times slower into a misaligned buffer on some
 // CPUs, and the reference must not depend on where malloc put it).
 class PlainReader {
  public:
-  PlainReader(io::InputFile file, unsigned threads, uint64_t piece)
+  PlainReader(ReadOnlyFile file, unsigned threads, uint64_t piece)
       : file_(std::move(file)), piece_(piece), bufs_(threads) {
     const size_t n = static_cast<size_t>(std::min(piece_, std::max<uint64_t>(file_.size(), 1)));
     for (auto& b : bufs_) {
@@ -84,7 +127,7 @@ class PlainReader {
   struct Free {
     void operator()(uint8_t* p) const { std::free(p); }
   };
-  io::InputFile file_;
+  ReadOnlyFile file_;
   uint64_t piece_;
   std::vector<std::unique_ptr<uint8_t, Free>> bufs_;
 };
@@ -135,10 +178,10 @@ Percentiles percentiles(std::vector<double> v) {
 }
 
 Status drop_from_page_cache(const std::string& path) {
-  VRAMSNAP_ASSIGN_OR_RETURN(auto f, io::InputFile::open(path));
+  VRAMSNAP_ASSIGN_OR_RETURN(auto f, ReadOnlyFile::open(path));
   (void)::fdatasync(f.fd());  // DONTNEED skips dirty pages
   const int e = ::posix_fadvise(f.fd(), 0, 0, POSIX_FADV_DONTNEED);
-  if (e != 0) return io::errno_error(ErrorKind::IO, path, "posix_fadvise(DONTNEED)", e);
+  if (e != 0) return errno_error(ErrorKind::IO, path, "posix_fadvise(DONTNEED)", e);
   return {};
 }
 
@@ -148,8 +191,8 @@ Result<Measurements> measure_restores(const RestoreSetup& setup) {
   m.file_size = probe.layout().file_size;
   const uint64_t piece = probe.meta().chunk_size ? probe.meta().chunk_size : (4ull << 20);
   // The restore's own rule, so both sides run the same number of threads.
-  m.read_threads = pipeline::effective_threads(setup.threads, probe.chunks().size());
-  VRAMSNAP_ASSIGN_OR_RETURN(auto file, io::InputFile::open(setup.path));
+  m.read_threads = restore_worker_threads(setup.threads, probe.chunks().size());
+  VRAMSNAP_ASSIGN_OR_RETURN(auto file, ReadOnlyFile::open(setup.path));
   PlainReader reader(std::move(file), m.read_threads, piece);
 
   // The device target leaves no raw bytes in host memory: one untimed host

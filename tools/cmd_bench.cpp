@@ -13,18 +13,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "backend/cuda_bench.h"
-#include "backend/device_source.h"
+#include "bench_data.h"
 #include "bench_measure.h"
 #include "commands.h"
-#include "core/clock.h"
 #include "exit_code.h"
-#include "io/cleanup.h"
-#include "io/file.h"
 #include "keys.h"
-#include "source/sources.h"
-#include "synth/patterns.h"
+#include "target_arg.h"
 #include "terminal.h"
+#include "text.h"
+#include "vramsnap/bench.hpp"
+#include "vramsnap/runtime.hpp"
+#include "vramsnap/sources.hpp"
 #include "vramsnap/version.hpp"
 
 namespace vramsnap::cli {
@@ -50,15 +49,15 @@ class TempSnapshot {
   TempSnapshot& operator=(const TempSnapshot&) = delete;
   ~TempSnapshot() {
     if (!path_.empty()) ::unlink(path_.c_str());
-    if (slot_ >= 0) io::unregister_temp_path(slot_);
+    if (slot_ >= 0) unregister_temp_path(slot_);
     if (!dir_.empty()) ::rmdir(dir_.c_str());
   }
   Status make_dir(const std::string& parent) {
     std::string tmpl = parent + "/vramsnap-bench.XXXXXX";
-    if (!::mkdtemp(tmpl.data())) return io::errno_error(ErrorKind::IO, parent, "mkdtemp", errno);
+    if (!::mkdtemp(tmpl.data())) return errno_error(ErrorKind::IO, parent, "mkdtemp", errno);
     dir_ = tmpl;
     path_ = dir_ + "/bench.snap";
-    slot_ = io::register_temp_path(path_);
+    slot_ = register_temp_path(path_);
     return {};
   }
   const std::string& path() const { return path_; }
@@ -74,7 +73,7 @@ Result<Key> temporary_key() {
   while (got < sizeof bytes) {
     const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io::errno_error(ErrorKind::IO, "getrandom", "read", errno);
+    if (n < 0) return errno_error(ErrorKind::IO, "getrandom", "read", errno);
     got += static_cast<size_t>(n);
   }
   return Key::from_bytes(bytes, sizeof bytes);
@@ -101,7 +100,7 @@ Result<CaptureSummary> build_synthetic(const Opts& o, synth::Pattern pattern, ui
   co.threads = o.threads;
   co.codec = *parse_codec_choice(o.codec);
   if (!o.chunk_size.empty()) {
-    auto cs = source::parse_size(o.chunk_size);
+    auto cs = parse_size(o.chunk_size);
     if (!cs) return Error(ErrorKind::Usage, "--chunk-size: not a size: " + o.chunk_size);
     co.chunk_size = *cs;
   }
@@ -149,7 +148,7 @@ int run(const Opts& o) {
   if (!pattern) return report_error("bench", Error(ErrorKind::Usage, "--pattern: expected bf16, f32, zeros, random or mixed"));
   std::optional<uint64_t> size;
   if (!o.synthetic.empty()) {
-    size = source::parse_size(o.synthetic);
+    size = parse_size(o.synthetic);
     if (!size || *size == 0) return report_error("bench", Error(ErrorKind::Usage, "--synthetic: not a size: " + o.synthetic));
   }
   if (!o.write_data.empty()) {
@@ -160,16 +159,13 @@ int run(const Opts& o) {
     return kExitOk;
   }
   bench::RestoreSetup setup;
-  if (o.target == "host") {
-    setup.target = Target::Host;
-  } else if (o.target == "cuda" || (o.target.rfind("cuda:", 0) == 0 && o.target.size() > 5 &&
-                                    o.target.find_first_not_of("0123456789", 5) == std::string::npos)) {
-    setup.target = Target::Cuda;
-    if (o.target.size() > 4) setup.device = std::stoi(o.target.substr(5));
-    auto st = backend::require_gpu();  // before minutes of preparation
+  auto target = parse_target_arg(o.target);
+  if (!target.ok()) return report_error("bench", target.error());
+  setup.target = target->target;
+  setup.device = target->device;
+  if (setup.target == Target::Cuda) {
+    auto st = require_gpu();  // before minutes of preparation
     if (!st.ok()) return report_error("bench", st.error());
-  } else {
-    return report_error("bench", Error(ErrorKind::Usage, "--target: expected host, cuda or cuda:N, got " + o.target));
   }
   if (!o.baseline.empty() && o.max_regression < 0)
     return report_error("bench", Error(ErrorKind::Usage, "--max-regression: expected a percentage >= 0"));
@@ -216,15 +212,15 @@ int run(const Opts& o) {
     auto st = synth::generate(*pattern, o.seed, 0, expect, o.threads);
     if (!st.ok()) return report_error("bench", st.error());
     if (expect != m->sample)
-      return report_error("bench", Error(ErrorKind::Auth, "the restored bytes differ from the synthetic data (library bug)"));
+      return report_error("bench", Error(ErrorKind::Integrity, "the restored bytes differ from the synthetic data (library bug)"));
   }
   if (!o.quiet) fmt::print(stderr, "bench: zstd -3 single-thread decode and HMAC references...\n");
   auto z = bench::measure_zstd(m->sample, std::max(3u, o.iterations));
   if (!z.ok()) return report_error("bench", z.error());
-  std::optional<backend::CopyBandwidth> h2d;
+  std::optional<CopyBandwidth> h2d;
   if (setup.target == Target::Cuda) {
     const uint64_t bytes = std::clamp<uint64_t>(m->stats.raw_bytes, 1ull << 20, 256ull << 20);
-    auto b = backend::measure_pinned_h2d(setup.device, bytes, std::max(3u, o.iterations));
+    auto b = measure_pinned_h2d(setup.device, bytes, std::max(3u, o.iterations));
     if (!b.ok()) return report_error("bench", b.error());
     h2d = std::move(*b);
   }
@@ -254,7 +250,7 @@ int run(const Opts& o) {
   Json j;
   j["schema"] = "vramsnap-bench/1";
   j["vramsnap_version"] = version();
-  j["date"] = core::utc_now_rfc3339();
+  j["date"] = utc_now_rfc3339();
   j["machine"] = {{"name", o.machine.empty() ? facts.hostname : o.machine}, {"hostname", facts.hostname},
                   {"cpu_model", facts.cpu_model}, {"cores", facts.cores}, {"kernel", facts.kernel},
                   {"memory_bytes", facts.memory_bytes}, {"loadavg_1m_at_start", facts.loadavg_1m},

@@ -5,9 +5,10 @@
 #include "commands.h"
 #include "exit_code.h"
 #include "keys.h"
-#include "source/sources.h"
+#include "region_arg.h"
 #include "terminal.h"
 #include "vramsnap/capture.hpp"
+#include "vramsnap/sources.hpp"
 
 namespace vramsnap::cli {
 namespace {
@@ -51,11 +52,11 @@ nlohmann::json summary_json(const CaptureSummary& s) {
 int run(const Opts& o) {
   std::vector<RegionInput> inputs;
   CaptureOptions opt;
-  auto add_source = [&](source::RegionSource&& rs) {
+  auto add_source = [&](RegionSource&& rs) {
     inputs.push_back(RegionInput::from_file(std::move(rs.meta), std::move(rs.path), rs.offset));
   };
   if (!o.spec.empty()) {
-    auto spec = source::read_capture_spec(o.spec);
+    auto spec = read_capture_spec(o.spec);
     if (!spec.ok()) return report_error("capture", spec.error());
     for (auto& r : spec->regions) add_source(std::move(r));
     opt.labels = spec->labels;
@@ -69,12 +70,12 @@ int run(const Opts& o) {
     }
   }
   for (const auto& path : o.safetensors) {
-    auto regs = source::safetensors_regions(path);
+    auto regs = safetensors_regions(path);
     if (!regs.ok()) return report_error("capture", regs.error());
     for (auto& r : *regs) add_source(std::move(r));
   }
   for (const auto& arg : o.regions) {
-    auto r = source::parse_region_arg(arg);
+    auto r = parse_region_arg(arg);
     if (!r.ok()) return report_error("capture", r.error());
     add_source(std::move(r).value());
   }
@@ -89,7 +90,7 @@ int run(const Opts& o) {
   if (o.generation) opt.generation = *o.generation;
   if (o.level) opt.level = *o.level;
   if (!o.chunk_size.empty()) {
-    auto cs = source::parse_size(o.chunk_size);
+    auto cs = parse_size(o.chunk_size);
     if (!cs) return report_error("capture", Error(ErrorKind::Usage, "--chunk-size: not a size: " + o.chunk_size));
     opt.chunk_size = *cs;
   }

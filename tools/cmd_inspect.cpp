@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "crypto/digest.h"
 #include "exit_code.h"
 #include "terminal.h"
+#include "text.h"
 #include "vramsnap/snapshot.hpp"
 
 namespace vramsnap::cli {
@@ -105,7 +105,7 @@ nlohmann::json to_json(const Snapshot& s, bool with_chunks) {
       chunks.push_back({{"index", i}, {"region", s.regions()[c.region].name}, {"region_offset", c.region_offset},
                         {"raw_size", c.raw_size}, {"codec", to_string(c.codec)}, {"elem_size", c.elem_size},
                         {"stored_offset", c.stored_offset}, {"stored_size", c.stored_size},
-                        {"sha256", crypto::to_hex(c.hash)}});
+                        {"sha256", to_hex(c.hash)}});
     }
     out["chunks"] = chunks;
   }
@@ -125,7 +125,7 @@ void print_csv(const Snapshot& s, bool with_chunks) {
     for (size_t i = 0; i < s.chunks().size(); ++i) {
       const auto& c = s.chunks()[i];
       fmt::print("{},{},{},{},{},{},{},{},{}\n", i, csv_field(s.regions()[c.region].name), c.region_offset, c.raw_size,
-                 to_string(c.codec), c.elem_size, c.stored_offset, c.stored_size, crypto::to_hex(c.hash));
+                 to_string(c.codec), c.elem_size, c.stored_offset, c.stored_size, to_hex(c.hash));
     }
     return;
   }
@@ -201,7 +201,7 @@ void print_text(const Snapshot& s, bool with_chunks) {
       ct.add({std::to_string(i), s.regions()[c.region].name, std::to_string(c.region_offset), std::to_string(c.raw_size),
               c.codec == Codec::Shuffle ? fmt::format("shuffle/{}", c.elem_size) : to_string(c.codec),
               c.codec == Codec::Zero ? "-" : std::to_string(c.stored_offset), std::to_string(c.stored_size),
-              crypto::to_hex({c.hash.data(), 8})});
+              to_hex({c.hash.data(), 8})});
     }
     fmt::print("\n{}", ct.render());
   }

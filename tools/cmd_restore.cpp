@@ -7,9 +7,10 @@
 #include "commands.h"
 #include "exit_code.h"
 #include "keys.h"
-#include "source/sources.h"
+#include "target_arg.h"
 #include "terminal.h"
 #include "vramsnap/restore.hpp"
+#include "vramsnap/sources.hpp"
 
 namespace vramsnap::cli {
 namespace {
@@ -54,22 +55,15 @@ int run(const Opts& o) {
   const uint64_t t_open0 = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
   RestoreOptions ro;
-  if (o.target == "host") ro.target = Target::Host;
-  else if (o.target.rfind("cuda", 0) == 0) {
-    ro.target = Target::Cuda;
-    if (o.target.size() > 4) {
-      if (o.target[4] != ':' || o.target.size() == 5 || o.target.find_first_not_of("0123456789", 5) != std::string::npos)
-        return report_error("restore", Error(ErrorKind::Usage, "--target: expected host, cuda or cuda:N, got " + o.target));
-      ro.device = std::stoi(o.target.substr(5));
-    }
-  } else {
-    return report_error("restore", Error(ErrorKind::Usage, "--target: expected host, cuda or cuda:N, got " + o.target));
-  }
+  auto target = parse_target_arg(o.target);
+  if (!target.ok()) return report_error("restore", target.error());
+  ro.target = target->target;
+  ro.device = target->device;
   if (!o.max_host_memory.empty()) {
     if (o.max_host_memory == "unlimited") {
       ro.max_host_bytes = UINT64_MAX;
     } else {
-      auto n = source::parse_size(o.max_host_memory);
+      auto n = parse_size(o.max_host_memory);
       if (!n || *n == 0)
         return report_error("restore", Error(ErrorKind::Usage, "--max-host-memory: expected a size such as 16GiB or "
                                                                  "\"unlimited\", got " + o.max_host_memory));

@@ -3,25 +3,63 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <string_view>
 
 namespace vramsnap::cli {
+namespace {
 
-int exit_code_for(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::Auth: return kExitVerifyFailed;
-    case ErrorKind::Usage: return kExitUsage;
-    case ErrorKind::Format: return kExitFormat;
-    case ErrorKind::IO: return kExitIO;
-    case ErrorKind::Limit:
-    case ErrorKind::Resource: return kExitResource;
-    case ErrorKind::Compat: return kExitUnavailable;
-    case ErrorKind::Interrupted: return kExitInterrupted;
+// A library condition, recognised by its kind and a fixed fragment of its
+// message (API terms; tests/cli pins each one), and the flag that helps.
+struct Hint {
+  ErrorKind kind;
+  const char* fragment;
+  const char* commands;  // space-separated commands that have the flag
+  const char* text;
+};
+constexpr Hint kHints[] = {
+    {ErrorKind::IO, " exists and overwriting was not requested", "capture", "pass --force to replace it"},
+    {ErrorKind::Integrity, "snapshot is not sealed", "verify restore bench",
+     "seal it with 'vramsnap seal', or pass --allow-unsealed to check structure and hashes only"},
+    {ErrorKind::Usage, "no key given", "capture seal verify restore bench",
+     "pass --key-file FILE, or set VRAMSNAP_KEY_FILE to a key file path, or provide the systemd credential "
+     "vramsnap.key"},
+    {ErrorKind::Usage, "snapshot is sealed; a key is needed", "verify restore bench",
+     "pass --key-file FILE, or --allow-unsealed to check structure and hashes only"},
+    {ErrorKind::Usage, "no region named", "restore", "list the regions with 'vramsnap inspect SNAP'"},
+    {ErrorKind::Limit, "use a larger chunk size", "capture bench", "pass a larger --chunk-size"},
+    {ErrorKind::Usage, "cannot be placed at a fixed address", "restore", "restore without --fixed-va"},
+    {ErrorKind::Compat, "restore without fixed addresses", "restore", "restore without --fixed-va"},
+    {ErrorKind::Resource, "restore without fixed addresses", "restore",
+     "restore without --fixed-va, or before other GPU allocations"},
+};
+
+bool has_command(const char* list, std::string_view command) {
+  std::string_view l(list);
+  for (size_t at = 0; at <= l.size();) {
+    size_t end = l.find(' ', at);
+    if (end == std::string_view::npos) end = l.size();
+    if (l.substr(at, end - at) == command) return true;
+    at = end + 1;
   }
-  return kExitIO;
+  return false;
+}
+
+}  // namespace
+
+int exit_code_for(ErrorKind kind) { return error_kind_info(kind).exit_code; }
+
+std::string hint_for(const char* command, const Error& error) {
+  for (const auto& h : kHints)
+    if (h.kind == error.kind() && error.message().find(h.fragment) != std::string::npos &&
+        has_command(h.commands, command))
+      return h.text;
+  return {};
 }
 
 int report_error(const char* command, const Error& error) {
   fmt::print(stderr, "vramsnap {}: {}: {}\n", command, to_string(error.kind()), error.message());
+  if (const std::string hint = hint_for(command, error); !hint.empty())
+    fmt::print(stderr, "vramsnap {}: hint: {}\n", command, hint);
   return exit_code_for(error.kind());
 }
 

@@ -1,5 +1,6 @@
-// vramsnap: one binary, subcommands over libvramsnap. Parsing and printing
-// live here and in cmd_*.cpp; everything else is in the library.
+// vramsnap: one binary, subcommands over libvramsnap's public API. The
+// grammar and the printing live here and in cmd_*.cpp; the rules are the
+// library's.
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -8,7 +9,7 @@
 
 #include "commands.h"
 #include "exit_code.h"
-#include "io/cleanup.h"
+#include "vramsnap/runtime.hpp"
 #include "vramsnap/version.hpp"
 
 int main(int argc, char** argv) {
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", [] { return vramsnap::version_report(); }, "Print versions and exit");
   app.footer(
-      "Exit codes: 0 ok, 1 verification failed, 2 usage, 3 format, 4 I/O, 5 resource/limit,\n"
+      "Exit codes: 0 ok, 1 integrity, 2 usage, 3 format, 4 I/O, 5 resource/limit,\n"
       "6 GPU unavailable/incompatible, 7 bench regression, 130/143 interrupted.\n"
       "Run 'vramsnap COMMAND --help' for a command's options, or see vramsnap(1).");
   std::vector<Command> commands = {register_keygen(app),  register_capture(app), register_inspect(app),
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  vramsnap::io::install_interrupt_handlers();
+  vramsnap::install_interrupt_cleanup();
   try {
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();

@@ -100,14 +100,14 @@ int main(int argc, char** argv) {
   chk.key = key;
   CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_OK);
   chk.key = other;
-  CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_ERR_VERIFY);
+  CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_ERR_INTEGRITY);
   CHECK(strstr(vramsnap_last_error(), id) != NULL && strstr(vramsnap_last_error(), id2) != NULL);
   chk.key = NULL;
   CHECK(vramsnap_verify(snap, &chk) != VRAMSNAP_OK);
   chk.key = key;
   chk.has_min_generation = 1;
   chk.min_generation = 4;
-  CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_ERR_VERIFY);
+  CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_ERR_INTEGRITY);
 
   /* Restore: library-owned buffers, partial restore, cancellation. */
   vramsnap_restore_options ro;

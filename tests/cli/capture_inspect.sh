@@ -267,7 +267,7 @@ step "output exists: refused without --force, replaced with it"
 id1=$("$VRAMSNAP" inspect lab.snap --json | "${PYTHON[@]}" -c 'import json,sys; print(json.load(sys.stdin)["snapshot_id"])')
 expect_exit 4 "$VRAMSNAP" capture -o lab.snap --region h=host.bin
 expect_stderr_contains "lab.snap exists"
-expect_stderr_contains "--force"
+expect_stderr_contains "vramsnap capture: hint: pass --force to replace it"
 expect_exit 0 "$VRAMSNAP" inspect lab.snap --json
 assert_json "j[\"snapshot_id\"] == \"$id1\"  # refused capture left the old file alone"
 expect_exit 0 "$VRAMSNAP" capture -o lab.snap --region other=text.log --force

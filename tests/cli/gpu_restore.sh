@@ -66,4 +66,5 @@ esac
 # A device region without a recorded address cannot be placed with --fixed-va.
 expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda --fixed-va
 expect_stderr_contains "no recorded address"
+expect_stderr_contains "vramsnap restore: hint: restore without --fixed-va"
 echo "PASS: $TEST_NAME"

@@ -8,7 +8,7 @@ expect_exit 0 "$VRAMSNAP" --help
 expect_stdout_contains "Usage: vramsnap"
 expect_stdout_contains "Subcommands:"
 expect_stdout_contains "Exit codes:"
-# The subcommands the contract (docs/cli.md) names; bench is listed once it exists.
+# The subcommands vramsnap(1) (man/vramsnap.1) names; bench is listed once it exists.
 subcommands=$(awk '/^Subcommands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on=0}' "$OUT")
 for c in keygen capture inspect seal verify restore; do
   grep -qx "$c" <<<"$subcommands" || fail "--help does not list subcommand $c"
@@ -60,6 +60,13 @@ expect_exit 2 "$VRAMSNAP" verify x.snap --threads many
 expect_exit 2 "$VRAMSNAP" restore x.snap --allow-unsealed --target tpu
 expect_stderr_contains "--target"
 expect_exit 2 "$VRAMSNAP" restore x.snap --allow-unsealed --target cuda:x
+# Ordinals past int are usage errors, not an internal error from the parser.
+for t in cuda:99999999999 cuda:2147483648 cuda:184467440737095516160 cuda:-1 cuda: cuda:+1 'cuda:1 '; do
+  expect_exit 2 "$VRAMSNAP" restore x.snap --allow-unsealed --target "$t"
+  expect_stderr_contains "--target"
+done
+expect_exit 2 "$VRAMSNAP" bench --synthetic 1MiB --target cuda:99999999999 -q
+expect_stderr_contains "--target"
 expect_exit 2 "$VRAMSNAP" restore x.snap --allow-unsealed --target cuda --extract dir
 assert_no_file out.snap
 assert_no_file dir

@@ -65,6 +65,7 @@ assert_eq "$(find part -mindepth 1 | sort | tr '\n' ' ')" "part/kv%20cache part/
 assert_same_bytes t.log "part/kv%20cache"
 expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --extract unk --region nope
 expect_stderr_contains 'no region named "nope"'
+expect_stderr_contains "vramsnap restore: hint: list the regions with 'vramsnap inspect SNAP'"
 assert_no_file unk
 expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --region nope
 

@@ -84,6 +84,8 @@ expect_exit 2 env CREDENTIALS_DIRECTORY="$T/nocreds" "$VRAMSNAP" verify s.snap
 expect_stderr_contains "has no vramsnap.key"
 expect_exit 2 "$VRAMSNAP" verify s.snap
 expect_stderr_contains "no key"
+# The library names no flag; the tool adds the one that helps.
+expect_stderr_contains "vramsnap verify: hint: pass --key-file FILE"
 expect_exit 0 env VRAMSNAP_KEY_FILE="$T/a.key" "$VRAMSNAP" capture -o env.snap --seal --region a=r.bin --json
 assert_json "j[\"key_id\"] == \"$key_a\""
 expect_exit 2 "$VRAMSNAP" capture -o noseal.snap --seal --region a=r.bin
@@ -122,9 +124,11 @@ assert_no_file bad.snap
 step "seal: seals in place, re-seals with another key"
 expect_exit 0 "$VRAMSNAP" capture -o u.snap --region a=r.bin --chunk-size 64KiB
 expect_exit 1 "$VRAMSNAP" verify u.snap --key-file a.key
+expect_stderr_contains "vramsnap verify: integrity error:"
 expect_stderr_contains "not sealed"
+expect_stderr_contains "vramsnap verify: hint: seal it with 'vramsnap seal', or pass --allow-unsealed"
 expect_exit 1 "$VRAMSNAP" verify u.snap --key-file a.key --json
-assert_json 'j["ok"] is False and j["failure"]["exit_code"] == 1 and "not sealed" in j["failure"]["message"]'
+assert_json 'j["ok"] is False and j["failure"]["exit_code"] == 1 and "not sealed" in j["failure"]["message"] and j["failure"]["kind"] == "integrity error"'
 expect_exit 1 "$VRAMSNAP" restore u.snap --key-file a.key
 expect_exit 0 "$VRAMSNAP" verify u.snap --allow-unsealed
 expect_stdout_contains "unsealed (allowed by --allow-unsealed)"

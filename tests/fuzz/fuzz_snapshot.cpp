@@ -59,7 +59,7 @@ void check_error(const Error& e) {
   if (e.message().empty()) fail("error without a message");
   switch (e.kind()) {
     case ErrorKind::Format:
-    case ErrorKind::Auth:
+    case ErrorKind::Integrity:
     case ErrorKind::Limit:
     case ErrorKind::IO:
       return;

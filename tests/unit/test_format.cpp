@@ -1,5 +1,5 @@
 // Format v1 structure: what Snapshot::open (and, for chunk codecs, verify with
-// decode and restore) refuse. Catalogue cases 1-8 of docs/reliability.md.
+// decode and restore) refuse.
 //
 // Crafted files are built by taking a snapshot the library wrote apart
 // (test_support.h: parse) and laying it out again with correct table and
@@ -172,7 +172,7 @@ TEST_CASE("format: truncation at every offset is refused") {
   for (uint64_t n = b.bytes.size(); n-- > 0;) {
     REQUIRE(::ftruncate(fd, static_cast<off_t>(n)) == 0);
     auto r = Snapshot::open(p);
-    const bool refused = !r.ok() && (r.error().kind() == ErrorKind::Format || r.error().kind() == ErrorKind::Auth);
+    const bool refused = !r.ok() && (r.error().kind() == ErrorKind::Format || r.error().kind() == ErrorKind::Integrity);
     if (!refused && ++bad <= 5)
       FAIL_CHECK("truncated to " << n << " of " << b.bytes.size() << " bytes: " << message_of(r));
   }
@@ -253,7 +253,7 @@ TEST_CASE("format: bytes inserted in the middle") {
     std::copy(t.begin() + 96, t.begin() + 128, f.end() - 160 + 96);
     auto c = h8({f.data() + f.size() - 160, 144});
     std::copy(c.begin(), c.end(), f.end() - 16);
-    VT_CHECK_ERROR(b.open(f), ErrorKind::Auth, "manifest hash mismatch");
+    VT_CHECK_ERROR(b.open(f), ErrorKind::Integrity, "manifest hash mismatch");
   }
 }
 
@@ -523,7 +523,7 @@ TEST_CASE("format: chunk records with invalid fields") {
   Bytes f = b.bytes;
   const Offsets o = offsets_of(f);
   f[o.table + 4 * 72 + 4] = 4;
-  VT_CHECK_ERROR(b.open(f), ErrorKind::Auth, "chunk table hash mismatch");
+  VT_CHECK_ERROR(b.open(f), ErrorKind::Integrity, "chunk table hash mismatch");
 }
 
 TEST_CASE("format: chunk positions outside the data area, overlapping or overflowing") {
@@ -1300,7 +1300,7 @@ TEST_CASE("format: committed golden error files fail as recorded") {
   const auto key = golden_key();
   TempDir dir("golden");
   const std::map<int, ErrorKind> kind_of_exit = {
-      {1, ErrorKind::Auth}, {2, ErrorKind::Usage}, {3, ErrorKind::Format}, {4, ErrorKind::IO}};
+      {1, ErrorKind::Integrity}, {2, ErrorKind::Usage}, {3, ErrorKind::Format}, {4, ErrorKind::IO}};
   for (const auto& f : files) {
     const std::string name = f.filename().string();
     CAPTURE(name);

@@ -272,7 +272,7 @@ TEST_CASE("io: AtomicOutput refuses an existing output unless overwrite") {
   auto refused = AtomicOutput::create(final_path, false);
   REQUIRE(!refused.ok());
   CHECK(refused.error().kind() == ErrorKind::IO);
-  CHECK(refused.error().message() == final_path + " exists; pass --force to replace it");
+  CHECK(refused.error().message() == final_path + " exists and overwriting was not requested");
 
   auto out = AtomicOutput::create(final_path, true);
   REQUIRE(out.ok());
@@ -295,7 +295,7 @@ TEST_CASE("io: AtomicOutput re-checks at commit without clobbering") {
     auto st = out->commit();
     REQUIRE(!st.ok());
     CHECK(st.error().kind() == ErrorKind::IO);
-    CHECK(st.error().message() == final_path + " exists; pass --force to replace it");
+    CHECK(st.error().message() == final_path + " exists and overwriting was not requested");
   }
   CHECK(read_text(final_path) == "theirs");
   CHECK(!exists(temp));

@@ -1,8 +1,7 @@
 // restore() to host memory and extract() to files: byte-identical round trips
 // for every codec, partial restores, ownership, extract file names and the
 // attacks on them, cancellation, I/O faults, concurrency and files that change
-// while they are read. Catalogue cases 15-18, 20, 23, 24 of docs/reliability.md
-// at the library level.
+// while they are read, at the library level.
 #include "test_support.h"
 
 #include <atomic>
@@ -762,10 +761,10 @@ TEST_CASE("restore: a file changed after open is caught (hashes cover the bytes 
     const uint64_t at = sf.records[chunk].stored_offset + sf.records[chunk].stored_size / 2;
     const Bytes evil = {static_cast<uint8_t>(orig[at] ^ 0x5a)};
     patch_file(p, at, evil);
-    VT_CHECK_ERROR(vramsnap::restore(snap, unsealed_restore()), ErrorKind::Auth, "SHA-256 mismatch");
+    VT_CHECK_ERROR(vramsnap::restore(snap, unsealed_restore()), ErrorKind::Integrity, "SHA-256 mismatch");
     const std::string out = dir / ("x" + std::to_string(chunk));
     std::filesystem::create_directory(out);
-    VT_CHECK_ERROR(vramsnap::extract(snap, out, unsealed_restore()), ErrorKind::Auth, "SHA-256 mismatch");
+    VT_CHECK_ERROR(vramsnap::extract(snap, out, unsealed_restore()), ErrorKind::Integrity, "SHA-256 mismatch");
     CHECK(list_dir(out).empty());
     patch_file(p, at, {orig.data() + at, 1});
     CHECK(restore_and_check(snap, unsealed_restore(), regions).ok());
@@ -780,5 +779,5 @@ TEST_CASE("restore: a file changed after open is caught (hashes cover the bytes 
   REQUIRE(::truncate(p.c_str(), 8192) == 0);
   auto r = vramsnap::restore(snap2, unsealed_restore());
   REQUIRE_FALSE(r.ok());
-  CHECK_MESSAGE((r.error().kind() == ErrorKind::Format || r.error().kind() == ErrorKind::Auth), r.error().message());
+  CHECK_MESSAGE((r.error().kind() == ErrorKind::Format || r.error().kind() == ErrorKind::Integrity), r.error().message());
 }

@@ -1,7 +1,7 @@
 // Authenticity and integrity: bit flips anywhere, swapped and spliced chunks,
 // stripped seals, wrong keys, replays, re-sealing, and the order of checks
-// (seal before any chunk is read, chunk hash before decoding).
-// Catalogue cases 9-14 of docs/reliability.md.
+// (seal before any chunk is read, chunk hash before decoding; the order of
+// formats/snapshot-v1.md).
 #include "test_support.h"
 
 #include "fault_guard.h"
@@ -96,11 +96,11 @@ vramsnap::Status open_restore(const std::string& path, const RestoreOptions& opt
 // padding, which are checked structurally before the seal.
 ErrorKind expected_kind(const Offsets& o, uint64_t off) {
   if (off < 4096) return ErrorKind::Format;
-  if (off < o.manifest_end) return ErrorKind::Auth;  // data area, table, manifest
+  if (off < o.manifest_end) return ErrorKind::Integrity;  // data area, table, manifest
   if (off < o.seal) return ErrorKind::Format;        // padding before the seal block
   if (off < o.seal + 128) {
     const uint64_t rel = off - o.seal;
-    if ((rel >= 16 && rel < 24) || (rel >= 32 && rel < 64)) return ErrorKind::Auth;  // key id, MAC
+    if ((rel >= 16 && rel < 24) || (rel >= 32 && rel < 64)) return ErrorKind::Integrity;  // key id, MAC
     return ErrorKind::Format;
   }
   return ErrorKind::Format;  // trailer
@@ -222,9 +222,9 @@ TEST_CASE("seal: restore uses only the chunks of the selected regions") {
   REQUIRE_MESSAGE(r.ok(), message_of(r));
   CHECK(std::memcmp(r->find("raw")->host, s.regions[0].bytes.data(), 5000) == 0);
   ro.regions = {"text"};
-  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Auth, "region \"text\", chunk 2");
-  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Auth, "SHA-256 mismatch");
-  VT_CHECK_ERROR(vramsnap::verify(snap, s.vopt()), ErrorKind::Auth, "chunk 2");
+  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Integrity, "region \"text\", chunk 2");
+  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Integrity, "SHA-256 mismatch");
+  VT_CHECK_ERROR(vramsnap::verify(snap, s.vopt()), ErrorKind::Integrity, "chunk 2");
 }
 
 // ---- 10. chunk hash before decode; seal before any chunk read --------------------
@@ -236,8 +236,8 @@ TEST_CASE("seal: a chunk's hash is checked before it is decoded or copied") {
     // Break the frame magic: decoding these bytes would be a Format error.
     const std::string p = s.write(flip_bit(s.bytes, s.sf.records[chunk].stored_offset, 0), "h.snap");
     auto snap = open_ok(p);
-    VT_CHECK_ERROR(vramsnap::verify(snap, s.vopt(true)), ErrorKind::Auth, "SHA-256 mismatch");
-    VT_CHECK_ERROR(vramsnap::restore(snap, s.ropt()), ErrorKind::Auth, "SHA-256 mismatch");
+    VT_CHECK_ERROR(vramsnap::verify(snap, s.vopt(true)), ErrorKind::Integrity, "SHA-256 mismatch");
+    VT_CHECK_ERROR(vramsnap::restore(snap, s.ropt()), ErrorKind::Integrity, "SHA-256 mismatch");
     // Control: the same bytes with a matching hash (unsealed) fail in the decoder.
     SnapFile u = parse(read_file(p));
     u.records[chunk].hash = sha256(u.stored(chunk));
@@ -251,11 +251,11 @@ TEST_CASE("seal: a chunk's hash is checked before it is decoded or copied") {
   // Raw chunks are read straight into the destination and hashed there; a
   // flipped byte is still an integrity failure and nothing is handed over.
   const std::string p = s.write(flip_bit(s.bytes, s.sf.records[0].stored_offset + 4999, 7), "raw.snap");
-  VT_CHECK_ERROR(open_restore(p, s.ropt()), ErrorKind::Auth, "region \"raw\", chunk 0");
+  VT_CHECK_ERROR(open_restore(p, s.ropt()), ErrorKind::Integrity, "region \"raw\", chunk 0");
   // Padding after a chunk is checked too.
   const std::string pp = s.write(flip_bit(s.bytes, s.sf.records[0].stored_offset + 5000, 0), "pad.snap");
-  VT_CHECK_ERROR(open_restore(pp, s.ropt()), ErrorKind::Auth, "alignment padding after the chunk is not zero");
-  VT_CHECK_ERROR(open_verify(pp, s.vopt()), ErrorKind::Auth, "alignment padding");
+  VT_CHECK_ERROR(open_restore(pp, s.ropt()), ErrorKind::Integrity, "alignment padding after the chunk is not zero");
+  VT_CHECK_ERROR(open_verify(pp, s.vopt()), ErrorKind::Integrity, "alignment padding");
 }
 
 TEST_CASE("seal: the seal and the generation are checked before any chunk is read") {
@@ -267,14 +267,14 @@ TEST_CASE("seal: the seal and the generation are checked before any chunk is rea
   FaultGuard guard({fault::Kind::ReadEio, 1});
   RestoreOptions ro = s.ropt();
   ro.key = &other;
-  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Auth, "wrong key");
+  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Integrity, "wrong key");
   VerifyOptions vo = s.vopt();
   vo.key = &other;
-  VT_CHECK_ERROR(vramsnap::verify(snap, vo), ErrorKind::Auth, "wrong key");
+  VT_CHECK_ERROR(vramsnap::verify(snap, vo), ErrorKind::Integrity, "wrong key");
   ro = s.ropt();
   ro.min_generation = 6;
-  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Auth, "older than the required minimum 6");
-  VT_CHECK_ERROR(vramsnap::extract(snap, s.dir / "never", ro), ErrorKind::Auth, "older than");
+  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Integrity, "older than the required minimum 6");
+  VT_CHECK_ERROR(vramsnap::extract(snap, s.dir / "never", ro), ErrorKind::Integrity, "older than");
   CHECK_FALSE(path_exists(s.dir / "never"));
   // With the right key the first chunk read hits the injected EIO: an I/O error.
   fault::set_plan({fault::Kind::ReadEio, 1});
@@ -308,8 +308,8 @@ TEST_CASE("seal: two chunks swapped") {
                      g.begin() + static_cast<std::ptrdiff_t>(b));
     write_file(dir / "swap.snap", g);
     auto snap = open_ok(dir / "swap.snap");
-    VT_CHECK_ERROR(vramsnap::verify(snap, vo), ErrorKind::Auth, "SHA-256 mismatch");
-    VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Auth, "SHA-256 mismatch");
+    VT_CHECK_ERROR(vramsnap::verify(snap, vo), ErrorKind::Integrity, "SHA-256 mismatch");
+    VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Integrity, "SHA-256 mismatch");
   }
   SUBCASE("bytes and hashes swapped consistently: only the seal catches it") {
     SnapFile s = sf;
@@ -318,8 +318,8 @@ TEST_CASE("seal: two chunks swapped") {
     relayout(s, stored, /*rehash=*/true);  // every record's hash matches its (swapped) bytes
     write_file(dir / "swap2.snap", build(s));  // seal block kept, trailer changed
     auto snap = open_ok(dir / "swap2.snap");
-    VT_CHECK_ERROR(vramsnap::verify(snap, vo), ErrorKind::Auth, "seal does not match");
-    VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Auth, "seal does not match");
+    VT_CHECK_ERROR(vramsnap::verify(snap, vo), ErrorKind::Integrity, "seal does not match");
+    VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Integrity, "seal does not match");
     // Without the key (structure and hashes only) the swap goes unnoticed, so
     // the seal really is what catches it.
     auto unsealed_ok = vramsnap::restore(snap, unsealed_restore());
@@ -342,8 +342,8 @@ TEST_CASE("seal: a chunk spliced from another snapshot sealed with the same key"
   s.records[0] = b.sf.records[0];
   const std::string p = a.write(build(s), "spliced.snap");
   auto snap = open_ok(p);
-  VT_CHECK_ERROR(vramsnap::verify(snap, a.vopt(true)), ErrorKind::Auth, "seal does not match");
-  VT_CHECK_ERROR(vramsnap::restore(snap, a.ropt()), ErrorKind::Auth, "seal does not match");
+  VT_CHECK_ERROR(vramsnap::verify(snap, a.vopt(true)), ErrorKind::Integrity, "seal does not match");
+  VT_CHECK_ERROR(vramsnap::restore(snap, a.ropt()), ErrorKind::Integrity, "seal does not match");
   CHECK(vramsnap::verify(snap, unsealed_verify(true)).ok());  // hashes alone cannot tell
 
   // B's whole tail (table, manifest, seal, trailer) behind A's header: the
@@ -354,7 +354,7 @@ TEST_CASE("seal: a chunk spliced from another snapshot sealed with the same key"
   // B's seal block on A: valid MAC for another header and trailer.
   SnapFile u = a.sf;
   u.seal = b.sf.seal;
-  VT_CHECK_ERROR(open_verify(a.write(build(u), "sealb.snap"), a.vopt()), ErrorKind::Auth, "seal does not match");
+  VT_CHECK_ERROR(open_verify(a.write(build(u), "sealb.snap"), a.vopt()), ErrorKind::Integrity, "seal does not match");
 }
 
 // ---- 12. seal stripped ------------------------------------------------------------
@@ -370,11 +370,11 @@ TEST_CASE("seal: a stripped seal is refused unless unsealed files are allowed") 
   const std::string p = s.write(stripped, "stripped.snap");
   auto snap = open_ok(p);
   CHECK(snap.seal().state == vramsnap::SealState::Unsealed);
-  VT_CHECK_ERROR(vramsnap::verify(snap, s.vopt()), ErrorKind::Auth, "snapshot is not sealed");
-  VT_CHECK_ERROR(vramsnap::restore(snap, s.ropt()), ErrorKind::Auth, "not sealed");
-  VT_CHECK_ERROR(vramsnap::extract(snap, s.dir / "x", s.ropt()), ErrorKind::Auth, "not sealed");
+  VT_CHECK_ERROR(vramsnap::verify(snap, s.vopt()), ErrorKind::Integrity, "snapshot is not sealed");
+  VT_CHECK_ERROR(vramsnap::restore(snap, s.ropt()), ErrorKind::Integrity, "not sealed");
+  VT_CHECK_ERROR(vramsnap::extract(snap, s.dir / "x", s.ropt()), ErrorKind::Integrity, "not sealed");
   VerifyOptions nokey;
-  VT_CHECK_ERROR(vramsnap::verify(snap, nokey), ErrorKind::Auth, "not sealed");
+  VT_CHECK_ERROR(vramsnap::verify(snap, nokey), ErrorKind::Integrity, "not sealed");
   // Explicitly allowed: structure and hashes are checked, and reported as unsealed.
   VerifyOptions allow = s.vopt(true);
   allow.allow_unsealed = true;
@@ -415,11 +415,11 @@ TEST_CASE("seal: a wrong key is named together with the expected one") {
   VerifyOptions vo = s.vopt();
   vo.key = &wrong;
   auto v = vramsnap::verify(snap, vo);
-  VT_CHECK_ERROR(v, ErrorKind::Auth, "sealed with key " + want + ", but the supplied key is " + got);
+  VT_CHECK_ERROR(v, ErrorKind::Integrity, "sealed with key " + want + ", but the supplied key is " + got);
   RestoreOptions ro = s.ropt();
   ro.key = &wrong;
-  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Auth, want);
-  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Auth, got);
+  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Integrity, want);
+  VT_CHECK_ERROR(vramsnap::restore(snap, ro), ErrorKind::Integrity, got);
   // A forged seal block that claims the right key id but carries another
   // key's MAC: the MAC check (not the id) refuses it.
   SnapFile f = s.sf;
@@ -428,7 +428,7 @@ TEST_CASE("seal: a wrong key is named together with the expected one") {
   Bytes forged = build(f, bo);
   const auto id = key_id_of(s.kb);
   std::copy(id.begin(), id.end(), forged.begin() + static_cast<std::ptrdiff_t>(s.o.seal + 16));
-  VT_CHECK_ERROR(open_verify(s.write(forged, "forged.snap"), s.vopt()), ErrorKind::Auth,
+  VT_CHECK_ERROR(open_verify(s.write(forged, "forged.snap"), s.vopt()), ErrorKind::Integrity,
                  "seal does not match (key " + want + ")");
   // The messages never contain key material.
   const std::string key_hex = hex(s.kb);
@@ -446,15 +446,15 @@ TEST_CASE("seal: replay of an older generation is refused with min_generation") 
   VerifyOptions vo = g5.vopt();
   vo.min_generation = 4;
   CHECK(vramsnap::verify(s5, vo).ok());
-  VT_CHECK_ERROR(vramsnap::verify(s3, vo), ErrorKind::Auth, "generation 3 is older than the required minimum 4");
+  VT_CHECK_ERROR(vramsnap::verify(s3, vo), ErrorKind::Integrity, "generation 3 is older than the required minimum 4");
   vo.min_generation = 5;
   CHECK(vramsnap::verify(s5, vo).ok());
   vo.min_generation = 6;
-  VT_CHECK_ERROR(vramsnap::verify(s5, vo), ErrorKind::Auth, "replayed or stale snapshot");
+  VT_CHECK_ERROR(vramsnap::verify(s5, vo), ErrorKind::Integrity, "replayed or stale snapshot");
   RestoreOptions ro = g5.ropt();
   ro.min_generation = 4;
   CHECK(vramsnap::restore(s5, ro).ok());
-  VT_CHECK_ERROR(vramsnap::restore(s3, ro), ErrorKind::Auth, "older than the required minimum 4");
+  VT_CHECK_ERROR(vramsnap::restore(s3, ro), ErrorKind::Integrity, "older than the required minimum 4");
   // Without min_generation both are valid: a seal does not expire.
   CHECK(vramsnap::verify(s3, g5.vopt()).ok());
 
@@ -468,13 +468,13 @@ TEST_CASE("seal: replay of an older generation is refused with min_generation") 
   auto bumped = open_ok(p);
   CHECK(bumped.meta().generation == 5);
   vo.min_generation = 4;
-  VT_CHECK_ERROR(vramsnap::verify(bumped, vo), ErrorKind::Auth, "seal does not match");
+  VT_CHECK_ERROR(vramsnap::verify(bumped, vo), ErrorKind::Integrity, "seal does not match");
   // Same for the labels.
   SnapFile l = g5.sf;
   auto jl = l.manifest_json();
   jl["labels"]["model"] = "other";
   l.set_manifest(jl);
-  VT_CHECK_ERROR(open_verify(g5.write(build(l), "labels.snap"), g5.vopt()), ErrorKind::Auth, "seal does not match");
+  VT_CHECK_ERROR(open_verify(g5.write(build(l), "labels.snap"), g5.vopt()), ErrorKind::Integrity, "seal does not match");
 }
 
 // ---- re-sealing ---------------------------------------------------------------------
@@ -502,7 +502,7 @@ TEST_CASE("seal: re-sealing with another key replaces the seal and nothing else"
   CHECK(build(s.sf, bo) == after);
 
   auto snap = open_ok(s.path);
-  VT_CHECK_ERROR(vramsnap::verify(snap, s.vopt()), ErrorKind::Auth, "but the supplied key is " + s.key.id_hex());
+  VT_CHECK_ERROR(vramsnap::verify(snap, s.vopt()), ErrorKind::Integrity, "but the supplied key is " + s.key.id_hex());
   VerifyOptions v2 = s.vopt(true);
   v2.key = &key2;
   CHECK(vramsnap::verify(snap, v2).ok());
@@ -537,5 +537,5 @@ TEST_CASE("seal: sealing validates the structure but not chunk data") {
   REQUIRE(vramsnap::seal(pc, key2).ok());
   VerifyOptions vo = s.vopt();
   vo.key = &key2;
-  VT_CHECK_ERROR(open_verify(pc, vo), ErrorKind::Auth, "SHA-256 mismatch");
+  VT_CHECK_ERROR(open_verify(pc, vo), ErrorKind::Integrity, "SHA-256 mismatch");
 }

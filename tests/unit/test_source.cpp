@@ -187,9 +187,9 @@ TEST_CASE("source: a source returning wrong bytes is caught by the hash, at the 
       auto snap = Snapshot::open(faulty);
       REQUIRE(snap.ok());
       auto rep = vramsnap::verify(*snap, unsealed_verify(false));
-      VT_CHECK_ERROR(rep, ErrorKind::Auth, fmt::format("chunk {} ", i));
+      VT_CHECK_ERROR(rep, ErrorKind::Integrity, fmt::format("chunk {} ", i));
       auto restored = vramsnap::restore(*snap, unsealed_restore());
-      VT_CHECK_ERROR(restored, ErrorKind::Auth, "SHA-256 mismatch");
+      VT_CHECK_ERROR(restored, ErrorKind::Integrity, "SHA-256 mismatch");
     }
   }
   // A flipped padding byte is caught as well.
@@ -199,14 +199,14 @@ TEST_CASE("source: a source returning wrong bytes is caught by the hash, at the 
                                                                     c0.stored_offset + c0.stored_size});
     auto snap = Snapshot::open(faulty);
     REQUIRE(snap.ok());
-    VT_CHECK_ERROR(vramsnap::verify(*snap, unsealed_verify(false)), ErrorKind::Auth, "padding");
+    VT_CHECK_ERROR(vramsnap::verify(*snap, unsealed_verify(false)), ErrorKind::Integrity, "padding");
   }
 }
 
 TEST_CASE("engine: the lowest failing chunk is reported, whoever found it") {
   using vramsnap::pipeline::ChunkFailure;
   using vramsnap::pipeline::lowest_failure;
-  auto err = [](const char* m) { return vramsnap::Error(ErrorKind::Auth, m); };
+  auto err = [](const char* m) { return vramsnap::Error(ErrorKind::Integrity, m); };
   CHECK(!lowest_failure(std::nullopt, {}).has_value());
   auto a = lowest_failure(ChunkFailure{7, err("engine")}, {});
   REQUIRE(a);

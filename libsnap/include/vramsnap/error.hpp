@@ -1,7 +1,8 @@
 #pragma once
 // Errors as values. Nothing inside libvramsnap throws across the public API:
-// every fallible call returns Result<T> (or Status), and the tools map
-// ErrorKind to an exit code in exactly one place (tools/exit_code.cpp).
+// every fallible call returns Result<T> (or Status). What a kind is called,
+// the exit code vramsnap(1) gives it and its C API status live in one table
+// (error_kind_info), which the tool and the C API both read.
 #include <cassert>
 #include <string>
 #include <type_traits>
@@ -15,7 +16,7 @@ namespace vramsnap {
 enum class ErrorKind {
   Usage,        // bad argument or option value (exit 2)
   Format,       // not a snapshot, truncated, structurally corrupt (exit 3)
-  Auth,         // integrity or authenticity failure (exit 1)
+  Integrity,    // bad seal, wrong key, hash mismatch, unsealed, too old (exit 1)
   IO,           // read/write/open failure, output exists (exit 4)
   Limit,        // a cap exceeded, out of memory (exit 5)
   Resource,     // GPU out of memory and similar (exit 5)
@@ -23,6 +24,18 @@ enum class ErrorKind {
   Interrupted,  // cancelled by the caller or a signal (exit 130/143)
 };
 
+inline constexpr ErrorKind kAllErrorKinds[] = {ErrorKind::Usage, ErrorKind::Format, ErrorKind::Integrity,
+                                               ErrorKind::IO,    ErrorKind::Limit,  ErrorKind::Resource,
+                                               ErrorKind::Compat, ErrorKind::Interrupted};
+
+struct ErrorKindInfo {
+  const char* name;  // printed before the message: "integrity error", "usage error"
+  int exit_code;     // vramsnap(1) exit status (SIGTERM while running exits 143 instead of 130)
+  int c_status;      // vramsnap_status of the C API (vramsnap.h)
+};
+VRAMSNAP_API ErrorKindInfo error_kind_info(ErrorKind kind) noexcept;
+
+// error_kind_info(kind).name
 VRAMSNAP_API const char* to_string(ErrorKind kind) noexcept;
 
 class VRAMSNAP_API Error {

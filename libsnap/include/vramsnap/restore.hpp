@@ -25,7 +25,7 @@ namespace vramsnap {
 struct CheckOptions {
   const Key* key = nullptr;        // required for sealed snapshots unless allow_unsealed
   bool allow_unsealed = false;     // accept unsealed files (structure + hashes only)
-  std::optional<uint64_t> min_generation;  // refuse older snapshots (Auth)
+  std::optional<uint64_t> min_generation;  // refuse older snapshots (Integrity)
   unsigned threads = 0;            // 0: all cores
   ProgressFn progress;
   const std::atomic<bool>* cancel = nullptr;

@@ -1,11 +1,14 @@
 #pragma once
-// Value types shared by the public API: region metadata and snapshot metadata.
+// Value types shared by the public API: region metadata and snapshot metadata,
+// and the format's rules for a region's metadata (one set, used by capture,
+// by every input parser and by the manifest reader).
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "vramsnap/error.hpp"
 #include "vramsnap/export.h"
 
 namespace vramsnap {
@@ -34,6 +37,16 @@ struct RegionMeta {
   uint32_t flags = 0;
   std::map<std::string, std::string> labels;
 };
+
+// The format's rules for one region (formats/snapshot-v1.md, the manifest):
+// name (1..255 bytes of UTF-8, no control characters or backslashes, '/'
+// separated segments that are neither empty nor "." or ".."), size cap, dtype
+// name, shape rank, shape x dtype size equal to the size (for dtypes of known
+// size), labels. Usage error for what is wrong, Limit for a cap exceeded; the
+// message names the region. When `field` is given it receives the field at
+// fault ("name", "size", "dtype", "shape", "labels") so that a caller can
+// point at it in its own input.
+VRAMSNAP_API Status validate_region(const RegionMeta& meta, std::string* field = nullptr);
 
 struct SourceInfo {  // where a snapshot was captured; all optional
   std::string gpu_name;

@@ -26,7 +26,7 @@ extern "C" {
 
 typedef enum vramsnap_status {
   VRAMSNAP_OK = 0,
-  VRAMSNAP_ERR_VERIFY = 1,      /* bad seal, wrong key, hash mismatch, unsealed, too old */
+  VRAMSNAP_ERR_INTEGRITY = 1,   /* bad seal, wrong key, hash mismatch, unsealed, too old */
   VRAMSNAP_ERR_USAGE = 2,       /* bad argument */
   VRAMSNAP_ERR_FORMAT = 3,      /* not a snapshot, truncated, corrupt structure */
   VRAMSNAP_ERR_IO = 4,          /* read/write failure, output exists */
@@ -34,6 +34,9 @@ typedef enum vramsnap_status {
   VRAMSNAP_ERR_UNAVAILABLE = 6, /* no GPU/driver, or incompatible */
   VRAMSNAP_ERR_INTERRUPTED = 130
 } vramsnap_status;
+/* Deprecated: the old name of VRAMSNAP_ERR_INTEGRITY, kept so that existing
+ * callers still compile. */
+#define VRAMSNAP_ERR_VERIFY VRAMSNAP_ERR_INTEGRITY
 
 typedef enum vramsnap_region_kind {
   VRAMSNAP_KIND_DEVICE = 0,

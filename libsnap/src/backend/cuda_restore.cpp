@@ -113,7 +113,7 @@ class CudaSink final : public pipeline::Sink {
         VRAMSNAP_TRY(alloc_read_mostly(r));
       } else if (opt_.fixed_va) {
         if (!m.va)
-          return Error(ErrorKind::Usage, fmt::format("{}: region \"{}\" has no recorded address; restore without --fixed-va", s_.path, m.name));
+          return Error(ErrorKind::Usage, fmt::format("{}: region \"{}\" has no recorded address, so it cannot be placed at a fixed address", s_.path, m.name));
         VRAMSNAP_TRY(map_fixed(r));
       } else {
         offsets[r] = core::align_up(arena_size, kArenaAlign);
@@ -258,7 +258,7 @@ class CudaSink final : public pipeline::Sink {
                 "cuMemGetAllocationGranularity");
     if (*m.va % gran != 0)
       return Error(ErrorKind::Compat, fmt::format("{}: region \"{}\" was at 0x{:x}, which is not aligned to this GPU's "
-                                                  "mapping granularity ({} bytes); restore without --fixed-va",
+                                                  "mapping granularity ({} bytes); restore without fixed addresses",
                                                   s_.path, m.name, *m.va, gran));
     const size_t size = core::align_up(m.size, gran);
     CUdeviceptr got = 0;
@@ -266,7 +266,7 @@ class CudaSink final : public pipeline::Sink {
     res_->mappings.push_back({got, size, 0, false});
     if (got != *m.va)
       return Error(ErrorKind::Resource, fmt::format("{}: region \"{}\" needs device addresses 0x{:x}..0x{:x}, but that range "
-                                                    "is taken in this process (got 0x{:x}); restore without --fixed-va, "
+                                                    "is taken in this process (got 0x{:x}); restore without fixed addresses, "
                                                     "or restore before other GPU allocations", s_.path, m.name, *m.va,
                                                     *m.va + size, got));
     auto& mp = res_->mappings.back();

@@ -31,19 +31,9 @@ namespace {
 
 thread_local std::string g_last_error;
 
+// The library's one table (error_kind_info) says which status a kind gets.
 vramsnap_status status_for(vramsnap::ErrorKind k) {
-  using vramsnap::ErrorKind;
-  switch (k) {
-    case ErrorKind::Auth: return VRAMSNAP_ERR_VERIFY;
-    case ErrorKind::Usage: return VRAMSNAP_ERR_USAGE;
-    case ErrorKind::Format: return VRAMSNAP_ERR_FORMAT;
-    case ErrorKind::IO: return VRAMSNAP_ERR_IO;
-    case ErrorKind::Limit:
-    case ErrorKind::Resource: return VRAMSNAP_ERR_RESOURCE;
-    case ErrorKind::Compat: return VRAMSNAP_ERR_UNAVAILABLE;
-    case ErrorKind::Interrupted: return VRAMSNAP_ERR_INTERRUPTED;
-  }
-  return VRAMSNAP_ERR_IO;
+  return static_cast<vramsnap_status>(vramsnap::error_kind_info(k).c_status);
 }
 
 vramsnap_status fail(const vramsnap::Error& e) {

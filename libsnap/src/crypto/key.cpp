@@ -234,10 +234,10 @@ Result<Key> Key::load(const std::string& path) { return load_key(path, Origin::O
 
 Result<Key> Key::resolve(const std::optional<std::string>& key_file) {
   static constexpr const char* kNoKey =
-      "no key: pass --key-file FILE, or set VRAMSNAP_KEY_FILE to a key file path, or provide the systemd "
-      "credential vramsnap.key";
+      "no key given: no key file named, VRAMSNAP_KEY_FILE unset or empty, and no systemd credential "
+      "vramsnap.key";
   if (key_file) {
-    if (key_file->empty()) return make_error(ErrorKind::Usage, "--key-file needs a path to a key file");
+    if (key_file->empty()) return make_error(ErrorKind::Usage, "the key file path is empty");
     return load_key(*key_file, Origin::Operator);
   }
   // An empty variable counts as unset, as shells and systemd treat it.

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "core/checked_math.h"
@@ -148,24 +149,6 @@ Status validate_labels(const std::map<std::string, std::string>& labels, const s
   return {};
 }
 
-Status validate_region(const RegionMeta& r) {
-  if (auto p = region_name_problem(r.name); !p.empty())
-    return Error(ErrorKind::Format, fmt::format("region name \"{}\" {}", r.name.substr(0, 64), p));
-  if (r.size > kMaxRegionSize)
-    return Error(ErrorKind::Limit, fmt::format("region \"{}\": size {} exceeds the cap of {}", r.name, r.size, kMaxRegionSize));
-  if (!r.dtype.empty() && !dtype_name_valid(r.dtype))
-    return Error(ErrorKind::Format, fmt::format("region \"{}\": dtype \"{}\" is not a valid dtype name", r.name, r.dtype.substr(0, 40)));
-  if (r.shape.size() > kMaxShapeRank)
-    return Error(ErrorKind::Format, fmt::format("region \"{}\": shape rank {} above {}", r.name, r.shape.size(), kMaxShapeRank));
-  if (unsigned es = dtype_size(r.dtype); es != 0 && !r.shape.empty()) {
-    std::optional<uint64_t> n = es;
-    for (auto d : r.shape) n = n ? core::checked_mul(*n, d) : std::nullopt;
-    if (!n || *n != r.size)
-      return Error(ErrorKind::Format, fmt::format("region \"{}\": shape x dtype size does not equal the region size {}", r.name, r.size));
-  }
-  return validate_labels(r.labels, fmt::format("region \"{}\"", r.name));
-}
-
 std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMeta>& regions) {
   json j;
   j["format"] = "vramsnap-manifest";
@@ -253,3 +236,43 @@ Result<Manifest> parse_manifest(std::string_view text) {
 }
 
 }  // namespace vramsnap::format
+
+namespace vramsnap {
+
+Status validate_region(const RegionMeta& r, std::string* field) {
+  auto fail = [&](const char* f, ErrorKind kind, std::string message) -> Status {
+    if (field) *field = f;
+    return Error(kind, std::move(message));
+  };
+  using format::kMaxRegionSize;
+  using format::kMaxShapeRank;
+  if (auto p = format::region_name_problem(r.name); !p.empty())
+    return fail("name", ErrorKind::Usage, fmt::format("region name {} {}", format::printable(r.name), p));
+  if (r.size > kMaxRegionSize)
+    return fail("size", ErrorKind::Limit,
+                fmt::format("region \"{}\": size {} exceeds the cap of {}", r.name, r.size, kMaxRegionSize));
+  if (!r.dtype.empty() && !dtype_name_valid(r.dtype))
+    return fail("dtype", ErrorKind::Usage,
+                fmt::format("region \"{}\": dtype {} is not a valid dtype name (1-32 of [a-z0-9_], e.g. bf16, f16, "
+                            "f32, u8)", r.name, format::printable(r.dtype)));
+  if (r.shape.size() > kMaxShapeRank)
+    return fail("shape", ErrorKind::Usage,
+                fmt::format("region \"{}\": shape rank {} exceeds {}", r.name, r.shape.size(), kMaxShapeRank));
+  if (unsigned es = dtype_size(r.dtype); es != 0 && !r.shape.empty()) {
+    std::optional<uint64_t> n = es;
+    for (auto d : r.shape) n = n ? core::checked_mul(*n, d) : std::nullopt;
+    if (!n || *n != r.size)
+      return fail("shape", ErrorKind::Usage,
+                  fmt::format("region \"{}\": shape x dtype size does not equal the region size {} (shape [{}] of "
+                              "{} is {} bytes)", r.name, r.size, fmt::join(r.shape, ", "), r.dtype,
+                              n ? std::to_string(*n) : std::string("more than 2^64")));
+  }
+  auto st = format::validate_labels(r.labels, fmt::format("region \"{}\"", r.name));
+  if (!st.ok()) {
+    const ErrorKind kind = st.error().kind() == ErrorKind::Limit ? ErrorKind::Limit : ErrorKind::Usage;
+    return fail("labels", kind, st.error().message());
+  }
+  return {};
+}
+
+}  // namespace vramsnap

@@ -21,9 +21,9 @@ struct Manifest {
 std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMeta>& regions);
 Result<Manifest> parse_manifest(std::string_view json);
 
-// Checks one region's metadata (name, dtype, shape vs size, caps, labels).
-// Used by the writer before capture and by the manifest parser.
-Status validate_region(const RegionMeta& r);
+// One region's metadata: the public vramsnap::validate_region (types.hpp),
+// used by the writer before capture and by the manifest parser.
+using ::vramsnap::validate_region;
 Status validate_labels(const std::map<std::string, std::string>& labels, const std::string& where);
 
 // Maximum nesting depth accepted in any JSON we parse from a file.

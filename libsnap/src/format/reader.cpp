@@ -149,7 +149,7 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
 
   // 4. Chunk table (bounded: chunk_count <= cap, and it lies inside the file).
   if (crypto::sha256(table) != t.table_hash)
-    return Error(ErrorKind::Auth, path + ": chunk table hash mismatch (file corrupt or tampered)");
+    return Error(ErrorKind::Integrity, path + ": chunk table hash mismatch (file corrupt or tampered)");
   d->chunks.reserve(t.chunk_count);
   for (uint64_t i = 0; i < t.chunk_count; ++i) {
     auto c = parse_record(table.data() + i * kChunkRecordSize, i);
@@ -159,7 +159,7 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
 
   // 5. Manifest.
   if (crypto::sha256(manifest_bytes) != t.manifest_hash)
-    return Error(ErrorKind::Auth, path + ": manifest hash mismatch (file corrupt or tampered)");
+    return Error(ErrorKind::Integrity, path + ": manifest hash mismatch (file corrupt or tampered)");
   auto mr = parse_manifest({reinterpret_cast<const char*>(manifest_bytes.data()), manifest_bytes.size()});
   if (!mr.ok()) return std::move(mr).error().with_context(path + ": ");
   d->meta = std::move(mr->meta);

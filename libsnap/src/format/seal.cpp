@@ -22,19 +22,18 @@ crypto::Digest compute_seal_mac(const crypto::Key& key, const HeaderBytes& heade
 Status check_seal(const SnapshotData& s, const crypto::Key* key, bool allow_unsealed) {
   if (s.seal_block.algorithm == kSealNone) {
     if (allow_unsealed) return {};
-    return Error(ErrorKind::Auth, s.path + ": snapshot is not sealed; seal it with 'vramsnap seal' or pass "
-                                           "--allow-unsealed to check structure and hashes only");
+    return Error(ErrorKind::Integrity, s.path + ": snapshot is not sealed, and a seal is required");
   }
   if (!key) {
     if (allow_unsealed) return {};  // structure-only check of a sealed file
     return Error(ErrorKind::Usage, s.path + ": snapshot is sealed; a key is needed to check it");
   }
   if (key->id() != s.seal_block.key_id)
-    return Error(ErrorKind::Auth, fmt::format("{}: sealed with key {}, but the supplied key is {} (wrong key)", s.path,
+    return Error(ErrorKind::Integrity, fmt::format("{}: sealed with key {}, but the supplied key is {} (wrong key)", s.path,
                                               crypto::key_id_hex(s.seal_block.key_id), key->id_hex()));
   auto mac = compute_seal_mac(*key, s.header_bytes, s.trailer_bytes);
   if (!crypto::equal_ct(mac.data(), s.seal_block.mac.data(), mac.size()))
-    return Error(ErrorKind::Auth, fmt::format("{}: seal does not match (key {}): the file was modified after sealing",
+    return Error(ErrorKind::Integrity, fmt::format("{}: seal does not match (key {}): the file was modified after sealing",
                                               s.path, key->id_hex()));
   return {};
 }

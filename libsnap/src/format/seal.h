@@ -14,7 +14,7 @@ namespace vramsnap::format {
 crypto::Digest compute_seal_mac(const crypto::Key& key, const HeaderBytes& header, const TrailerBytes& trailer);
 
 // Checks the seal of an opened snapshot. key == nullptr only with
-// allow_unsealed (structure-only check). Errors (Auth): unsealed without
+// allow_unsealed (structure-only check). Errors (Integrity): unsealed without
 // allow_unsealed, key id mismatch (both ids named), MAC mismatch.
 Status check_seal(const SnapshotData& s, const crypto::Key* key, bool allow_unsealed);
 

@@ -54,7 +54,7 @@ Error not_regular(const std::string& path, mode_t m) {
 }
 
 Error exists_error(const std::string& path) {
-  return make_error(ErrorKind::IO, path + " exists; pass --force to replace it");
+  return make_error(ErrorKind::IO, path + " exists and overwriting was not requested");
 }
 
 // O_NONBLOCK so that opening a FIFO cannot hang waiting for a writer; it is

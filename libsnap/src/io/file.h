@@ -45,7 +45,7 @@ class AtomicOutput {
  public:
   // Creates "<dir>/.<name>.vramsnap-XXXXXX" (O_EXCL, mode 0644 before umask)
   // in the final file's directory. Without `overwrite`, an existing final path
-  // is an IO error ("exists; use --force"). The temp path is registered with
+  // is an IO error ("exists and overwriting was not requested"). The temp path is registered with
   // the interrupt cleanup (io/cleanup.h).
   static Result<AtomicOutput> create(const std::string& final_path, bool overwrite, unsigned mode = 0644);
   AtomicOutput(AtomicOutput&& o) noexcept;

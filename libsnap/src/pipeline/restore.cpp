@@ -43,7 +43,7 @@ Result<std::vector<size_t>> select_regions(const SnapshotData& s, const std::vec
         taken[r] = true;
       }
     }
-    if (!found) return Error(ErrorKind::Usage, fmt::format("{}: no region named \"{}\" (list them with: vramsnap inspect {})", s.path, n, s.path));
+    if (!found) return Error(ErrorKind::Usage, fmt::format("{}: no region named \"{}\"", s.path, n));
   }
   std::sort(out.begin(), out.end());
   return out;

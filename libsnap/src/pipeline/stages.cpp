@@ -40,9 +40,9 @@ Status read_verified(const SnapshotData& s, size_t i, std::span<uint8_t> stored,
   clk.read_ns += now_ns() - t0 - hash_ns;
   if (!st.ok()) return std::move(st).error().with_context(format::chunk_context(s, i) + ": ");
   if (!std::all_of(pad.begin(), pad.begin() + static_cast<long>(pad_len), [](uint8_t b) { return b == 0; }))
-    return Error(ErrorKind::Auth,
+    return Error(ErrorKind::Integrity,
                  format::chunk_context(s, i) + ": alignment padding after the chunk is not zero (corrupt or tampered)");
-  if (!match) return Error(ErrorKind::Auth, format::chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");
+  if (!match) return Error(ErrorKind::Integrity, format::chunk_context(s, i) + ": SHA-256 mismatch (corrupt or tampered)");
   return {};
 }
 

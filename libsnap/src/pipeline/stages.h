@@ -43,7 +43,7 @@ class ChunkHasher {
 
 // Reads chunk i's extent: its stored bytes into `stored` (exactly
 // stored_size bytes) and its alignment padding into a scratch page, in one
-// Source read, hashing each piece as it lands. Auth error naming the chunk
+// Source read, hashing each piece as it lands. Integrity error naming the chunk
 // when the padding is not zero or the hash differs; the Source's error (with
 // the chunk's context) when the read fails. On error `stored` holds
 // unverified bytes that must not be used.

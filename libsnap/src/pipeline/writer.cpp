@@ -309,7 +309,7 @@ Result<CaptureSummary> capture(const std::string& out_path, const std::vector<Re
     for (uint64_t off = 0; off < size; off += opt.chunk_size) {
       run.jobs.push_back({r, off, std::min<uint64_t>(opt.chunk_size, size - off)});
       if (run.jobs.size() > format::kMaxChunkCount)
-        return Error(ErrorKind::Limit, fmt::format("snapshot would have more than {} chunks; use a larger --chunk-size",
+        return Error(ErrorKind::Limit, fmt::format("snapshot would have more than {} chunks; use a larger chunk size",
                                                    format::kMaxChunkCount));
     }
     run.bytes_total += size;

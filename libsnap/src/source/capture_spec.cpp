@@ -1,7 +1,8 @@
-// Capture sources from the command line (--region NAME=PATH,...) and from a
-// spec file (--spec FILE.json, formats/capture-spec.schema.json). Spec files
-// come from deploy hooks, so anything unexpected is an error naming the file
-// and the JSON path: a typo must not silently change what gets captured.
+// Capture spec files (formats/capture-spec.schema.json). Spec files come from
+// deploy hooks, so anything unexpected is an error naming the file and the
+// JSON path: a typo must not silently change what gets captured. Region
+// metadata is checked by the format's rules (validate_region, through
+// region_from_file), not by a copy of them here.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <filesystem>
 #include <new>
 #include <set>
@@ -19,9 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/checked_math.h"
 #include "format/layout.h"
 #include "format/names.h"
+#include "io/file.h"
 #include "source/sources.h"
 
 namespace vramsnap::source {
@@ -30,209 +30,18 @@ namespace {
 using nlohmann::json;
 
 constexpr uint64_t kMaxSpecBytes = 16ull << 20;
-constexpr char kCommaHint[] = "; a PATH containing ',' must be given in a --spec file";
-
-Error usage_error(std::string message) { return make_error(ErrorKind::Usage, std::move(message)); }
-
-using format::valid_utf8;
-
-bool has_control(std::string_view s) {
-  for (char ch : s)
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) return true;
-  return false;
-}
 
 using format::printable;
-
-std::string name_problem(std::string_view name) {
-  if (name.empty()) return "region name is empty";
-  if (name.size() > format::kMaxNameBytes) return "region name is longer than 255 bytes";
-  if (!valid_utf8(name)) return "region name is not valid UTF-8";
-  if (has_control(name)) return "region name contains a control character";
-  return {};
-}
 
 std::string dtype_problem(const std::string& dtype) {
   if (dtype_name_valid(dtype)) return {};
   return printable(dtype) + " is not a dtype name (1-32 of [a-z0-9_], e.g. bf16, f16, f32, u8)";
 }
 
-// Decimal, or hexadecimal with 0x; no sign, no spaces, no suffix.
-std::optional<uint64_t> parse_uint_text(std::string_view t) {
-  unsigned base = 10;
-  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
-    base = 16;
-    t.remove_prefix(2);
-  }
-  if (t.empty()) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : t) {
-    unsigned d;
-    if (c >= '0' && c <= '9') d = unsigned(c - '0');
-    else if (base == 16 && c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
-    else if (base == 16 && c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
-    else return std::nullopt;
-    auto m = core::checked_mul(v, base);
-    if (!m) return std::nullopt;
-    auto a = core::checked_add(*m, d);
-    if (!a) return std::nullopt;
-    v = *a;
-  }
-  return v;
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    const size_t p = s.find(sep, start);
-    parts.push_back(s.substr(start, p == std::string::npos ? std::string::npos : p - start));
-    if (p == std::string::npos) return parts;
-    start = p + 1;
-  }
-}
-
 std::optional<uint32_t> parse_flag(std::string_view f) {
   if (f == "read_mostly") return kFlagReadMostly;
   if (f == "warm") return kFlagWarm;
   return std::nullopt;
-}
-
-// A region as written by the user, before its file is looked at.
-struct RegionFields {
-  std::string name;
-  std::string path;
-  RegionKind kind = RegionKind::Host;
-  std::string dtype;
-  std::optional<std::vector<uint64_t>> shape;
-  std::optional<uint64_t> va;
-  std::optional<int32_t> device;
-  uint32_t flags = 0;
-  std::map<std::string, std::string> labels;
-  std::optional<uint64_t> offset;
-  std::optional<uint64_t> size;
-};
-
-// Where an error points: "--region 'w': size: ..." on the command line,
-// "spec.json: regions[2].size: ..." in a spec file.
-struct Where {
-  std::string base;
-  bool json_path;
-  std::string at(std::string_view field) const {
-    return json_path ? base + "." + std::string(field) + ": " : base + ": " + std::string(field) + ": ";
-  }
-};
-
-// Checks that need the file (exists, regular, offset/size inside it) and the
-// fields against each other, then builds the source.
-Result<RegionSource> finish_region(RegionFields f, const Where& w) {
-  if (auto p = name_problem(f.name); !p.empty()) return usage_error(w.at("name") + p);
-  if (f.path.empty()) return usage_error(w.at("path") + "empty path");
-  if (f.path.find('\0') != std::string::npos) return usage_error(w.at("path") + "path contains a NUL byte");
-  struct stat st {};
-  if (::stat(f.path.c_str(), &st) != 0)
-    return make_error(ErrorKind::IO, w.at("path") + f.path + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return make_error(ErrorKind::IO, w.at("path") + f.path + ": is " +
-                                         (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
-                                         "; a region's bytes must come from a regular file");
-  const auto file_size = static_cast<uint64_t>(st.st_size);
-  const uint64_t offset = f.offset.value_or(0);
-  if (offset > file_size)
-    return usage_error(w.at("offset") + std::to_string(offset) + " is past the end of " + f.path + " (" +
-                       std::to_string(file_size) + " bytes)");
-  const uint64_t size = f.size.value_or(file_size - offset);
-  if (size > file_size - offset)
-    return usage_error(w.at("size") + std::to_string(size) + " bytes at offset " + std::to_string(offset) +
-                       " run past the end of " + f.path + " (" + std::to_string(file_size) + " bytes)");
-  if (f.shape && f.shape->size() > format::kMaxShapeRank)
-    return usage_error(w.at("shape") + "rank " + std::to_string(f.shape->size()) + " exceeds 16");
-  if (const unsigned elem = dtype_size(f.dtype); f.shape && elem != 0) {
-    std::optional<uint64_t> bytes = elem;
-    for (uint64_t d : *f.shape) bytes = bytes ? core::checked_mul(*bytes, d) : bytes;
-    for (uint64_t d : *f.shape) if (d == 0) bytes = 0;  // a zero dim empties the tensor, overflow or not
-    if (!bytes || *bytes != size)
-      return usage_error(w.at("shape") + "shape with dtype " + f.dtype + " is " +
-                         (bytes ? std::to_string(*bytes) : std::string("more than 2^64")) +
-                         " bytes, but the region is " + std::to_string(size) + " bytes");
-  }
-
-  RegionSource r;
-  r.meta.name = std::move(f.name);
-  r.meta.kind = f.kind;
-  r.meta.size = size;
-  r.meta.dtype = std::move(f.dtype);
-  if (f.shape) r.meta.shape = std::move(*f.shape);
-  // Like safetensors tensors: a device region names device 0 unless told.
-  r.meta.device = f.device ? *f.device : (f.kind == RegionKind::Device ? 0 : -1);
-  r.meta.va = f.va;
-  r.meta.flags = f.flags;
-  r.meta.labels = std::move(f.labels);
-  r.path = std::move(f.path);
-  r.offset = offset;
-  return r;
-}
-
-Result<RegionSource> parse_region_arg_unguarded(const std::string& arg) {
-  const size_t eq = arg.find('=');
-  if (eq == std::string::npos)
-    return usage_error("--region " + printable(arg) + ": expected NAME=PATH[,key=value...]");
-  if (eq == 0) return usage_error("--region " + printable(arg) + ": NAME before '=' is empty");
-  RegionFields f;
-  f.name = arg.substr(0, eq);
-  const Where w{"--region " + printable(f.name), false};
-  // PATH ends at the first ',': options follow it.
-  const auto parts = split(arg.substr(eq + 1), ',');
-  f.path = parts[0];
-  if (f.path.empty()) return usage_error(w.at("path") + "PATH after '=' is empty");
-
-  std::set<std::string> seen;
-  for (size_t i = 1; i < parts.size(); ++i) {
-    const std::string& opt = parts[i];
-    const size_t e = opt.find('=');
-    if (e == std::string::npos)
-      return usage_error(w.base + ": option " + printable(opt) + " is not key=value" + kCommaHint);
-    const std::string key = opt.substr(0, e), val = opt.substr(e + 1);
-    if (!seen.insert(key).second) return usage_error(w.at(key) + "given more than once");
-    if (key == "kind") {
-      auto k = parse_region_kind(val);
-      if (!k) return usage_error(w.at(key) + printable(val) + " is not host, device, module or other");
-      f.kind = *k;
-    } else if (key == "dtype") {
-      if (auto p = dtype_problem(val); !p.empty()) return usage_error(w.at(key) + p);
-      f.dtype = val;
-    } else if (key == "shape") {
-      std::vector<uint64_t> shape;
-      for (const auto& d : split(val, 'x')) {
-        const bool decimal = !d.empty() && d.find_first_not_of("0123456789") == std::string::npos;
-        auto v = decimal ? parse_uint_text(d) : std::nullopt;
-        if (!v) return usage_error(w.at(key) + printable(val) + " is not a shape like 4096x4096");
-        shape.push_back(*v);
-      }
-      f.shape = std::move(shape);
-    } else if (key == "va") {
-      f.va = parse_uint_text(val);
-      if (!f.va) return usage_error(w.at(key) + printable(val) + " is not an address like 0x7f00deadbeef");
-    } else if (key == "device") {
-      auto v = parse_uint_text(val);
-      if (!v || *v > INT32_MAX) return usage_error(w.at(key) + printable(val) + " is not a device ordinal (0, 1, ...)");
-      f.device = static_cast<int32_t>(*v);
-    } else if (key == "flags") {
-      for (const auto& name : split(val, '+')) {
-        auto flag = parse_flag(name);
-        if (!flag) return usage_error(w.at(key) + printable(name) + " is not a flag (read_mostly, warm)");
-        f.flags |= *flag;
-      }
-    } else if (key == "offset" || key == "size") {
-      auto v = parse_size(val);
-      if (!v) return usage_error(w.at(key) + printable(val) + " is not a size like 4096, 64KiB or 0x1000");
-      (key == "offset" ? f.offset : f.size) = v;
-    } else {
-      return usage_error(w.base + ": unknown option " + printable(key) +
-                         " (valid: kind, dtype, shape, va, device, flags, offset, size)" + kCommaHint);
-    }
-  }
-  return finish_region(std::move(f), w);
 }
 
 // ---- spec files ---------------------------------------------------------------
@@ -397,10 +206,10 @@ class SpecReader {
   Result<std::string> slurp() const {
     // O_NONBLOCK: a FIFO named as the spec must be refused, not waited on.
     const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return make_error(ErrorKind::IO, file_ + ": cannot open: " + std::strerror(errno));
+    if (fd < 0) return io::errno_error(ErrorKind::IO, file_, "cannot open", errno);
     struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return make_error(ErrorKind::IO, file_ + ": cannot stat: " + std::strerror(errno));
+    if (::fstat(fd, &st) != 0) return io::errno_error(ErrorKind::IO, file_, "cannot stat", errno);
     if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::IO, file_ + ": not a regular file");
     if (static_cast<uint64_t>(st.st_size) > kMaxSpecBytes)
       return err("", std::to_string(st.st_size) + " bytes exceeds the 16 MiB cap for spec files", ErrorKind::Limit);
@@ -409,7 +218,7 @@ class SpecReader {
     while (done < text.size()) {
       const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return make_error(ErrorKind::IO, file_ + ": read failed: " + std::strerror(errno));
+      if (n < 0) return io::errno_error(ErrorKind::IO, file_, "read failed", errno);
       if (n == 0) break;
       done += static_cast<size_t>(n);
     }
@@ -483,8 +292,8 @@ class SpecReader {
                                    "offset", "size"}));
     for (const char* required : {"name", "path"})
       if (!j.contains(required)) return err(jp, std::string("missing required key '") + required + "'");
-    RegionFields f;
-    VRAMSNAP_ASSIGN_OR_RETURN(f.name, string_value(j["name"], jp + ".name"));
+    RegionFileRequest f;
+    VRAMSNAP_ASSIGN_OR_RETURN(f.meta.name, string_value(j["name"], jp + ".name"));
     VRAMSNAP_ASSIGN_OR_RETURN(const std::string path, string_value(j["path"], jp + ".path"));
     if (path.empty()) return err(jp + ".path", "empty path");
     f.path = resolve(path);
@@ -492,32 +301,29 @@ class SpecReader {
       VRAMSNAP_ASSIGN_OR_RETURN(const std::string kind, string_value(j["kind"], jp + ".kind"));
       auto k = parse_region_kind(kind);
       if (!k) return err(jp + ".kind", printable(kind) + " is not host, device, module or other");
-      f.kind = *k;
+      f.meta.kind = *k;
     }
     if (j.contains("dtype")) {
-      VRAMSNAP_ASSIGN_OR_RETURN(f.dtype, string_value(j["dtype"], jp + ".dtype"));
-      if (auto p = dtype_problem(f.dtype); !p.empty()) return err(jp + ".dtype", p);
+      VRAMSNAP_ASSIGN_OR_RETURN(f.meta.dtype, string_value(j["dtype"], jp + ".dtype"));
+      if (auto p = dtype_problem(f.meta.dtype); !p.empty()) return err(jp + ".dtype", p);
     }
     if (j.contains("shape")) {
       const json& s = j["shape"];
       VRAMSNAP_TRY(expect(s, jp + ".shape", s.is_array(), "an array of non-negative integers"));
-      if (s.size() > format::kMaxShapeRank) return err(jp + ".shape", "rank " + std::to_string(s.size()) + " exceeds 16");
-      std::vector<uint64_t> shape;
       for (size_t i = 0; i < s.size(); ++i) {
         VRAMSNAP_ASSIGN_OR_RETURN(const uint64_t d, uint_value(s[i], element(jp + ".shape", i)));
-        shape.push_back(d);
+        f.meta.shape.push_back(d);
       }
-      f.shape = std::move(shape);
     }
     if (j.contains("va")) {
       const json& va = j["va"];
       if (va.is_number_unsigned()) {
-        f.va = va.get<uint64_t>();
+        f.meta.va = va.get<uint64_t>();
       } else {
         const std::string text = va.is_string() ? va.get<std::string>() : std::string();
         const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-        if (hex) f.va = parse_uint_text(text);
-        if (!f.va) return err(jp + ".va", std::string("expected an address: a \"0x...\" hex string or an integer, got ") +
+        if (hex) f.meta.va = parse_size(text);  // "0x..." only: plain hex digits
+        if (!f.meta.va) return err(jp + ".va", std::string("expected an address: a \"0x...\" hex string or an integer, got ") +
                                               (va.is_string() ? printable(text) : std::string(kind_of(va))));
       }
     }
@@ -531,11 +337,11 @@ class SpecReader {
         VRAMSNAP_ASSIGN_OR_RETURN(const std::string name, string_value(fl[i], element(jp + ".flags", i)));
         auto flag = parse_flag(name);
         if (!flag) return err(element(jp + ".flags", i), printable(name) + " is not a flag (read_mostly, warm)");
-        f.flags |= *flag;
+        f.meta.flags |= *flag;
       }
     }
     if (j.contains("labels")) {
-      VRAMSNAP_ASSIGN_OR_RETURN(f.labels, labels(j["labels"], jp + ".labels"));
+      VRAMSNAP_ASSIGN_OR_RETURN(f.meta.labels, labels(j["labels"], jp + ".labels"));
     }
     if (j.contains("offset")) {
       VRAMSNAP_ASSIGN_OR_RETURN(f.offset, size_value(j["offset"], jp + ".offset"));
@@ -543,7 +349,10 @@ class SpecReader {
     if (j.contains("size")) {
       VRAMSNAP_ASSIGN_OR_RETURN(f.size, size_value(j["size"], jp + ".size"));
     }
-    return finish_region(std::move(f), Where{file_ + ": " + jp, true});
+    // Its messages start with the field at fault: "size: ...".
+    auto r = region_from_file(std::move(f));
+    if (!r.ok()) return std::move(r).error().with_context(file_ + ": " + jp + ".");
+    return r;
   }
 
   Status safetensors_entry(CaptureSpec& spec, const json& j, const std::string& jp) {
@@ -588,38 +397,13 @@ class SpecReader {
 
 }  // namespace
 
-std::optional<uint64_t> parse_size(const std::string& text) {
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) return parse_uint_text(text);
-  const size_t digits = text.find_first_not_of("0123456789");
-  if (digits == 0 || text.empty()) return std::nullopt;
-  auto value = parse_uint_text(std::string_view(text).substr(0, digits));
-  if (!value) return std::nullopt;
-  std::string unit = digits == std::string::npos ? std::string() : text.substr(digits);
-  for (char& c : unit) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  unsigned shift = 0;
-  if (!unit.empty() && unit != "b") {
-    // Binary multiples only; "KB"/"MB" are refused rather than guessed at,
-    // since they mean powers of ten to many readers.
-    const size_t p = std::string_view("kmgtpe").find(unit[0]);
-    const std::string rest = unit.substr(1);
-    if (p == std::string_view::npos || !(rest.empty() || rest == "i" || rest == "ib")) return std::nullopt;
-    shift = 10 * unsigned(p + 1);
-  }
-  if (*value > (UINT64_MAX >> shift)) return std::nullopt;
-  return *value << shift;
-}
+}  // namespace vramsnap::source
 
-Result<RegionSource> parse_region_arg(const std::string& arg) {
-  try {
-    return parse_region_arg_unguarded(arg);
-  } catch (const std::bad_alloc&) {
-    return make_error(ErrorKind::Limit, "--region: out of memory");
-  }
-}
+namespace vramsnap {
 
 Result<CaptureSpec> read_capture_spec(const std::string& path) {
   try {
-    return SpecReader(path).read();
+    return source::SpecReader(path).read();
   } catch (const std::bad_alloc&) {
     return make_error(ErrorKind::Limit, path + ": out of memory reading the spec");
   } catch (const std::exception& e) {
@@ -628,4 +412,4 @@ Result<CaptureSpec> read_capture_spec(const std::string& path) {
   }
 }
 
-}  // namespace vramsnap::source
+}  // namespace vramsnap

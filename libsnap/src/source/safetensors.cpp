@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <new>
 #include <string_view>
 #include <unordered_set>
@@ -17,6 +16,7 @@
 #include "core/checked_math.h"
 #include "format/layout.h"
 #include "format/names.h"
+#include "io/file.h"
 #include "source/sources.h"
 
 namespace vramsnap::source {
@@ -224,7 +224,7 @@ Status read_exact(int fd, const std::string& path, uint8_t* dst, size_t len, uin
     const ssize_t n = ::pread(fd, dst, len, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return make_error(ErrorKind::IO, path + ": read failed: " + std::strerror(errno));
+      return io::errno_error(ErrorKind::IO, path, "read failed", errno);
     }
     if (n == 0) return format_error(path + ": file ended early (was it truncated while being read?)");
     dst += n;
@@ -257,9 +257,9 @@ class Fd {
 Result<SafetensorsFile> read_safetensors_unguarded(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it.
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (fd.get() < 0) return make_error(ErrorKind::IO, path + ": cannot open: " + std::strerror(errno));
+  if (fd.get() < 0) return io::errno_error(ErrorKind::IO, path, "cannot open", errno);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return make_error(ErrorKind::IO, path + ": cannot stat: " + std::strerror(errno));
+  if (::fstat(fd.get(), &st) != 0) return io::errno_error(ErrorKind::IO, path, "cannot stat", errno);
   if (!S_ISREG(st.st_mode))
     return make_error(ErrorKind::IO, path + ": is " + file_type_name(st.st_mode) + ", expected a safetensors file");
   const auto file_size = static_cast<uint64_t>(st.st_size);
@@ -361,6 +361,13 @@ Result<SafetensorsFile> read_safetensors(const std::string& path) {
   }
 }
 
+}  // namespace vramsnap::source
+
+namespace vramsnap {
+
+using format::printable;
+using format::valid_utf8;
+
 Result<std::vector<RegionSource>> safetensors_regions(const std::string& path, const std::string& prefix,
                                                       int32_t device) {
   if (!prefix.empty()) {
@@ -369,7 +376,7 @@ Result<std::vector<RegionSource>> safetensors_regions(const std::string& path, c
       if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F)
         return make_error(ErrorKind::Usage, path + ": prefix " + printable(prefix) + " contains a control character");
   }
-  VRAMSNAP_ASSIGN_OR_RETURN(auto file, read_safetensors(path));
+  VRAMSNAP_ASSIGN_OR_RETURN(auto file, source::read_safetensors(path));
   try {
     std::vector<RegionSource> regions;
     regions.reserve(file.tensors.size());
@@ -384,6 +391,9 @@ Result<std::vector<RegionSource>> safetensors_regions(const std::string& path, c
       r.meta.dtype = std::move(t.dtype);
       r.meta.shape = std::move(t.shape);
       r.meta.device = device < 0 ? 0 : device;
+      // Tensor names are kept verbatim; a region name must also meet the format's rules.
+      if (auto v = validate_region(r.meta); !v.ok())
+        return Error(v.error().kind(), path + ": tensor " + printable(t.name) + ": " + v.error().message());
       r.path = path;
       r.offset = t.file_offset;
       regions.push_back(std::move(r));
@@ -394,4 +404,4 @@ Result<std::vector<RegionSource>> safetensors_regions(const std::string& path, c
   }
 }
 
-}  // namespace vramsnap::source
+}  // namespace vramsnap

@@ -1,6 +1,7 @@
 #pragma once
-// Capture sources: where the bytes of each region come from (--region,
-// --safetensors, --spec). Parsed here, consumed by the snapshot writer.
+// The safetensors header parser behind safetensors_regions (reached directly
+// by the unit and fuzz tests); the public capture inputs are in
+// vramsnap/sources.hpp.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -8,15 +9,18 @@
 #include <vector>
 
 #include "vramsnap/error.hpp"
+#include "vramsnap/sources.hpp"
 #include "vramsnap/types.hpp"
 
 namespace vramsnap::source {
 
-struct RegionSource {
-  RegionMeta meta;       // meta.size == size
-  std::string path;      // regular file holding the bytes
-  uint64_t offset = 0;   // first byte in that file
-};
+using ::vramsnap::CaptureSpec;
+using ::vramsnap::parse_size;
+using ::vramsnap::read_capture_spec;
+using ::vramsnap::region_from_file;
+using ::vramsnap::RegionFileRequest;
+using ::vramsnap::RegionSource;
+using ::vramsnap::safetensors_regions;
 
 // ---- safetensors -------------------------------------------------------------
 // Layout: u64 LE header length N, N bytes of JSON, then the data buffer.
@@ -50,29 +54,5 @@ Result<SafetensorsFile> parse_safetensors_header(std::string_view json, uint64_t
 // Opens the file, reads the bounded header and parses it. Errors name the
 // file and, where it applies, the tensor.
 Result<SafetensorsFile> read_safetensors(const std::string& path);
-
-// Each tensor becomes a device region (kind=device, dtype, shape, device 0 if
-// `device` < 0 else device), name = prefix + tensor name.
-Result<std::vector<RegionSource>> safetensors_regions(const std::string& path,
-                                                      const std::string& prefix = "",
-                                                      int32_t device = -1);
-
-// ---- --region NAME=PATH[,kind=..][,dtype=..][,shape=AxB][,va=0x..][,device=N][,flags=read_mostly+warm]
-Result<RegionSource> parse_region_arg(const std::string& arg);
-
-// ---- --spec FILE.json (formats/capture-spec.schema.json) -----------------------
-struct CaptureSpec {
-  std::vector<RegionSource> regions;  // regions and safetensors, in spec order
-  std::map<std::string, std::string> labels;
-  std::optional<uint64_t> generation;
-  std::optional<uint64_t> chunk_size;
-  std::optional<std::string> codec;
-  std::optional<int> level;
-};
-// Relative paths resolve against the spec file's directory.
-Result<CaptureSpec> read_capture_spec(const std::string& path);
-
-// Sizes like "4MiB", "64k", "1G", "1048576" (binary multiples).
-std::optional<uint64_t> parse_size(const std::string& text);
 
 }  // namespace vramsnap::source

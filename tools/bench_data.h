@@ -1,5 +1,6 @@
 #pragma once
-// Deterministic synthetic data for benchmarks and demos: weight-like bf16 and
+// Deterministic synthetic data for `vramsnap bench` (kept with the tool, not
+// shipped in the library, as zstd keeps its datagen in programs/): weight-like bf16 and
 // f32 values from N(0, 0.02), zeros, incompressible random bytes, and a mix.
 //
 // The output is a pure function of (pattern, seed, absolute byte offset): the
@@ -15,7 +16,7 @@
 
 #include "vramsnap/error.hpp"
 
-namespace vramsnap::synth {
+namespace vramsnap::cli::synth {
 
 enum class Pattern {
   Bf16,    // N(0, 0.02) rounded to bfloat16 (round to nearest even)
@@ -42,4 +43,4 @@ Status generate(Pattern p, uint64_t seed, uint64_t offset, std::span<uint8_t> ou
 Status write_file(const std::string& path, Pattern p, uint64_t seed, uint64_t size, unsigned threads = 0,
                   bool overwrite = false);
 
-}  // namespace vramsnap::synth
+}  // namespace vramsnap::cli::synth

@@ -3,7 +3,7 @@
 // repeat and threads can take blocks in any order. Normal values come from
 // the Marsaglia polar method in float: one logf and one sqrtf per pair, plenty
 // for values that end up with 8 bits of mantissa.
-#include "synth/patterns.h"
+#include "bench_data.h"
 
 #include <algorithm>
 #include <atomic>
@@ -15,10 +15,9 @@
 
 #include <fmt/format.h>
 
-#include "io/cleanup.h"
-#include "io/file.h"
+#include "vramsnap/runtime.hpp"
 
-namespace vramsnap::synth {
+namespace vramsnap::cli::synth {
 namespace {
 
 constexpr float kSigma = 0.02f;
@@ -204,7 +203,7 @@ Status generate(Pattern p, uint64_t seed, uint64_t offset, std::span<uint8_t> ou
     std::vector<uint8_t> scratch;
     for (;;) {
       const uint64_t k = next.fetch_add(1);
-      if (k >= tasks || io::interrupted()) return;
+      if (k >= tasks || interrupted()) return;
       const uint64_t b = first + k * kBlocksPerTask;
       gen_range(p, seed, offset, out, b, std::min(last, b + kBlocksPerTask), scratch);
     }
@@ -214,22 +213,15 @@ Status generate(Pattern p, uint64_t seed, uint64_t offset, std::span<uint8_t> ou
     for (unsigned w = 1; w < t; ++w) pool.emplace_back(worker);
     worker();
   }
-  if (io::interrupted()) return Error(ErrorKind::Interrupted, "interrupted");
+  if (interrupted()) return Error(ErrorKind::Interrupted, "interrupted");
   return {};
 }
 
 Status write_file(const std::string& path, Pattern p, uint64_t seed, uint64_t size, unsigned threads,
                   bool overwrite) {
-  VRAMSNAP_ASSIGN_OR_RETURN(auto out, io::AtomicOutput::create(path, overwrite));
-  constexpr uint64_t kPiece = 64ull << 20;
-  std::vector<uint8_t> buf(static_cast<size_t>(std::min(size, kPiece)));
-  for (uint64_t off = 0; off < size; off += kPiece) {
-    const uint64_t n = std::min(kPiece, size - off);
-    std::span<uint8_t> piece(buf.data(), static_cast<size_t>(n));
-    VRAMSNAP_TRY(generate(p, seed, off, piece, threads));
-    VRAMSNAP_TRY(out.write_at(piece, off));
-  }
-  return out.commit();
+  return write_file_atomically(
+      path, size, [&](uint64_t off, std::span<uint8_t> piece) { return generate(p, seed, off, piece, threads); },
+      overwrite);
 }
 
-}  // namespace vramsnap::synth
+}  // namespace vramsnap::cli::synth
