@@ -1432,10 +1432,10 @@ TEST_CASE("format: leaf-hashed chunks (feature leaf-sha256, format 1.1) verify a
 
   // Flat hashes under the bit, or leaf hashes without it: integrity errors.
   VT_CHECK_ERROR(vramsnap::verify(*b.open(build(leafify(b.sf, 1, false)), "flat-under-bit.snap"), unsealed_verify()),
-                 ErrorKind::Auth, "SHA-256 mismatch");
+                 ErrorKind::Integrity, "SHA-256 mismatch");
   SnapFile stripped = leafify(b.sf, 1, true);
   stripped.set_header_field(L::hdr::kRequired, 0, 8);
-  VT_CHECK_ERROR(vramsnap::verify(*b.open(build(stripped), "stripped.snap"), unsealed_verify()), ErrorKind::Auth,
+  VT_CHECK_ERROR(vramsnap::verify(*b.open(build(stripped), "stripped.snap"), unsealed_verify()), ErrorKind::Integrity,
                  "SHA-256 mismatch");
   // The bit under minor 0 is malformed (section 14.2, rule 3).
   VT_CHECK_ERROR(b.open(build(leafify(b.sf, 0, true)), "minor0.snap"), ErrorKind::Format, "claims 1.0");
@@ -1448,6 +1448,6 @@ TEST_CASE("format: leaf-hashed chunks (feature leaf-sha256, format 1.1) verify a
     REQUIRE(r.ok());
     auto v = vramsnap::verify(*r, unsealed_verify(false));
     CHECK(!v.ok());
-    if (!v.ok()) CHECK(v.error().kind() == ErrorKind::Auth);
+    if (!v.ok()) CHECK(v.error().kind() == ErrorKind::Integrity);
   }
 }
