@@ -160,3 +160,13 @@ TEST_CASE("leaf hash kernel logic: the chunk of every leaf is found by its first
   CHECK(k::leaf_ref(b, 5).len == 1);
   CHECK(k::leaf_ref(b, 3).len == 16384);
 }
+
+TEST_CASE("leaf hash: the spec's worked example (section 5.4)") {
+  Bytes b(20000);
+  for (size_t j = 0; j < b.size(); ++j) b[j] = static_cast<uint8_t>(j % 251);
+  CHECK(hex(sha256({b.data(), 16384})) == "4348e3b98e8a327b34ced39c1da9e67cdb4cd5e48e4d7960607a3ae403d35f0c");
+  CHECK(hex(sha256({b.data() + 16384, b.size() - 16384})) ==
+        "011cc7f5e54cc4793b01cd178e966e7b1e96fc0316bc31a1e3c75359508f9114");
+  CHECK(hex(vramsnap::crypto::leaf_sha256(b)) == "afa684ba5dd8380891cbeed2cc0d7d40a148580a04223e9bf2234553251e3b0e");
+  CHECK(hex(sha256(b)) == "93a6015a3874a774dd59fdd5db19414b301525381eb5ddcc265cdcc68bb9d350");
+}
