@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include "codec/codec.h"
+#include "codec/registry.h"
 
 using vramsnap::ErrorKind;
 using vramsnap::codec::ChunkDecoder;
@@ -388,4 +389,78 @@ TEST_CASE("decoder refuses malformed chunks without writing outside dst") {
   CHECK(std::equal(text.begin(), text.end(), g.dst().begin()));
   REQUIRE(dec.decode(CodecId::Shuffle, 2, sframe, g.dst()).ok());
   CHECK(std::equal(bf16.begin(), bf16.end(), g.dst().begin()));
+}
+
+TEST_CASE("codec registry: ids and names round-trip, unknown ids are refused") {
+  using vramsnap::codec::codec_entries;
+  using vramsnap::codec::find_codec;
+  int previous = -1;
+  for (const auto* e : codec_entries()) {
+    const std::string name = e->name;
+    CAPTURE(name);
+    CHECK(int(e->id) > previous);  // listed in id order, each id once
+    previous = int(e->id);
+    CHECK(find_codec(uint8_t(e->id)) == e);
+    CHECK(find_codec(std::string_view(name)) == e);
+    CHECK(std::string(vramsnap::to_string(e->id)) == name);
+    CHECK(std::string(vramsnap::codec::codec_name(e->id)) == name);
+    CHECK(bool(e->decode));
+    CHECK((e->choosable ? bool(e->encode) : true));
+    CHECK((e->elem_size_ok ? e->elem_sizes != nullptr : true));
+    const auto choice = vramsnap::parse_codec_choice(name);
+    if (e->choosable) {
+      REQUIRE(choice.has_value());
+      CHECK(int(*choice) == int(e->id));
+    } else {
+      CHECK_FALSE(choice.has_value());
+    }
+  }
+  CHECK(vramsnap::codec::codec_id_limit() == size_t(previous) + 1);
+  for (unsigned id = 4; id < 256; ++id) {
+    CHECK(find_codec(uint8_t(id)) == nullptr);
+    CHECK(std::string(vramsnap::to_string(CodecId(id))) == "?");
+    CHECK(std::string(vramsnap::codec::codec_name(CodecId(id))) == "unknown");
+  }
+  CHECK(find_codec(std::string_view("planes")) == nullptr);
+  CHECK(find_codec(std::string_view("")) == nullptr);
+  CHECK(find_codec(std::string_view("ZSTD")) == nullptr);
+}
+
+TEST_CASE("codec registry and the public enums agree") {
+  using vramsnap::Codec;
+  using vramsnap::CodecChoice;
+  CHECK(vramsnap::known_codecs() == std::vector<Codec>{Codec::Zero, Codec::Raw, Codec::Zstd, Codec::Shuffle});
+  CHECK(std::string(vramsnap::to_string(Codec::Zero)) == "zero");
+  CHECK(std::string(vramsnap::to_string(Codec::Raw)) == "raw");
+  CHECK(std::string(vramsnap::to_string(Codec::Zstd)) == "zstd");
+  CHECK(std::string(vramsnap::to_string(Codec::Shuffle)) == "shuffle");
+  CHECK(vramsnap::parse_codec_choice("auto") == CodecChoice::Auto);
+  CHECK(vramsnap::parse_codec_choice("raw") == CodecChoice::Raw);
+  CHECK(vramsnap::parse_codec_choice("zstd") == CodecChoice::Zstd);
+  CHECK(vramsnap::parse_codec_choice("shuffle") == CodecChoice::Shuffle);
+  for (const char* bad : {"zero", "", "Auto", "zstd ", "planes", "?"}) CHECK_FALSE(vramsnap::parse_codec_choice(bad));
+  // Properties the record checks and the writer rely on (spec 5.2, 6.3).
+  using vramsnap::codec::StoredBytes;
+  CHECK(vramsnap::codec::find_codec(0)->stored == StoredBytes::None);
+  CHECK(vramsnap::codec::find_codec(1)->stored == StoredBytes::Verbatim);
+  CHECK(vramsnap::codec::find_codec(2)->stored == StoredBytes::Compressed);
+  CHECK(vramsnap::codec::find_codec(3)->stored == StoredBytes::Compressed);
+  CHECK(vramsnap::codec::auto_codec(2).id == Codec::Shuffle);
+  CHECK(vramsnap::codec::auto_codec(4).id == Codec::Shuffle);
+  CHECK(vramsnap::codec::auto_codec(8).id == Codec::Shuffle);
+  for (unsigned elem : {0u, 1u, 3u, 16u}) CHECK(vramsnap::codec::auto_codec(elem).id == Codec::Zstd);
+  const auto& shuffle = *vramsnap::codec::find_codec(3);
+  CHECK(vramsnap::codec::codec_for_elem_size(shuffle, 2).id == Codec::Shuffle);
+  CHECK(vramsnap::codec::codec_for_elem_size(shuffle, 16).id == Codec::Zstd);
+}
+
+TEST_CASE("the encoder refuses a choice that names no codec a writer can use") {
+  ChunkEncoder enc(3);
+  const Bytes in(4096, 7);
+  for (int bad : {0xFF, 4, 200, -1}) {
+    CAPTURE(bad);
+    auto r = enc.encode(in, Choice(bad), 0);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind() == ErrorKind::Usage);
+  }
 }

@@ -4,7 +4,11 @@
 // formats/snapshot-v1.md).
 #include "test_support.h"
 
+#include "crypto/key_access.h"
 #include "fault_guard.h"
+#include "format/seal.h"
+#include "format/seal/registry.h"
+#include "format/snapshot_data.h"
 
 using namespace vtest;
 using vramsnap::RestoreOptions;
@@ -538,4 +542,59 @@ TEST_CASE("seal: sealing validates the structure but not chunk data") {
   VerifyOptions vo = s.vopt();
   vo.key = &key2;
   VT_CHECK_ERROR(open_verify(pc, vo), ErrorKind::Integrity, "SHA-256 mismatch");
+}
+
+TEST_CASE("seal registry: HMAC-SHA256 is algorithm 1, and dispatch goes through it") {
+  namespace F = vramsnap::format;
+  const auto* hmac = F::find_seal_algorithm(1);
+  REQUIRE(hmac != nullptr);
+  CHECK(std::string(hmac->name) == "hmac-sha256");
+  CHECK(hmac->tag_size == 32);
+  CHECK(static_cast<uint32_t>(vramsnap::SealState::HmacSha256) == hmac->id);
+  CHECK(F::find_seal_algorithm(0) == nullptr);  // "unsealed" is no algorithm
+  for (uint32_t id : {2u, 3u, 255u, 0xFFFFFFFFu}) CHECK(F::find_seal_algorithm(id) == nullptr);
+  REQUIRE(F::seal_algorithms().size() == 1);
+  CHECK(F::seal_algorithms()[0] == hmac);
+
+  Sealed s;
+  CHECK(s.key.type() == vramsnap::KeyType::Secret);
+  const auto& material = vramsnap::KeyAccess::material(s.key);
+  CHECK(F::sealing_algorithm(material) == hmac);
+
+  // The writer's seal block is the registry's, and the tag is spec 9.2's MAC.
+  auto snap = open_ok(s.path);
+  const auto& d = snap.data();
+  auto block = F::make_seal(s.key, d.header_bytes, d.trailer_bytes);
+  REQUIRE(block.ok());
+  const auto enc = F::encode_seal(*block);
+  CHECK(std::equal(enc.begin(), enc.end(), s.sf.seal.begin()));
+  const Digest mac = seal_mac(s.kb, d.header_bytes, std::span(d.trailer_bytes).first(L::trl::kSealedPart));
+  CHECK(std::equal(mac.begin(), mac.end(), block->tag.begin()));
+  CHECK(std::all_of(block->tag.begin() + 32, block->tag.end(), [](uint8_t b) { return b == 0; }));
+  const auto info = F::seal_info(*block);
+  CHECK(info.state == vramsnap::SealState::HmacSha256);
+  CHECK(info.algorithm == "hmac-sha256");
+  CHECK(info.key_id_hex == s.key.id_hex());
+  CHECK(snap.seal().algorithm == "hmac-sha256");
+  CHECK(F::seal_info(F::SealBlock{}).algorithm.empty());
+
+  // The verifier checks exactly tag_size bytes, in constant time.
+  const F::SealedBytes sealed{{d.seal_block.key_id.data(), 8}, {d.header_bytes.data(), d.header_bytes.size()},
+                              {d.trailer_bytes.data(), L::trl::kSealedPart}};
+  std::span<const uint8_t> tag(block->tag.data(), 32);
+  CHECK(hmac->check(material, sealed, tag));
+  CHECK_FALSE(hmac->check(material, sealed, tag.first(31)));
+  auto bad = block->tag;
+  bad[31] ^= 1;
+  CHECK_FALSE(hmac->check(material, sealed, std::span<const uint8_t>(bad.data(), 32)));
+  CHECK(F::check_seal(d, &s.key, false).ok());
+
+  // An algorithm id outside the registry is refused at open, naming the id.
+  for (uint32_t id : {2u, 7u}) {
+    Bytes b = s.bytes;
+    put_le(&b[s.o.seal + L::seal::kAlgorithm], id, 4);
+    const std::string p = s.write(b, "alg.snap");
+    VT_CHECK_ERROR(Snapshot::open(p), ErrorKind::Format,
+                   "seal block: unknown seal algorithm " + std::to_string(id) + " (upgrade vramsnap)");
+  }
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "vramsnap/codec.hpp"
 #include "vramsnap/error.hpp"
 #include "vramsnap/export.h"
 #include "vramsnap/key.hpp"
@@ -18,9 +19,6 @@
 #include "vramsnap/types.hpp"
 
 namespace vramsnap {
-
-enum class CodecChoice { Auto, Raw, Zstd, Shuffle };
-VRAMSNAP_API std::optional<CodecChoice> parse_codec_choice(const std::string& s) noexcept;
 
 // Where a region's bytes come from.
 class VRAMSNAP_API RegionInput {
@@ -59,14 +57,14 @@ using ProgressFn = std::function<void(const Progress&)>;
 
 struct CaptureOptions {
   uint64_t chunk_size = 4ull << 20;  // 64 KiB .. 256 MiB, power of two not required
-  CodecChoice codec = CodecChoice::Auto;
+  CodecChoice codec = CodecChoice::Auto;  // parse_codec_choice() spells it
   int level = 3;                      // zstd level
   unsigned threads = 0;               // 0: all cores
   bool overwrite = false;
   uint64_t generation = 0;
   std::map<std::string, std::string> labels;
   std::optional<SourceInfo> source;   // default: described from the machine
-  const Key* key = nullptr;           // seal as it writes
+  const Key* key = nullptr;           // seal as it writes, with the algorithm for the key's type
   ProgressFn progress;
   const std::atomic<bool>* cancel = nullptr;
 };
@@ -75,7 +73,9 @@ struct RegionSummary {
   RegionMeta meta;
   uint64_t stored = 0;   // stored bytes (excluding padding)
   uint64_t chunks = 0;
-  std::array<uint64_t, 4> codec_chunks{};  // by Codec value
+  // Chunks per codec, indexed by Codec id; one entry per id up to the largest
+  // known_codecs() value, so ids a region does not use count 0.
+  std::vector<uint64_t> codec_chunks;
 };
 
 struct CaptureSummary {

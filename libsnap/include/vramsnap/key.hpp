@@ -1,7 +1,7 @@
 #pragma once
-// Sealing keys (HMAC-SHA256, 32 bytes). Key material stays inside the
-// library, is wiped when the last handle goes away, and is never printed:
-// only the key id is.
+// Sealing keys. Key material stays inside the library, is wiped when the last
+// handle goes away, and is never printed: only the key id is. A Key is a
+// handle whose type says which seal algorithms it can make or check.
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +12,12 @@
 namespace vramsnap {
 
 namespace crypto { class Key; }
+
+// What a key is. Open: later versions add key types (such as a signing key
+// and its public verifying key).
+enum class KeyType {
+  Secret = 0,  // 32 secret bytes; makes and checks HMAC-SHA256 seals
+};
 
 class VRAMSNAP_API Key {
  public:
@@ -26,11 +32,12 @@ class VRAMSNAP_API Key {
   static Result<Key> from_bytes(const void* data, size_t size);
 
   std::string id_hex() const;
-  const crypto::Key& impl() const { return *impl_; }
+  KeyType type() const;
 
  private:
   explicit Key(std::shared_ptr<const crypto::Key> k) : impl_(std::move(k)) {}
   std::shared_ptr<const crypto::Key> impl_;
+  friend struct KeyAccess;  // the library's own view of the key (crypto/key_access.h)
 };
 
 }  // namespace vramsnap

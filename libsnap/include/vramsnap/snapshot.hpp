@@ -8,15 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "vramsnap/codec.hpp"
 #include "vramsnap/error.hpp"
 #include "vramsnap/export.h"
 #include "vramsnap/source.hpp"
 #include "vramsnap/types.hpp"
 
 namespace vramsnap {
-
-enum class Codec : uint8_t { Zero = 0, Raw = 1, Zstd = 2, Shuffle = 3 };
-VRAMSNAP_API const char* to_string(Codec codec) noexcept;
 
 struct ChunkEntry {
   uint32_t region = 0;
@@ -29,10 +27,15 @@ struct ChunkEntry {
   std::array<uint8_t, 32> hash{};  // SHA-256 of the stored bytes
 };
 
-enum class SealState { Unsealed, HmacSha256 };
+// A seal's state is the seal block's algorithm id (formats/snapshot-v1.md 8):
+// 0 unsealed, else the algorithm that sealed the file. Open: later versions
+// add algorithms, so compare with Unsealed and read the algorithm's name
+// from SealInfo::algorithm rather than listing the values.
+enum class SealState { Unsealed = 0, HmacSha256 = 1 };
 
 struct SealInfo {
   SealState state = SealState::Unsealed;
+  std::string algorithm;   // "hmac-sha256"; empty when unsealed
   std::array<uint8_t, 8> key_id{};
   std::string key_id_hex;  // empty when unsealed
 };

@@ -1,7 +1,9 @@
 #pragma once
-// Per-chunk codecs: zero | raw | zstd | shuffle (byte-plane transpose by element
-// size, then zstd). Encoders and decoders are per-thread objects that own their
-// zstd contexts and scratch buffers, so the hot path does not allocate.
+// Per-chunk encoding and decoding over the codec registry (codec/registry.h):
+// the encoder applies the writer's policy (zero detection, auto's choice,
+// the raw fallback), the decoder dispatches on the record's codec id.
+// Encoders and decoders are per-thread objects that own a workspace (zstd
+// contexts and scratch buffers), so the hot path does not allocate.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -9,18 +11,19 @@
 #include <vector>
 
 #include "format/layout.h"
+#include "vramsnap/codec.hpp"
 #include "vramsnap/error.hpp"
 
 namespace vramsnap::codec {
 
-enum class Choice { Auto, Raw, Zstd, Shuffle };
+using Choice = CodecChoice;
 
 // `auto` keeps raw when compression saves less than this fraction.
 inline constexpr double kMinSavings = 0.03;
 
 struct EncodedChunk {
-  format::CodecId codec;
-  uint8_t elem_size;                 // shuffle: 2, 4 or 8; otherwise 0
+  Codec codec;
+  uint8_t elem_size;                 // for codecs that record one (shuffle: 2, 4 or 8); otherwise 0
   std::span<const uint8_t> stored;   // empty for zero; points into the encoder
                                      // (or at the input for raw); valid until
                                      // the next encode()
@@ -35,10 +38,13 @@ class ChunkEncoder {
   ChunkEncoder& operator=(const ChunkEncoder&) = delete;
 
   // elem_size: element size of the region's dtype (0 or 1 when unknown).
-  // Auto: all-zero -> zero; elem_size 2/4/8 -> shuffle, else zstd; raw when
-  // savings < kMinSavings. Shuffle with elem_size not in {2,4,8} -> zstd.
-  // Explicit Zstd/Shuffle still fall back to zero for all-zero chunks and to
-  // raw when the result would not be smaller than the input.
+  // Auto: all-zero -> zero; else the registry's auto codec for elem_size
+  // (shuffle for 2/4/8, else zstd); raw when savings < kMinSavings. A chosen
+  // codec that stores verbatim (raw) is used as is. A chosen compressing codec
+  // still falls back to zero for all-zero chunks, to its fallback codec for an
+  // element size it does not take (shuffle -> zstd), and to raw when the
+  // result would not be smaller than the input. A choice that names no
+  // codec a writer can use is a Usage error.
   Result<EncodedChunk> encode(std::span<const uint8_t> raw, Choice choice, unsigned elem_size);
 
  private:
@@ -59,8 +65,7 @@ class ChunkDecoder {
   // dst.size() and filling it exactly (no trailing bytes, no skippable frames,
   // window above 2^28 refused); shuffle elem_size not in {2,4,8}.
   // dst is never written beyond its size.
-  Status decode(format::CodecId codec, uint8_t elem_size, std::span<const uint8_t> stored,
-                std::span<uint8_t> dst);
+  Status decode(Codec codec, uint8_t elem_size, std::span<const uint8_t> stored, std::span<uint8_t> dst);
 
  private:
   struct Impl;
@@ -74,6 +79,7 @@ void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem);
 
 bool is_all_zero(std::span<const uint8_t> bytes);
 
-const char* codec_name(format::CodecId id);  // "zero", "raw", "zstd", "shuffle"
+// The registry's name for id ("zero", "raw", "zstd", "shuffle"), or "unknown".
+const char* codec_name(Codec id);
 
 }  // namespace vramsnap::codec

@@ -4,8 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "codec/registry.h"
 #include "crypto/digest.h"
 #include "format/features.h"
+#include "format/seal/registry.h"
 
 namespace vramsnap::format {
 namespace {
@@ -123,7 +125,7 @@ SealBytes encode_seal(const SealBlock& s) {
   store_u32(&b[seal::kAlgorithm], s.algorithm);
   if (s.algorithm != kSealNone) {
     std::copy(s.key_id.begin(), s.key_id.end(), b.begin() + seal::kKeyId);
-    std::copy(s.mac.begin(), s.mac.end(), b.begin() + seal::kTag);
+    std::copy(s.tag.begin(), s.tag.end(), b.begin() + seal::kTag);
   }
   return b;
 }
@@ -140,11 +142,12 @@ Result<SealBlock> parse_seal(std::span<const uint8_t, kSealSize> b) {
       return bad("seal block: unsealed but key id or tag is not zero");
     return s;
   }
-  if (s.algorithm != kSealHmacSha256)
-    return bad(fmt::format("seal block: unknown seal algorithm {} (upgrade vramsnap)", s.algorithm));
+  const SealAlgorithm* alg = find_seal_algorithm(s.algorithm);
+  if (!alg) return bad(fmt::format("seal block: unknown seal algorithm {} (upgrade vramsnap)", s.algorithm));
   std::copy_n(b.begin() + seal::kKeyId, kKeyIdSize, s.key_id.begin());
-  std::copy_n(b.begin() + seal::kTag, 32, s.mac.begin());
-  if (!all_zero(&b[seal::kTag + 32], seal::kTagSize - 32)) return bad("seal block: unused tag bytes are not zero");
+  std::copy_n(b.begin() + seal::kTag, alg->tag_size, s.tag.begin());
+  if (!all_zero(&b[seal::kTag + alg->tag_size], seal::kTagSize - alg->tag_size))
+    return bad("seal block: unused tag bytes are not zero");
   return s;
 }
 
@@ -164,9 +167,10 @@ Result<ChunkEntry> parse_record(const uint8_t* in, uint64_t index) {
   auto where = [&](std::string msg) { return bad(fmt::format("chunk table: chunk {}: {}", index, msg)); };
   ChunkEntry c;
   c.region = load_u32(in + rec::kRegion);
-  uint8_t codec = in[rec::kCodec];
-  if (codec > kMaxCodecId) return where(fmt::format("unknown codec id {}", codec));
-  c.codec = static_cast<Codec>(codec);
+  const uint8_t codec_id = in[rec::kCodec];
+  const codec::CodecEntry* info = codec::find_codec(codec_id);
+  if (!info) return where(fmt::format("unknown codec id {}", codec_id));
+  c.codec = info->id;
   c.elem_size = in[rec::kElemSize];
   if (load_u16(in + rec::kFlags) != 0) return where("unknown flags");
   c.region_offset = load_u64(in + rec::kRegionOffset);
@@ -177,20 +181,21 @@ Result<ChunkEntry> parse_record(const uint8_t* in, uint64_t index) {
   if (c.raw_size == 0) return where("raw size is zero");
   if (c.raw_size > kMaxChunkRawSize)
     return where(fmt::format("raw size {} exceeds the cap of {}", c.raw_size, kMaxChunkRawSize));
-  if (c.codec == Codec::Shuffle) {
-    if (c.elem_size != 2 && c.elem_size != 4 && c.elem_size != 8) return where(fmt::format("shuffle element size {} (must be 2, 4 or 8)", c.elem_size));
+  if (info->elem_size_ok) {
+    if (!info->elem_size_ok(c.elem_size))
+      return where(fmt::format("{} element size {} (must be {})", info->name, c.elem_size, info->elem_sizes));
   } else if (c.elem_size != 0) {
     return where("element size set for a codec that has none");
   }
-  switch (c.codec) {
-    case Codec::Zero:
-      if (c.stored_size != 0 || c.stored_offset != 0) return where("zero chunk with stored bytes");
+  switch (info->stored) {
+    case codec::StoredBytes::None:
+      if (c.stored_size != 0 || c.stored_offset != 0) return where(fmt::format("{} chunk with stored bytes", info->name));
       break;
-    case Codec::Raw:
-      if (c.stored_size != c.raw_size) return where("raw chunk whose stored size differs from its raw size");
+    case codec::StoredBytes::Verbatim:
+      if (c.stored_size != c.raw_size)
+        return where(fmt::format("{} chunk whose stored size differs from its raw size", info->name));
       break;
-    case Codec::Zstd:
-    case Codec::Shuffle:
+    case codec::StoredBytes::Compressed:
       if (c.stored_size == 0 || c.stored_size > c.raw_size)
         return where(fmt::format("compressed chunk of {} stored bytes for {} raw bytes", c.stored_size, c.raw_size));
       break;

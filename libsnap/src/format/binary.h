@@ -38,7 +38,7 @@ struct Trailer {
 struct SealBlock {
   uint32_t algorithm = kSealNone;
   std::array<uint8_t, kKeyIdSize> key_id{};
-  std::array<uint8_t, 32> mac{};
+  std::array<uint8_t, seal::kTagSize> tag{};  // the algorithm's tag, then zeros
 };
 
 using HeaderBytes = std::array<uint8_t, kHeaderSize>;
@@ -55,7 +55,7 @@ SealBytes encode_seal(const SealBlock& s);
 Result<SealBlock> parse_seal(std::span<const uint8_t, kSealSize> b);
 
 void encode_record(const ChunkEntry& c, uint8_t* out /* kChunkRecordSize */);
-// Local checks only: codec id, elem size, flags, zero/raw size rules, caps.
+// Local checks only: codec id, elem size, flags, the codec's stored-size rule, caps.
 Result<ChunkEntry> parse_record(const uint8_t* in, uint64_t index);
 
 }  // namespace vramsnap::format

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "vramsnap/codec.hpp"
+
 namespace vramsnap::format {
 
 // ---- header --------------------------------------------------------------
@@ -55,8 +57,9 @@ inline constexpr size_t kStoredSize = 32;   // u64 stored bytes (0 for codec zer
 inline constexpr size_t kHash = 40;         // u8[32] SHA-256 of the stored bytes
 }  // namespace rec
 
-enum class CodecId : uint8_t { Zero = 0, Raw = 1, Zstd = 2, Shuffle = 3 };
-inline constexpr uint8_t kMaxCodecId = 3;
+// Codec ids (record offset 4) are the public, open Codec values; the codec
+// registry (codec/registry.h) lists the ones this library knows.
+using CodecId = vramsnap::Codec;
 
 // ---- seal block ------------------------------------------------------------
 inline constexpr std::array<uint8_t, 8> kSealMagic = {'V', 'S', 'N', 'P', 'S', 'E', 'A', 'L'};
@@ -64,17 +67,17 @@ inline constexpr uint64_t kSealSize = 128;
 inline constexpr uint64_t kSealAlign = 512;  // the block never straddles a sector
 namespace seal {
 inline constexpr size_t kMagic = 0;      // u8[8]
-inline constexpr size_t kAlgorithm = 8;  // u32: 0 unsealed, 1 HMAC-SHA256
+inline constexpr size_t kAlgorithm = 8;  // u32: 0 unsealed, else a seal algorithm id (format/seal/registry.h)
 inline constexpr size_t kReserved0 = 12; // u32, = 0
 inline constexpr size_t kKeyId = 16;     // u8[8], zero when unsealed
 inline constexpr size_t kReserved1 = 24; // u64, = 0
-inline constexpr size_t kTag = 32;       // u8[96]: HMAC in [32,64), rest zero
+inline constexpr size_t kTag = 32;       // u8[96]: the algorithm's tag, rest zero
 inline constexpr size_t kTagSize = 96;
 }  // namespace seal
 inline constexpr uint32_t kSealNone = 0;
 inline constexpr uint32_t kSealHmacSha256 = 1;
 inline constexpr size_t kKeyIdSize = 8;
-inline constexpr char kSealDomain[] = "vramsnap/v1/seal/hmac-sha256";  // MAC prefix, NUL included
+inline constexpr char kSealDomain[] = "vramsnap/v1/seal/hmac-sha256";  // algorithm 1's MAC prefix, NUL included
 
 // ---- trailer ---------------------------------------------------------------
 inline constexpr std::array<uint8_t, 8> kTrailerMagic = {'V', 'R', 'A', 'M', 'S', 'N', 'A', 'P'};

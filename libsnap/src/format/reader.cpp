@@ -10,6 +10,7 @@
 #include "format/binary.h"
 #include "format/features.h"
 #include "format/manifest.h"
+#include "format/seal.h"
 #include "format/snapshot_data.h"
 
 namespace vramsnap {
@@ -122,11 +123,7 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
   auto sb = parse_seal(std::span<const uint8_t, kSealSize>(tail.data(), kSealSize));
   if (!sb.ok()) return std::move(sb).error().with_context(path + ": ");
   d->seal_block = *sb;
-  if (sb->algorithm == kSealHmacSha256) {
-    d->seal.state = SealState::HmacSha256;
-    d->seal.key_id = sb->key_id;
-    d->seal.key_id_hex = crypto::to_hex(sb->key_id);
-  }
+  d->seal = seal_info(*sb);
   // Table, manifest and the padding before the seal, in one read; the
   // trailer checks above bound its size by the file and the caps.
   std::vector<uint8_t> meta_area(t.seal_offset - t.table_offset);
@@ -199,16 +196,6 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
 }
 
 }  // namespace
-
-const char* to_string(Codec codec) noexcept {
-  switch (codec) {
-    case Codec::Zero: return "zero";
-    case Codec::Raw: return "raw";
-    case Codec::Zstd: return "zstd";
-    case Codec::Shuffle: return "shuffle";
-  }
-  return "?";
-}
 
 Result<Snapshot> Snapshot::open(std::shared_ptr<const Source> source) {
   if (!source) return Error(ErrorKind::Usage, "Snapshot::open: no source");

@@ -56,7 +56,7 @@ Result<VerifyReport> verify(const Snapshot& snap, const VerifyOptions& opt) {
 }
 
 Result<SealInfo> seal(const std::string& path, const Key& key, SealInfo* previous) {
-  VRAMSNAP_ASSIGN_OR_RETURN(auto outcome, format::seal_file(path, key.impl()));
+  VRAMSNAP_ASSIGN_OR_RETURN(auto outcome, format::seal_file(path, key));
   if (previous) *previous = outcome.previous;
   return outcome.now;
 }

@@ -1,0 +1,172 @@
+// Capture, step 2: parallel encode and ordered append of chunk data.
+#include "pipeline/chunk_writer.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "backend/device_source.h"
+#include "codec/codec.h"
+#include "core/checked_math.h"
+#include "crypto/digest.h"
+#include "format/layout.h"
+#include "io/cleanup.h"
+#include "pipeline/engine.h"
+#include "pipeline/progress.h"
+
+namespace vramsnap::pipeline {
+namespace {
+
+// A worker's read buffer: pinned when the snapshot has device regions, so
+// device-to-host copies run at full PCIe speed while other workers compress.
+class StagingBuffer {
+ public:
+  explicit StagingBuffer(bool want_pinned) : want_pinned_(want_pinned) {}
+  ~StagingBuffer() { if (pinned_) backend::free_pinned(pinned_); }
+  StagingBuffer(const StagingBuffer&) = delete;
+  StagingBuffer& operator=(const StagingBuffer&) = delete;
+  uint8_t* get(size_t n) {
+    if (want_pinned_ && n > pinned_size_) {
+      if (pinned_) backend::free_pinned(pinned_);
+      pinned_ = static_cast<uint8_t*>(backend::alloc_pinned(n));
+      pinned_size_ = pinned_ ? n : 0;
+      if (!pinned_) want_pinned_ = false;
+    }
+    if (pinned_) return pinned_;
+    if (plain_.size() < n) plain_.resize(n);
+    return plain_.data();
+  }
+
+ private:
+  bool want_pinned_;
+  uint8_t* pinned_ = nullptr;
+  size_t pinned_size_ = 0;
+  std::vector<uint8_t> plain_;
+};
+
+// Shared state of one run over the jobs.
+struct Run {
+  Run(const std::vector<RegionInput>& r, const CapturePlan& p, const CaptureOptions& o, io::AtomicOutput& f)
+      : regions(r), plan(p), opt(o), out(f), progress(o.progress, p.bytes_total), entries(p.jobs.size()) {}
+  const std::vector<RegionInput>& regions;
+  const CapturePlan& plan;
+  const CaptureOptions& opt;
+  io::AtomicOutput& out;
+  ProgressThrottle progress;
+  std::vector<ChunkEntry> entries;
+
+  std::atomic<size_t> next_job{0};
+  std::mutex mu;
+  std::condition_variable turn_cv;
+  size_t next_commit = 0;       // guarded by mu
+  bool failed = false;          // guarded by mu
+  size_t error_job = SIZE_MAX;  // guarded by mu
+  std::optional<Error> error;   // guarded by mu
+  uint64_t cursor = format::kDataOffset;  // owned by the worker whose turn it is
+
+  void fail(size_t job, Error e) {
+    std::lock_guard lk(mu);
+    if (job < error_job) {  // report the first failing chunk in file order
+      error_job = job;
+      error = std::move(e);
+    }
+    failed = true;
+    turn_cv.notify_all();
+  }
+
+  bool cancelled() const { return io::interrupted() || (opt.cancel && opt.cancel->load()); }
+
+  Result<std::span<const uint8_t>> read_source(const ChunkJob& j, StagingBuffer& staging) {
+    const RegionInput& in = regions[j.region];
+    switch (in.source()) {
+      case RegionInput::Source::Host:
+        return std::span<const uint8_t>(static_cast<const uint8_t*>(in.pointer()) + j.offset, j.size);
+      case RegionInput::Source::File: {
+        const auto& f = plan.files.at(in.path());
+        uint8_t* buf = staging.get(j.size);
+        auto st = f.read_exact({buf, j.size}, in.offset() + j.offset);
+        if (!st.ok())
+          return Error(ErrorKind::IO, fmt::format("reading region \"{}\" from {}: {} (did the file change during capture?)",
+                                                  in.meta().name, in.path(), st.error().message()));
+        return std::span<const uint8_t>(buf, j.size);
+      }
+      case RegionInput::Source::Device: {
+        uint8_t* buf = staging.get(j.size);
+        VRAMSNAP_TRY(backend::copy_device_to_host(in.meta().device, static_cast<const uint8_t*>(in.pointer()) + j.offset,
+                                                  buf, j.size));
+        return std::span<const uint8_t>(buf, j.size);
+      }
+    }
+    return Error(ErrorKind::Usage, "unknown region source");
+  }
+
+  void worker() {
+    codec::ChunkEncoder encoder(opt.level);
+    StagingBuffer buf(plan.any_device);
+    const auto& jobs = plan.jobs;
+    for (;;) {
+      const size_t ji = next_job.fetch_add(1);
+      if (ji >= jobs.size()) return;
+      {
+        std::lock_guard lk(mu);
+        if (failed) return;
+      }
+      if (cancelled()) { fail(ji, Error(ErrorKind::Interrupted, "capture cancelled")); return; }
+      const ChunkJob& j = jobs[ji];
+      auto raw = read_source(j, buf);
+      if (!raw.ok()) { fail(ji, std::move(raw).error()); return; }
+      const auto& meta = regions[j.region].meta();
+      auto enc = encoder.encode(*raw, opt.codec, dtype_size(meta.dtype));
+      if (!enc.ok()) {
+        fail(ji, std::move(enc).error().with_context(fmt::format("region \"{}\" at offset {}: ", meta.name, j.offset)));
+        return;
+      }
+      ChunkEntry e;
+      e.region = j.region;
+      e.codec = enc->codec;
+      e.elem_size = enc->elem_size;
+      e.region_offset = j.offset;
+      e.raw_size = j.size;
+      e.stored_size = enc->stored.size();
+      e.hash = crypto::sha256(enc->stored);
+
+      std::unique_lock lk(mu);
+      turn_cv.wait(lk, [&] { return failed || next_commit == ji; });
+      if (failed) return;
+      lk.unlock();
+      if (!enc->stored.empty()) {  // a codec that stores nothing (zero) has no extent
+        e.stored_offset = cursor;
+        auto st = out.write_at(enc->stored, cursor);
+        if (!st.ok()) { fail(ji, std::move(st).error()); return; }
+        cursor = core::align_up(cursor + e.stored_size, format::kDataAlign);
+      }
+      entries[ji] = e;
+      lk.lock();
+      ++next_commit;
+      turn_cv.notify_all();
+      lk.unlock();
+      progress.add(j.size);
+    }
+  }
+};
+
+}  // namespace
+
+Result<WrittenChunks> write_chunks(const std::vector<RegionInput>& regions, const CapturePlan& plan,
+                                   const CaptureOptions& opt, io::AtomicOutput& out) {
+  Run run(regions, plan, opt, out);
+  const unsigned threads = effective_threads(opt.threads, plan.jobs.size());
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&run] { run.worker(); });
+  }
+  if (run.failed) return std::move(*run.error);
+  if (run.cancelled()) return Error(ErrorKind::Interrupted, "capture cancelled");
+  run.progress.finish();
+  return WrittenChunks{std::move(run.entries), run.cursor, threads};
+}
+
+}  // namespace vramsnap::pipeline
