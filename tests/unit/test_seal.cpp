@@ -598,3 +598,18 @@ TEST_CASE("seal registry: HMAC-SHA256 is algorithm 1, and dispatch goes through 
                    "seal block: unknown seal algorithm " + std::to_string(id) + " (upgrade vramsnap)");
   }
 }
+
+TEST_CASE("public Key: a typed handle; the library reaches the material through KeyAccess") {
+  const KeyBytes k = key_bytes(0x42);
+  auto pub = vramsnap::Key::from_bytes(k.data(), k.size());
+  REQUIRE(pub.ok());
+  CHECK(pub->type() == vramsnap::KeyType::Secret);
+  const vramsnap::crypto::Key& material = vramsnap::KeyAccess::material(*pub);
+  CHECK(material.type() == vramsnap::KeyType::Secret);
+  CHECK(std::equal(material.bytes().begin(), material.bytes().end(), k.begin()));
+  CHECK(pub->id_hex() == material.id_hex());
+  // Copies share the material: the key bytes exist once in memory.
+  const vramsnap::Key copy = *pub;
+  CHECK(&vramsnap::KeyAccess::material(copy) == &material);
+  CHECK_FALSE(vramsnap::Key::from_bytes(k.data(), 31).ok());
+}

@@ -3,12 +3,15 @@
 // snapshot id, the creation time, the tool version and what covers them (the
 // header check, the manifest hash, the trailer check, the seal tag). The
 // seal of a golden, recomputed through the seal registry, must match its
-// seal block byte for byte.
+// seal block byte for byte. Also the writer's progress and option checks.
 #include "test_support.h"
 
 #include "format/binary.h"
 #include "format/seal.h"
 #include "format/snapshot_data.h"
+#include "pipeline/progress.h"
+
+#include <mutex>
 
 namespace {
 
@@ -133,4 +136,65 @@ TEST_CASE("the seal registry reproduces the golden seal block") {
   CHECK(info.key_id_hex == "fd6dff1174f433ea");
   CHECK(snap->seal().algorithm == "hmac-sha256");
   CHECK(L::check_seal(d, &key, false).ok());
+}
+
+TEST_CASE("progress throttle: first report at once, then at most one per interval, and a final one") {
+  std::vector<vramsnap::Progress> seen;
+  vramsnap::ProgressFn fn = [&](const vramsnap::Progress& p) { seen.push_back(p); };
+  vramsnap::pipeline::ProgressThrottle t(fn, 100);
+  t.add(10);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].bytes_done == 10);
+  CHECK(seen[0].bytes_total == 100);
+  for (int i = 0; i < 5; ++i) t.add(10);  // well inside one interval
+  CHECK(seen.size() == 1);
+  CHECK(t.done() == 60);
+  t.finish();
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[1].bytes_done == 60);
+
+  vramsnap::ProgressFn none;
+  vramsnap::pipeline::ProgressThrottle quiet(none, 5);
+  quiet.add(5);
+  quiet.finish();
+  CHECK(quiet.done() == 5);
+}
+
+TEST_CASE("capture: progress ends at the total, and a codec choice outside the registry is refused") {
+  TempDir dir("writer");
+  const Bytes data = bf16_like(300 * KiB);
+  vramsnap::RegionMeta meta;
+  meta.name = "w";
+  meta.size = data.size();
+  meta.dtype = "bf16";
+  std::vector<vramsnap::RegionInput> in{vramsnap::RegionInput::from_host(meta, data.data())};
+  vramsnap::CaptureOptions opt;
+  opt.chunk_size = 64 * KiB;
+  opt.threads = 2;
+  std::vector<vramsnap::Progress> seen;
+  std::mutex mu;
+  opt.progress = [&](const vramsnap::Progress& p) {
+    std::lock_guard lk(mu);
+    seen.push_back(p);
+  };
+  auto sum = vramsnap::capture(dir / "a.snap", in, opt);
+  REQUIRE(sum.ok());
+  REQUIRE(!seen.empty());
+  CHECK(seen.back().bytes_done == data.size());
+  for (size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].bytes_done >= seen[i - 1].bytes_done);
+  CHECK(sum->regions.at(0).codec_chunks.at(size_t(vramsnap::Codec::Shuffle)) == 5);
+
+  for (int bad : {0 /* auto */, 4, 99, -3}) {
+    opt.codec = static_cast<vramsnap::CodecChoice>(bad);
+    opt.progress = nullptr;
+    opt.overwrite = true;
+    auto r = vramsnap::capture(dir / "b.snap", in, opt);
+    if (bad == 0) {
+      CHECK(r.ok());
+      continue;
+    }
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind() == ErrorKind::Usage);
+    CHECK(contains(r.error().message(), "names no codec a writer can use"));
+  }
 }

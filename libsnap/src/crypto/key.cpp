@@ -1,6 +1,7 @@
 #include <initializer_list>
 
 #include "crypto/key.h"
+#include "vramsnap/key.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -222,6 +223,8 @@ Key& Key::operator=(Key&& other) noexcept {
 }
 
 Key::~Key() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
+
+KeyType Key::type() const { return KeyType::Secret; }
 
 Key Key::from_bytes(std::span<const uint8_t, kKeySize> bytes) {
   Key key;

@@ -9,7 +9,10 @@
 
 #include "crypto/digest.h"
 #include "vramsnap/error.hpp"
-#include "vramsnap/key.hpp"
+
+namespace vramsnap {
+enum class KeyType;  // vramsnap/key.hpp
+}
 
 namespace vramsnap::crypto {
 
@@ -42,7 +45,7 @@ class Key {
   static Key from_bytes(std::span<const uint8_t, kKeySize> bytes);  // tests, embedding
 
   // Every key this class holds today is a 32-byte secret.
-  KeyType type() const { return KeyType::Secret; }
+  KeyType type() const;
   const KeyId& id() const { return id_; }
   std::string id_hex() const { return key_id_hex(id_); }
   std::span<const uint8_t, kKeySize> bytes() const { return std::span<const uint8_t, kKeySize>(bytes_); }

@@ -5,6 +5,7 @@
 
 #include "crypto/digest.h"
 #include "format/seal/entries.h"
+#include "vramsnap/key.hpp"
 
 namespace vramsnap::format {
 namespace {
