@@ -563,7 +563,7 @@ TEST_CASE("seal registry: HMAC-SHA256 is algorithm 1, and dispatch goes through 
 
   // The writer's seal block is the registry's, and the tag is spec 9.2's MAC.
   auto snap = open_ok(s.path);
-  const auto& d = snap.data();
+  const auto& d = vramsnap::SnapshotAccess::data(snap);
   auto block = F::make_seal(s.key, d.header_bytes, d.trailer_bytes);
   REQUIRE(block.ok());
   const auto enc = F::encode_seal(*block);

@@ -124,7 +124,7 @@ TEST_CASE("the seal registry reproduces the golden seal block") {
   const auto key = golden_key();
   auto snap = vramsnap::Snapshot::open(golden("v1-sealed.snap"));
   REQUIRE(snap.ok());
-  const auto& d = snap->data();
+  const auto& d = vramsnap::SnapshotAccess::data(*snap);
   auto block = L::make_seal(key, d.header_bytes, d.trailer_bytes);
   REQUIRE(block.ok());
   const auto bytes = L::encode_seal(*block);
