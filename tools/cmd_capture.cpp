@@ -14,7 +14,7 @@ namespace vramsnap::cli {
 namespace {
 
 struct Opts {
-  std::string out, spec, key_file, chunk_size, codec, labels_dummy;
+  std::string out, spec, key_file, chunk_size, codec, chunk_hash, labels_dummy;
   std::vector<std::string> regions, safetensors, labels;
   std::optional<uint64_t> generation;
   std::optional<int> level;
@@ -95,6 +95,7 @@ int run(const Opts& o) {
     opt.chunk_size = *cs;
   }
   if (!o.codec.empty()) opt.codec = *parse_codec_choice(o.codec);
+  if (!o.chunk_hash.empty()) opt.chunk_hash = *parse_chunk_hash(o.chunk_hash);
   opt.threads = o.threads;
   opt.overwrite = o.force;
   std::optional<Key> key;
@@ -156,6 +157,10 @@ Command register_capture(CLI::App& app) {
                                        "shuffle (byte planes by dtype size, then zstd)")
       ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle"}));
   sub->add_option("--level", o->level, "zstd level (default 3)")->check(CLI::Range(-7, 19));
+  sub->add_option("--chunk-hash", o->chunk_hash,
+                  "leaf-sha256 (default: over 16 KiB leaves, format 1.1, verifiable on a GPU) or sha256 (flat, "
+                  "format 1.0, for readers older than vramsnap 0.2)")
+      ->check(CLI::IsMember({"leaf-sha256", "sha256"}));
   sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1u, 1024u));
   add_key_option(sub, o->key_file);
   sub->add_flag("--seal", o->seal, "Seal with the default key ($VRAMSNAP_KEY_FILE or the systemd credential)");

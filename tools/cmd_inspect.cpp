@@ -83,6 +83,7 @@ nlohmann::json to_json(const Snapshot& s, bool with_chunks) {
               {"format_version", fmt::format("{}.{}", m.major, m.minor)},
               {"required_features", m.required_features},
               {"optional_features", m.optional_features},
+              {"chunk_hash", m.chunk_hash},
               {"snapshot_id", m.id_hex},
               {"created", m.created},
               {"tool", m.tool},
@@ -153,6 +154,7 @@ void print_text(const Snapshot& s, bool with_chunks) {
   fmt::print("snapshot    {}\n", s.path());
   fmt::print("format      {}.{} (required features 0x{:x}, optional 0x{:x})\n", m.major, m.minor, m.required_features,
              m.optional_features);
+  fmt::print("chunk hash  {}\n", m.chunk_hash);
   fmt::print("id          {}\n", m.id_hex);
   fmt::print("created     {} by {}\n", m.created, m.tool);
   fmt::print("generation  {}\n", m.generation);

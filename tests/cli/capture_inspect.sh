@@ -44,7 +44,7 @@ assert_no_temp_files .
 step "inspect --json: metadata, regions, and the layout accounts for every byte"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --json
 assert_json \
-  'j["format_version"] == "1.0" and j["required_features"] == 0' \
+  'j["format_version"] == "1.1" and j["required_features"] == 1 and j["chunk_hash"] == "leaf-sha256-16k"' \
   'j["seal"] == {"state": "unsealed", "key_id": None}' \
   'j["chunk_size"] == 65536'
 w='j["regions"][1]'
@@ -61,6 +61,13 @@ assert_json \
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --format json
 assert_json 'j["totals"]["regions"] == 7'
 
+step "capture --chunk-hash sha256 writes a format 1.0 file"
+expect_exit 0 "$VRAMSNAP" capture -o flat.snap --chunk-hash sha256 --region w=dev.bf16,dtype=bf16
+expect_exit 0 "$VRAMSNAP" inspect flat.snap --json
+assert_json 'j["format_version"] == "1.0" and j["required_features"] == 0 and j["chunk_hash"] == "sha256"'
+expect_exit 0 "$VRAMSNAP" verify flat.snap --allow-unsealed --decode
+expect_exit 2 "$VRAMSNAP" capture -o bad.snap --chunk-hash md5 --region w=dev.bf16
+
 step "inspect --json --chunks"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --json --chunks
 assert_json \
@@ -73,7 +80,8 @@ assert_json \
 
 step "inspect text"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap
-expect_stdout_contains "format      1.0"
+expect_stdout_contains "format      1.1"
+expect_stdout_contains "chunk hash  leaf-sha256-16k"
 expect_stdout_contains "seal        unsealed"
 expect_stdout_contains "chunk size  64.00 KiB"
 expect_stdout_contains "total = file size"

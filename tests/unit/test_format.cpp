@@ -276,14 +276,14 @@ TEST_CASE("format: header magic, version, fields and check value") {
       CAPTURE(major);
       SnapFile s = b.sf;
       s.set_header_field(L::hdr::kMajor, major, 2);
-      VT_CHECK_ERROR(b.open(build(s)), ErrorKind::Format, "unsupported format version " + std::to_string(major) + ".0");
+      VT_CHECK_ERROR(b.open(build(s)), ErrorKind::Format, "unsupported format version " + std::to_string(major) + ".");
     }
   }
   SUBCASE("unknown major version in the trailer") {
     SnapFile s = b.sf;
     BuildOptions bo;
     bo.edit_trailer = [](uint8_t* t) { put_le(t + L::trl::kMajor, 2, 2); };
-    VT_CHECK_ERROR(b.open(build(s, bo)), ErrorKind::Format, "unsupported format version 2.0");
+    VT_CHECK_ERROR(b.open(build(s, bo)), ErrorKind::Format, "unsupported format version 2.");
   }
   SUBCASE("reserved header fields") {
     struct F {
@@ -1167,6 +1167,7 @@ TEST_CASE("format: the worked example of the specification") {
   rd.meta.va = 0x7f3a00000000ull;
   rd.meta.flags = vramsnap::kFlagReadMostly;
   auto opt = capture_options();
+  opt.chunk_hash = vramsnap::ChunkHash::Sha256;  // the example is a format 1.0 file
   opt.generation = 7;
   opt.labels = {{"model", "example"}};
   opt.source->host = "build-01";
@@ -1405,21 +1406,25 @@ TEST_CASE("format: required feature bits are checked against the table of known 
 }
 
 TEST_CASE("format: leaf-hashed chunks (feature leaf-sha256, format 1.1) verify and restore; any damage is refused") {
-  Base b;
-  // The base file, rebuilt as 1.1 with the leaf-sha256 bit and leaf hashes.
-  auto leafify = [&](SnapFile s, uint16_t minor, bool leaf_hashes) {
-    s.set_header_field(L::hdr::kRequired, vramsnap::format::kFeatureLeafSha256, 8);
+  Base b;  // captured with the default, leaf-sha256
+  // The base file with its feature bit, minor and chunk hashes set as given.
+  auto leafify = [&](SnapFile s, uint16_t minor, bool leaf_hashes, uint64_t bits = 1) {
+    s.set_header_field(L::hdr::kRequired, bits, 8);
     s.set_header_field(L::hdr::kMinor, minor, 2);
     put_le(&s.trailer[L::trl::kMinor], minor, 2);
     for (size_t i = 0; i < s.records.size(); ++i)
-      if (s.records[i].codec != 0 && leaf_hashes) s.records[i].hash = vramsnap::crypto::leaf_sha256(s.stored(i));
+      if (s.records[i].codec != 0)
+        s.records[i].hash = leaf_hashes ? vramsnap::crypto::leaf_sha256(s.stored(i)) : sha256(s.stored(i));
     return s;
   };
-  const Bytes good = build(leafify(b.sf, 1, true));
+  CHECK(b.sf.records[0].hash == vramsnap::crypto::leaf_sha256(b.sf.stored(0)));
+  CHECK(build(leafify(b.sf, 1, true)) == b.bytes);
+  const Bytes good = b.bytes;
   auto snap = b.open(good, "leaf.snap");
   REQUIRE_MESSAGE(snap.ok(), message_of(snap));
   CHECK(snap->meta().chunk_hash == "leaf-sha256-16k");
   CHECK(snap->meta().minor == 1);
+  CHECK(snap->meta().required_features == 1);
   CHECK(vramsnap::verify(*snap, unsealed_verify(true)).ok());
   auto restored = vramsnap::restore(*snap, unsealed_restore());
   REQUIRE_MESSAGE(restored.ok(), message_of(restored));
@@ -1428,13 +1433,16 @@ TEST_CASE("format: leaf-hashed chunks (feature leaf-sha256, format 1.1) verify a
     REQUIRE(rr != nullptr);
     if (!r.bytes.empty()) CHECK(std::memcmp(rr->host, r.bytes.data(), r.bytes.size()) == 0);
   }
-  CHECK(open_ok(b.dir / "base.snap").meta().chunk_hash == "sha256");
+  // The same chunks as a 1.0 file (flat hashes, no bit) read too.
+  auto flat = b.open(build(leafify(b.sf, 0, false, 0)), "flat.snap");
+  REQUIRE(flat.ok());
+  CHECK(flat->meta().chunk_hash == "sha256");
+  CHECK(vramsnap::verify(*flat, unsealed_verify(true)).ok());
 
   // Flat hashes under the bit, or leaf hashes without it: integrity errors.
   VT_CHECK_ERROR(vramsnap::verify(*b.open(build(leafify(b.sf, 1, false)), "flat-under-bit.snap"), unsealed_verify()),
                  ErrorKind::Integrity, "SHA-256 mismatch");
-  SnapFile stripped = leafify(b.sf, 1, true);
-  stripped.set_header_field(L::hdr::kRequired, 0, 8);
+  SnapFile stripped = leafify(b.sf, 1, true, 0);
   VT_CHECK_ERROR(vramsnap::verify(*b.open(build(stripped), "stripped.snap"), unsealed_verify()), ErrorKind::Integrity,
                  "SHA-256 mismatch");
   // The bit under minor 0 is malformed (section 14.2, rule 3).

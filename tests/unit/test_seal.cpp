@@ -244,7 +244,7 @@ TEST_CASE("seal: a chunk's hash is checked before it is decoded or copied") {
     VT_CHECK_ERROR(vramsnap::restore(snap, s.ropt()), ErrorKind::Integrity, "SHA-256 mismatch");
     // Control: the same bytes with a matching hash (unsealed) fail in the decoder.
     SnapFile u = parse(read_file(p));
-    u.records[chunk].hash = sha256(u.stored(chunk));
+    u.records[chunk].hash = chunk_hash_of(u, u.stored(chunk));
     u.set_unsealed();
     const std::string pu = s.write(build(u), "hu.snap");
     auto su = open_ok(pu);

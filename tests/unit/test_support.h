@@ -37,6 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/leaf_hash.h"
 #include "format/layout.h"
 #include "temp_dir.h"
 #include "vramsnap/capture.hpp"
@@ -483,6 +484,13 @@ inline Bytes build(const SnapFile& s, const BuildOptions& opt = {}) {
   return out;
 }
 
+// The chunk hash the file's header calls for: the leaf tree when it sets the
+// leaf-sha256 bit (section 5.4), else the flat SHA-256.
+inline Digest chunk_hash_of(const SnapFile& s, std::span<const uint8_t> stored) {
+  const bool leaf = get_le(s.head.data() + L::hdr::kRequired, 8) & 1;
+  return leaf && !stored.empty() ? vramsnap::crypto::leaf_sha256(stored) : sha256(stored);
+}
+
 // Lays the data area out again from the given stored bytes per chunk (section
 // 13.1 step 3), updating stored_offset / stored_size, and the hashes when asked.
 inline void relayout(SnapFile& s, const std::vector<Bytes>& stored, bool rehash) {
@@ -500,7 +508,7 @@ inline void relayout(SnapFile& s, const std::vector<Bytes>& stored, bool rehash)
     r.stored_size = stored[i].size();
     s.data.insert(s.data.end(), stored[i].begin(), stored[i].end());
     s.data.resize((s.data.size() + L::kDataAlign - 1) / L::kDataAlign * L::kDataAlign, 0);
-    if (rehash) r.hash = sha256(stored[i]);
+    if (rehash) r.hash = chunk_hash_of(s, stored[i]);
   }
 }
 

@@ -55,10 +55,19 @@ struct Progress {
 // Called from worker threads (serialised by the library), at most ~20 times a second.
 using ProgressFn = std::function<void(const Progress&)>;
 
+// How each chunk's hash is computed (formats/snapshot-v1.md 5.4).
+// LeafSha256: over 16 KiB leaves (format 1.1, feature leaf-sha256), so a GPU
+// verifies a chunk in parallel; on a CPU core it costs what the flat hash
+// does. Sha256: the flat hash of format 1.0, for readers older than 1.1.
+enum class ChunkHash : uint8_t { Sha256 = 0, LeafSha256 = 1 };
+VRAMSNAP_API const char* to_string(ChunkHash h) noexcept;  // "sha256", "leaf-sha256"
+VRAMSNAP_API std::optional<ChunkHash> parse_chunk_hash(const std::string& s) noexcept;
+
 struct CaptureOptions {
   uint64_t chunk_size = 4ull << 20;  // 64 KiB .. 256 MiB, power of two not required
   CodecChoice codec = CodecChoice::Auto;  // parse_codec_choice() spells it
   int level = 3;                      // zstd level
+  ChunkHash chunk_hash = ChunkHash::LeafSha256;
   unsigned threads = 0;               // 0: all cores
   bool overwrite = false;
   uint64_t generation = 0;

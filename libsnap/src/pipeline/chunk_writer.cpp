@@ -12,6 +12,7 @@
 #include "codec/codec.h"
 #include "core/checked_math.h"
 #include "crypto/digest.h"
+#include "crypto/leaf_hash.h"
 #include "format/layout.h"
 #include "io/cleanup.h"
 #include "pipeline/engine.h"
@@ -131,7 +132,10 @@ struct Run {
       e.region_offset = j.offset;
       e.raw_size = j.size;
       e.stored_size = enc->stored.size();
-      e.hash = crypto::sha256(enc->stored);
+      // A chunk that stores nothing (zero) keeps the hash of nothing in every
+      // scheme (spec 5.3, rule 2).
+      e.hash = opt.chunk_hash == ChunkHash::LeafSha256 && !enc->stored.empty() ? crypto::leaf_sha256(enc->stored)
+                                                                               : crypto::sha256(enc->stored);
 
       std::unique_lock lk(mu);
       turn_cv.wait(lk, [&] { return failed || next_commit == ji; });

@@ -3,6 +3,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "backend/device_source.h"
@@ -10,6 +12,7 @@
 #include "core/clock.h"
 #include "crypto/digest.h"
 #include "format/binary.h"
+#include "format/features.h"
 #include "format/manifest.h"
 #include "format/seal.h"
 
@@ -40,6 +43,12 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
                                     uint64_t data_end, bool any_device, const CaptureOptions& opt,
                                     io::AtomicOutput& out) {
   format::Header header;
+  // Feature bits only for what the file uses; the minor is the one they need.
+  const bool hashed_chunks =
+      std::any_of(entries.begin(), entries.end(), [](const ChunkEntry& e) { return e.codec != Codec::Zero; });
+  if (opt.chunk_hash == ChunkHash::LeafSha256 && hashed_chunks)
+    header.required_features |= format::kFeatureLeafSha256;
+  header.minor = format::minor_for(header.required_features, format::known_features());
   if (RAND_bytes(header.snapshot_id.data(), static_cast<int>(header.snapshot_id.size())) != 1)
     return Error(ErrorKind::Resource, "cannot draw a random snapshot id (RAND_bytes failed)");
   WrittenTail tail;
@@ -55,6 +64,7 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
 
   // Table, manifest, padding to a 512-byte boundary, seal block, trailer.
   format::Trailer tr;
+  tr.minor = header.minor;
   tr.table_offset = data_end;
   tr.chunk_count = entries.size();
   tr.region_count = static_cast<uint32_t>(regions.size());

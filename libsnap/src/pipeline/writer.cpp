@@ -15,6 +15,15 @@
 #include "vramsnap/capture.hpp"
 
 namespace vramsnap {
+
+const char* to_string(ChunkHash h) noexcept { return h == ChunkHash::Sha256 ? "sha256" : "leaf-sha256"; }
+
+std::optional<ChunkHash> parse_chunk_hash(const std::string& s) noexcept {
+  if (s == "sha256") return ChunkHash::Sha256;
+  if (s == "leaf-sha256") return ChunkHash::LeafSha256;
+  return std::nullopt;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
