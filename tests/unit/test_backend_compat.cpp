@@ -146,7 +146,9 @@ TEST_CASE("compat: plain memory restores anywhere; modules need a compatible GPU
   SourceInfo s80;
   s80.compute_capability = "8.0";
   CHECK(region_compat(mod, s80, gpu(0, 8, 6), false, ModuleImage::Cubin).compatible);
-  CHECK(!region_compat(mod, SourceInfo{"", "8.6"}, gpu(0, 8, 0), false).compatible);
+  SourceInfo s86;
+  s86.compute_capability = "8.6";
+  CHECK(!region_compat(mod, s86, gpu(0, 8, 0), false).compatible);
   // Nothing recorded: the driver decides.
   CHECK(region_compat(mod, SourceInfo{}, gpu(0, 5, 0), false).compatible);
 }
