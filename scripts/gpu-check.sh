@@ -89,7 +89,9 @@ step() {
 } 2>&1 | tee "$logs/environment.log"
 
 # ---- 2. is there a GPU? ---------------------------------------------------------
-gpus=$(timeout 20 nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | grep -c . || true)
+# `nvidia-smi -L` lists "GPU 0: NVIDIA H200 (UUID: ...)" per usable GPU; with
+# no driver or no device it fails or prints something else.
+gpus=$(timeout 20 nvidia-smi -L 2>/dev/null | grep -cE '^GPU [0-9]+:' || true)
 if [[ ${gpus:-0} -eq 0 ]]; then
   if [[ $rehearse != 1 ]]; then
     say "no NVIDIA GPU on this machine (nvidia-smi finds none): nothing to check; exit 77 (skipped)"
