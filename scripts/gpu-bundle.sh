@@ -109,7 +109,8 @@ done
 case "\$query" in
   --modversion) echo $zstd_v ;;
   --cflags|--cflags-only-I) echo "-I\$prefix/include" ;;
-  --libs|--libs-only-L) echo "-L\$prefix/lib" ;;
+  --libs) echo "-L\$prefix/lib -lzstd" ;;
+  --libs-only-L) echo "-L\$prefix/lib" ;;
   --libs-only-l) echo "-lzstd" ;;
   --variable=prefix) echo "\$prefix" ;;
   --variable=includedir) echo "\$prefix/include" ;;

@@ -17,14 +17,17 @@
 #   VRAMSNAP_GPU_CHECK_WORK=DIR    build directory (default build-gpu-check/)
 #   VRAMSNAP_GPU_CHECK_JOBS=N      build jobs (default: all cores)
 #   VRAMSNAP_GPU_CHECK_DEADLINE=S  overall budget in seconds (default 450)
+#   VRAMSNAP_GPU_CHECK_SLOWDOWN=N  multiplies every step's cap and the deadline
+#                                  (default 1; 8 when rehearsing, for a small build host)
 #   VRAMSNAP_GPU_CHECK_SIZES="..." bench sizes (default "1MiB 16MiB 128MiB 512MiB 1GiB")
 #   VRAMSNAP_GPU_CHECK_ARCH=NN     CUDA architecture (default: from nvidia-smi; 90 when rehearsing)
 # Exit: 0 all passed, 1 a step failed, 2 usage/setup, 77 no GPU.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 start=$(date +%s)
-deadline=$((start + ${VRAMSNAP_GPU_CHECK_DEADLINE:-450}))
 rehearse=${VRAMSNAP_GPU_CHECK_REHEARSE:-0}
+slow=${VRAMSNAP_GPU_CHECK_SLOWDOWN:-$([[ $rehearse == 1 ]] && echo 8 || echo 1)}
+deadline=$((start + ${VRAMSNAP_GPU_CHECK_DEADLINE:-450} * slow))
 work=${VRAMSNAP_GPU_CHECK_WORK:-$root/build-gpu-check}
 jobs=${VRAMSNAP_GPU_CHECK_JOBS:-$(nproc)}
 sizes=${VRAMSNAP_GPU_CHECK_SIZES:-1MiB 16MiB 128MiB 512MiB 1GiB}
@@ -43,7 +46,7 @@ budget() {
 }
 # step NAME CAP_S CMD...: runs under timeout, logs to $logs/NAME.log.
 step() {
-  local name=$1 cap; cap=$(budget "$2"); shift 2
+  local name=$1 cap; cap=$(budget $(($2 * slow))); shift 2
   say "$name (at most ${cap}s)"
   local t0=$(date +%s) rc=0
   timeout --kill-after=10 "$cap" "$@" >"$logs/$name.log" 2>&1 || rc=$?
@@ -123,10 +126,16 @@ if [[ -d $bundle ]]; then
         -DOPENSSL_ROOT_DIR="$bundle" -DOPENSSL_USE_STATIC_LIBS=TRUE
         -DPKG_CONFIG_EXECUTABLE="$bundle/bin/pkg-config")
 fi
-# A cache from another host (other compiler or CMake) cannot be reused.
+# A cache from another checkout cannot be reused, and one from another bundle
+# keeps stale library paths: start the configuration afresh (objects stay).
 if [[ -f $work/CMakeCache.txt ]] && ! grep -q "CMAKE_HOME_DIRECTORY:INTERNAL=$root\$" "$work/CMakeCache.txt"; then
   rm -rf "$work"
 fi
+stamp=$(cat "$root/.gpu-bundle/MANIFEST" 2>/dev/null | head -n1)
+if [[ -f $work/CMakeCache.txt && "$(cat "$work/.bundle-stamp" 2>/dev/null)" != "$stamp" ]]; then
+  rm -f "$work/CMakeCache.txt"
+fi
+mkdir -p "$work" && echo "$stamp" >"$work/.bundle-stamp"
 step configure 120 cmake "${cfg[@]}" || { say "configure failed; see above"; exit 1; }
 step build 300 cmake --build "$work" -j "$jobs" --target vramsnap vramsnap_cli test_cuda || { say "build failed"; exit 1; }
 vs=$work/tools/vramsnap

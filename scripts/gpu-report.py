@@ -35,7 +35,7 @@ def line(target, label, sweep):
     ratio = (big.get("ratios") or {}).get("restore_vs_pinned_h2d")
     return (f"{target} {label}: {big['snapshot']['raw_bytes'] / 2**20:.0f} MiB P50 "
             f"{big['phases']['total']['p50'] * 1e3:.1f} ms, {big['throughput']['raw_gb_per_s_p50']:.2f} GB/s; "
-            f"pinned H2D {h2d.get('gb_per_s', 0):.2f} GB/s; ratio {ratio if ratio is None else f'{ratio:.2f}x'}; "
+            f"pinned H2D {h2d.get('gb_per_s', 0):.2f} GB/s; ratio {'-' if ratio is None else f'{ratio:.2f}x'}; "
             f"stored/raw {big['snapshot'].get('stored_bytes', 0) / max(big['snapshot']['raw_bytes'], 1):.2f}")
 
 
@@ -82,10 +82,12 @@ def main():
     a = ap.parse_args()
     sweeps = {}
     for label in ("raw", "compressed"):
-        path = os.path.join(a.sweeps, f"{a.tag}-{label}-{a.date}.json")
-        sweeps[label] = load(path) if os.path.exists(path) else {}
+        # bench-sweep dates its file itself: a run across midnight differs.
+        found = sorted(glob.glob(os.path.join(a.sweeps, f"{a.tag}-{label}-*.json")))
+        path = found[-1] if found else ""
+        sweeps[label] = load(path) if path else {}
         png = path[:-5] + ".png"
-        if os.path.exists(png):
+        if path and os.path.exists(png):
             shutil.copy(png, os.path.join(a.out_dir, f"{a.tag}-{a.date}-{label}.png"))
     g6 = [load(p) for p in sorted(glob.glob(os.path.join(a.sweeps, "g6-*.json")))]
     env = open(a.environment).read() if a.environment and os.path.exists(a.environment) else ""
