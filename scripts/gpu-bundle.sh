@@ -5,6 +5,10 @@
 #
 #   scripts/gpu-bundle.sh              # (re)creates .gpu-bundle/
 #   scripts/gpu-bundle.sh --out DIR    # elsewhere
+#   scripts/gpu-bundle.sh --binaries build-gpu-check
+#       adds prebuilt/: vramsnap and test_cuda from a rehearsal build
+#       (VRAMSNAP_GPU_CHECK_REHEARSE=1 scripts/gpu-check.sh), linked against
+#       the bundle and libstdc++ statically, for a GPU host that cannot build
 #
 # Contents, all under prefix/ and found through CMAKE_PREFIX_PATH:
 #   - headers of zstd, OpenSSL, CLI11, nlohmann-json, fmt and doctest from
@@ -18,13 +22,29 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/.gpu-bundle"
+binaries=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --binaries) binaries=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-bundle: unknown option $1" >&2; exit 2 ;;
   esac
 done
+
+if [[ -n $binaries ]]; then
+  [[ -d $out/prefix ]] || { echo "gpu-bundle: no bundle at $out; run without --binaries first" >&2; exit 2; }
+  for f in tools/vramsnap tests/test_cuda; do
+    [[ -x $binaries/$f ]] || { echo "gpu-bundle: $binaries/$f missing; build it with a rehearsal first" >&2; exit 2; }
+  done
+  mkdir -p "$out/prebuilt"
+  for f in tools/vramsnap tests/test_cuda; do
+    strip --strip-debug -o "$out/prebuilt/$(basename "$f")" "$binaries/$f"
+  done
+  "$out/prebuilt/vramsnap" --version | head -n1 >"$out/prebuilt/VERSION"
+  echo "gpu-bundle: added $out/prebuilt ($(du -sh "$out/prebuilt" | cut -f1)); bundle now $(du -sh "$out" | cut -f1)" >&2
+  exit 0
+fi
 
 packages=(libzstd-dev libssl-dev libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vramsnap-bundle.XXXXXX")

@@ -11,6 +11,10 @@
 #   scripts/gpu-bundle.sh       # once, on the Debian build host (no GPU needed)
 #   scripts/gpu-check.sh        # on the GPU host; exit 77 where there is no GPU
 #
+# It builds against the carried bundle (.gpu-bundle/); if that fails on the
+# GPU host, it runs the tests and the bench with the bundle's prebuilt
+# binaries instead (gpu-bundle.sh --binaries), when they run there.
+#
 # Environment:
 #   VRAMSNAP_GPU_CHECK_REHEARSE=1  without a GPU, run everything up to the GPU
 #                                  steps (configure, build, example compile), then stop
@@ -124,7 +128,14 @@ if [[ -d $bundle ]]; then
   # header-only rest; the host's own -dev packages are not consulted.
   cfg+=(-DCMAKE_PREFIX_PATH="$bundle" -DCMAKE_FIND_PACKAGE_PREFER_CONFIG=ON
         -DOPENSSL_ROOT_DIR="$bundle" -DOPENSSL_USE_STATIC_LIBS=TRUE
-        -DPKG_CONFIG_EXECUTABLE="$bundle/bin/pkg-config")
+        -DPKG_CONFIG_EXECUTABLE="$bundle/bin/pkg-config"
+        # Debian's libzstd.a is not position-independent; hiding the archive's
+        # symbols lets the shared library bind them locally (and keeps them
+        # out of its exports).
+        -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--exclude-libs,ALL"
+        # Binaries that depend on nothing but the C library, so a rehearsal's
+        # can be carried (gpu-bundle.sh --binaries).
+        -DCMAKE_EXE_LINKER_FLAGS="-static-libstdc++ -static-libgcc")
 fi
 # A cache from another checkout cannot be reused, and one from another bundle
 # keeps stale library paths: start the configuration afresh (objects stay).
@@ -136,13 +147,27 @@ if [[ -f $work/CMakeCache.txt && "$(cat "$work/.bundle-stamp" 2>/dev/null)" != "
   rm -f "$work/CMakeCache.txt"
 fi
 mkdir -p "$work" && echo "$stamp" >"$work/.bundle-stamp"
-step configure 120 cmake "${cfg[@]}" || { say "configure failed; see above"; exit 1; }
-step build 300 cmake --build "$work" -j "$jobs" --target vramsnap vramsnap_cli test_cuda || { say "build failed"; exit 1; }
-vs=$work/tools/vramsnap
+built=0
+if step configure 120 cmake "${cfg[@]}" &&
+   step build 300 cmake --build "$work" -j "$jobs" --target vramsnap vramsnap_cli test_cuda; then
+  built=1
+  vs=$work/tools/vramsnap
+  # The example straight from nvcc against the build tree, kernels for this chip.
+  step example_build 120 "$nvcc" -std=c++20 -O2 -arch=sm_"$arch" "$root/examples/device_pointers.cu" \
+    -I"$root/libsnap/include" -L"$work/libsnap" -lvramsnap -Xlinker -rpath="$work/libsnap" -o "$work/device_pointers"
+else
+  # This host cannot build: the binaries a rehearsal left in the bundle, if
+  # they run here, still give the tests and the bench.
+  carried=$root/.gpu-bundle/prebuilt
+  if [[ -x $carried/vramsnap ]] && "$carried/vramsnap" --version >/dev/null 2>&1; then
+    say "build failed: using the carried binaries ($(cat "$carried/VERSION" 2>/dev/null)); no example"
+    vs=$carried/vramsnap
+  else
+    say "build failed and no carried binaries run here; see above"
+    exit 1
+  fi
+fi
 "$vs" --version | sed 's/^/    /'
-# The example straight from nvcc against the build tree, kernels for this chip.
-step example_build 120 "$nvcc" -std=c++20 -O2 -arch=sm_"$arch" "$root/examples/device_pointers.cu" \
-  -I"$root/libsnap/include" -L"$work/libsnap" -lvramsnap -Xlinker -rpath="$work/libsnap" -o "$work/device_pointers"
 
 if [[ $rehearse == 1 && ${gpus:-0} -eq 0 ]]; then
   say "rehearsal: built $vs, $work/tests/test_cuda and $work/device_pointers for sm_$arch"
@@ -154,8 +179,14 @@ if [[ $rehearse == 1 && ${gpus:-0} -eq 0 ]]; then
 fi
 
 # ---- 4. on the GPU ----------------------------------------------------------------
-step gpu_tests 180 ctest --test-dir "$work" -L gpu --output-on-failure --timeout 150
-step device_pointers 60 "$work/device_pointers"
+if (( built )); then
+  step gpu_tests 180 ctest --test-dir "$work" -L gpu --output-on-failure --timeout 150
+  step device_pointers 60 "$work/device_pointers"
+else
+  mkdir -p "$logs/cli-tmp"
+  step gpu_tests 180 bash -c "'$carried/test_cuda' && VRAMSNAP='$vs' VRAMSNAP_SOURCE_DIR='$root' \
+    VRAMSNAP_TEST_TMPDIR='$logs/cli-tmp' bash '$root/tests/cli/gpu_restore.sh' '$vs' '$root'"
+fi
 
 results=$root/bench-results
 mkdir -p "$results" "$logs/sweeps"

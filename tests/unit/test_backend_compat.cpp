@@ -8,6 +8,7 @@
 
 #include "backend/compat.h"
 #include "backend/cuda_errors.h"
+#include "backend/device_info.h"
 
 using namespace vramsnap;
 using namespace vramsnap::backend;
@@ -182,4 +183,17 @@ TEST_CASE("compat: the whole restore, before allocation") {
   CHECK(!contains(st.error().message(), "region \"k1\""));
   auto missing = check_restore_compat(rs, src, where, {gpu(0, 9, 0)}, false);
   CHECK(!missing.ok());
+}
+
+TEST_CASE("device info: without a usable driver the count is a Compat error saying what the driver said") {
+  auto n = cuda_device_count();
+  if (n.ok()) {
+    CHECK(*n >= 0);  // a GPU host (or a driver with no device)
+  } else {
+    CHECK(n.error().kind() == ErrorKind::Compat);
+    CHECK(contains(n.error().message(), "cudaGetDeviceCount"));
+  }
+  auto none = describe_devices({});
+  REQUIRE(none.ok());
+  CHECK(none->empty());
 }

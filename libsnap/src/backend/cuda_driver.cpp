@@ -52,6 +52,8 @@ Result<const DriverApi*> driver_api() {
     resolve("cuFuncLoad", api.cuFuncLoad, 12040);
     resolve("cuGetErrorName", api.cuGetErrorName, 6000);
     resolve("cuMemGetAddressRange", api.cuMemGetAddressRange, 3020);
+    resolve("cuDeviceGet", api.cuDeviceGet, 2000);
+    resolve("cuDeviceGetAttribute", api.cuDeviceGetAttribute, 2000);
   });
   if (!missing.empty())
     return Error(ErrorKind::Compat, fmt::format("the CUDA driver does not provide {} (driver too old or absent)", missing));

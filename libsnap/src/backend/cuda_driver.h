@@ -26,6 +26,8 @@ struct DriverApi {
   CUresult (*cuGetErrorString)(CUresult, const char**) = nullptr;
   CUresult (*cuGetErrorName)(CUresult, const char**) = nullptr;                 // optional
   CUresult (*cuMemGetAddressRange)(CUdeviceptr*, size_t*, CUdeviceptr) = nullptr;  // optional (_v2)
+  CUresult (*cuDeviceGet)(CUdevice*, int) = nullptr;                            // optional
+  CUresult (*cuDeviceGetAttribute)(int*, CUdevice_attribute, CUdevice) = nullptr;  // optional
 };
 
 // Resolves the table once per process; Compat error when the driver lacks a
