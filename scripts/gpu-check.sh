@@ -170,7 +170,8 @@ fi
 "$vs" --version | sed 's/^/    /'
 
 if [[ $rehearse == 1 && ${gpus:-0} -eq 0 ]]; then
-  say "rehearsal: built $vs, $work/tests/test_cuda and $work/device_pointers for sm_$arch"
+  if (( built )); then say "rehearsal: built $vs, $work/tests/test_cuda and $work/device_pointers for sm_$arch"
+  else say "rehearsal: would run the carried $vs and $carried/test_cuda"; fi
   say "rehearsal: on a GPU host the next steps would be: ctest -L gpu; device_pointers;"
   say "  bench-sweep --target cuda:0 --codec raw and --codec auto over: $sizes; G6 on >1 GPU; report to bench-results/$gpu_tag-$date_tag.json"
   (( ${#failed[@]} )) && { say "rehearsal FAILED: ${failed[*]}"; exit 1; }
