@@ -6,7 +6,7 @@
 #   scripts/gpu-bundle.sh              # (re)creates .gpu-bundle/
 #   scripts/gpu-bundle.sh --out DIR    # elsewhere
 #   scripts/gpu-bundle.sh --binaries build-gpu-check
-#       adds prebuilt/: vramsnap and test_cuda from a rehearsal build
+#       adds prebuilt/: vramsnap and the GPU tests from a rehearsal build
 #       (VRAMSNAP_GPU_CHECK_REHEARSE=1 scripts/gpu-check.sh), linked against
 #       the bundle and libstdc++ statically, for a GPU host that cannot build
 #
@@ -38,8 +38,8 @@ if [[ -n $binaries ]]; then
     [[ -x $binaries/$f ]] || { echo "gpu-bundle: $binaries/$f missing; build it with a rehearsal first" >&2; exit 2; }
   done
   mkdir -p "$out/prebuilt"
-  for f in tools/vramsnap tests/test_cuda; do
-    strip --strip-debug -o "$out/prebuilt/$(basename "$f")" "$binaries/$f"
+  for f in tools/vramsnap tests/test_cuda tests/test_kernels; do
+    [[ -x $binaries/$f ]] && strip --strip-debug -o "$out/prebuilt/$(basename "$f")" "$binaries/$f"
   done
   "$out/prebuilt/vramsnap" --version | head -n1 >"$out/prebuilt/VERSION"
   echo "gpu-bundle: added $out/prebuilt ($(du -sh "$out/prebuilt" | cut -f1)); bundle now $(du -sh "$out" | cut -f1)" >&2
