@@ -39,7 +39,7 @@ if [[ -n $binaries ]]; then
   done
   mkdir -p "$out/prebuilt"
   for f in tools/vramsnap tests/test_cuda tests/test_kernels; do
-    [[ -x $binaries/$f ]] && strip --strip-debug -o "$out/prebuilt/$(basename "$f")" "$binaries/$f"
+    [[ -x $binaries/$f ]] && strip -o "$out/prebuilt/$(basename "$f")" "$binaries/$f"
   done
   "$out/prebuilt/vramsnap" --version | head -n1 >"$out/prebuilt/VERSION"
   echo "gpu-bundle: added $out/prebuilt ($(du -sh "$out/prebuilt" | cut -f1)); bundle now $(du -sh "$out" | cut -f1)" >&2
