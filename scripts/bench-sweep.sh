@@ -6,6 +6,7 @@
 #   scripts/bench-sweep.sh                      # host target, machine cpu-<N>core
 #   scripts/bench-sweep.sh --target cuda:0 --machine h100-pcie
 #   scripts/bench-sweep.sh --sizes "1MiB 16MiB" --iterations 5 --out-dir /tmp/r
+#   scripts/bench-sweep.sh --codec raw          # uncompressed snapshots
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cmdline="scripts/bench-sweep.sh $*"
@@ -18,13 +19,15 @@ warmup=2
 machine=""
 out_dir="$root/bench-results"
 vs="${VRAMSNAP:-}"
+py="${PYTHON:-python3}"
 extra=()
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   cat <<EOF
 Options: --target host|cuda[:N]  --pattern P  --sizes "S1 S2 .."  --iterations N  --warmup N
-         --machine NAME  --out-dir DIR  --vramsnap PATH  --cold  --threads N
+         --machine NAME  --out-dir DIR  --vramsnap PATH  --cold  --threads N  --codec C
+Environment: PYTHON (default python3) runs the collection and plot steps.
 EOF
 }
 
@@ -40,6 +43,7 @@ while [[ $# -gt 0 ]]; do
     --vramsnap) vs=$2; shift 2 ;;
     --cold) extra+=(--cold); shift ;;
     --threads) extra+=(--threads "$2"); shift 2 ;;
+    --codec) extra+=(--codec "$2"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-sweep: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -79,7 +83,7 @@ done
 load_after=$(uptime)
 echo "bench-sweep: load after: $load_after" >&2
 
-/usr/bin/python3 - "$out" "$machine" "$target" "$load_after" "$cmdline" "${files[@]}" <<'EOF'
+"$py" - "$out" "$machine" "$target" "$load_after" "$cmdline" "${files[@]}" <<'EOF'
 import json, sys, datetime
 out, machine, target, load_after, cmdline, *files = sys.argv[1:]
 results = [json.load(open(f)) for f in files]
@@ -96,11 +100,16 @@ with open(out, "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")
 EOF
-/usr/bin/python3 "$root/scripts/plot-bench.py" "$out" -o "${out%.json}.png" >/dev/null
-echo "bench-sweep: wrote $out and ${out%.json}.png" >&2
+# The plot needs matplotlib, which a GPU host's Python may lack: the JSON and
+# the table below do not.
+if "$py" "$root/scripts/plot-bench.py" "$out" -o "${out%.json}.png" >/dev/null; then
+  echo "bench-sweep: wrote $out and ${out%.json}.png" >&2
+else
+  echo "bench-sweep: wrote $out (no plot: scripts/plot-bench.py failed, see above)" >&2
+fi
 
 # One line per size: total P50/P99 and throughput, with the same-run ratios.
-/usr/bin/python3 - "$out" <<'EOF'
+"$py" - "$out" <<'EOF'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 print(f"{'size':>10} {'P50 ms':>9} {'P99 ms':>9} {'GB/s':>7} {'vs read':>8} {'vs zstd1t':>9} {'vs naive':>9}")

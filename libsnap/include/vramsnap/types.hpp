@@ -26,6 +26,12 @@ VRAMSNAP_API unsigned dtype_size(const std::string& dtype) noexcept;
 // True for names of 1..32 chars of [a-z0-9_] (known or not).
 VRAMSNAP_API bool dtype_name_valid(const std::string& dtype) noexcept;
 
+// A device allocation as the driver reported it (cuMemGetAddressRange).
+struct AllocationRange {
+  uint64_t base = 0;
+  uint64_t size = 0;
+};
+
 struct RegionMeta {
   std::string name;
   RegionKind kind = RegionKind::Host;
@@ -34,6 +40,9 @@ struct RegionMeta {
   std::vector<uint64_t> shape;          // empty when unknown
   int32_t device = -1;                  // device ordinal; -1 for none
   std::optional<uint64_t> va;           // original virtual address
+  // The device allocation enclosing [va, va+size) at capture; needed to map
+  // fixed-VA regions at granularity-aligned addresses. Unknown when absent.
+  std::optional<AllocationRange> alloc;
   uint32_t flags = 0;
   std::map<std::string, std::string> labels;
 };

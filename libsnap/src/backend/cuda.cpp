@@ -1,6 +1,6 @@
 // CUDA device discovery and device-to-host copies for capture. Built against
 // the static CUDA runtime; on a machine without a driver every call fails
-// cleanly and we report Compat (exit 6).
+// cleanly and we report Compat (exit 6) with what the driver said.
 #include <fmt/format.h>
 
 #include "backend/cuda_check.h"
@@ -13,17 +13,13 @@ namespace vramsnap::backend {
 Status require_gpu() {
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
-  if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice || e == cudaErrorStubLibrary) {
+  if (e != cudaSuccess) {
     (void)cudaGetLastError();
-    return Error(ErrorKind::Compat,
-                 e == cudaErrorNoDevice
-                     ? "no CUDA GPU found on this machine"
-                     : fmt::format("no usable CUDA driver ({}): this machine has no NVIDIA GPU driver, or one older "
-                                   "than CUDA runtime {}.{} needs",
-                                   cudaGetErrorString(e), CUDART_VERSION / 1000, (CUDART_VERSION % 1000) / 10));
+    // What the driver said, with the kind of cuda_errors.h; no file:line,
+    // since this is the first question asked of the driver, not a failure inside.
+    return cuda_error(e, "cudaGetDeviceCount", nullptr, 0);
   }
-  SNAP_CUDA_TRY(e);
-  if (count == 0) return Error(ErrorKind::Compat, "no CUDA GPU found on this machine");
+  if (count == 0) return Error(ErrorKind::Compat, "no CUDA GPU found on this machine (the driver reports 0 devices)");
   return {};
 }
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "backend/cuda_check.h"
+#include "backend/cuda_errors.h"
 
 namespace vramsnap::backend {
 namespace {
@@ -49,6 +50,10 @@ Result<const DriverApi*> driver_api() {
     resolve("cuModuleGetFunctionCount", api.cuModuleGetFunctionCount, 12040);
     resolve("cuModuleEnumerateFunctions", api.cuModuleEnumerateFunctions, 12040);
     resolve("cuFuncLoad", api.cuFuncLoad, 12040);
+    resolve("cuGetErrorName", api.cuGetErrorName, 6000);
+    resolve("cuMemGetAddressRange", api.cuMemGetAddressRange, 3020);
+    resolve("cuDeviceGet", api.cuDeviceGet, 2000);
+    resolve("cuDeviceGetAttribute", api.cuDeviceGetAttribute, 2000);
   });
   if (!missing.empty())
     return Error(ErrorKind::Compat, fmt::format("the CUDA driver does not provide {} (driver too old or absent)", missing));
@@ -56,14 +61,17 @@ Result<const DriverApi*> driver_api() {
 }
 
 Error driver_error(const DriverApi& api, CUresult r, const char* call) {
-  const char* s = nullptr;
-  if (api.cuGetErrorString) api.cuGetErrorString(r, &s);
-  ErrorKind kind = ErrorKind::IO;
-  if (r == CUDA_ERROR_OUT_OF_MEMORY) kind = ErrorKind::Resource;
-  else if (r == CUDA_ERROR_NO_BINARY_FOR_GPU || r == CUDA_ERROR_UNSUPPORTED_PTX_VERSION ||
-           r == CUDA_ERROR_NO_DEVICE || r == CUDA_ERROR_NOT_SUPPORTED || r == CUDA_ERROR_INVALID_PTX)
-    kind = ErrorKind::Compat;
-  return Error(kind, fmt::format("CUDA {} failed: {} (CUresult {})", call, s ? s : "unknown error", static_cast<int>(r)));
+  const char* text = nullptr;
+  const char* name = nullptr;
+  if (api.cuGetErrorString) api.cuGetErrorString(r, &text);
+  if (api.cuGetErrorName) api.cuGetErrorName(r, &name);
+  CudaFailure f;
+  f.api = CudaApi::Driver;
+  f.code = static_cast<int>(r);
+  f.name = name ? name : "";
+  f.text = text ? text : "";
+  f.call = call;
+  return cuda_failure(f);
 }
 
 }  // namespace vramsnap::backend

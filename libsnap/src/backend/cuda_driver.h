@@ -24,14 +24,19 @@ struct DriverApi {
   CUresult (*cuModuleEnumerateFunctions)(CUfunction*, unsigned int, CUmodule) = nullptr;  // 12.4+, optional
   CUresult (*cuFuncLoad)(CUfunction) = nullptr;                                 // 12.4+, optional
   CUresult (*cuGetErrorString)(CUresult, const char**) = nullptr;
+  CUresult (*cuGetErrorName)(CUresult, const char**) = nullptr;                 // optional
+  CUresult (*cuMemGetAddressRange)(CUdeviceptr*, size_t*, CUdeviceptr) = nullptr;  // optional (_v2)
+  CUresult (*cuDeviceGet)(CUdevice*, int) = nullptr;                            // optional
+  CUresult (*cuDeviceGetAttribute)(int*, CUdevice_attribute, CUdevice) = nullptr;  // optional
 };
 
 // Resolves the table once per process; Compat error when the driver lacks a
 // required entry point.
 Result<const DriverApi*> driver_api();
 
-// "cuMemMap failed: out of memory (CUresult 2)"; kind Resource for OOM,
-// Compat for driver/device problems, IO otherwise.
+// "CUDA cuMemMap failed: out of memory (CUDA_ERROR_OUT_OF_MEMORY, CUresult 2)";
+// kind and wording from cuda_errors.h (Resource for OOM, Compat for
+// driver/device problems, IO otherwise).
 Error driver_error(const DriverApi& api, CUresult r, const char* call);
 
 }  // namespace vramsnap::backend

@@ -98,6 +98,20 @@ Result<RegionMeta> parse_region(const json& j, size_t index) {
     if (!v) return bad(where + ".va is not a hex string like \"0x7f0000000000\"");
     r.va = *v;
   }
+  {
+    // The enclosing allocation: both members or neither (section 7.3).
+    auto base = j.find("alloc_base");
+    const bool has_base = base != j.end() && !base->is_null();
+    const bool has_size = j.contains("alloc_size");
+    if (has_base != has_size) return bad(where + ": alloc_base and alloc_size go together");
+    if (has_base) {
+      if (!base->is_string()) return bad(where + ".alloc_base is not a hex string");
+      auto v = parse_hex_u64(base->get<std::string>());
+      if (!v) return bad(where + ".alloc_base is not a hex string like \"0x7f0000000000\"");
+      VRAMSNAP_ASSIGN_OR_RETURN(uint64_t size, get_u64(j, "alloc_size", where));
+      r.alloc = AllocationRange{*v, size};
+    }
+  }
   if (auto it = j.find("flags"); it != j.end()) {
     if (!it->is_array()) return bad(where + ".flags is not an array");
     for (const auto& f : *it) {
@@ -177,6 +191,10 @@ std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMe
     if (!r.shape.empty()) e["shape"] = r.shape;
     e["device"] = r.device;
     if (r.va) e["va"] = fmt::format("0x{:x}", *r.va);
+    if (r.alloc) {
+      e["alloc_base"] = fmt::format("0x{:x}", r.alloc->base);
+      e["alloc_size"] = r.alloc->size;
+    }
     json flags = json::array();
     if (r.flags & kFlagReadMostly) flags.push_back("read_mostly");
     if (r.flags & kFlagWarm) flags.push_back("warm");
@@ -266,6 +284,20 @@ Status validate_region(const RegionMeta& r, std::string* field) {
                   fmt::format("region \"{}\": shape x dtype size does not equal the region size {} (shape [{}] of "
                               "{} is {} bytes)", r.name, r.size, fmt::join(r.shape, ", "), r.dtype,
                               n ? std::to_string(*n) : std::string("more than 2^64")));
+  }
+  if (r.alloc) {
+    if (!r.va)
+      return fail("alloc", ErrorKind::Usage,
+                  fmt::format("region \"{}\": an enclosing allocation without a va", r.name));
+    const auto alloc_end = core::checked_add(r.alloc->base, r.alloc->size);
+    if (r.alloc->size == 0 || !alloc_end)
+      return fail("alloc", ErrorKind::Usage,
+                  fmt::format("region \"{}\": allocation {:#x} + {} is empty or overflows", r.name, r.alloc->base,
+                              r.alloc->size));
+    if (!core::range_within(*r.va, r.size, r.alloc->base, *alloc_end))
+      return fail("alloc", ErrorKind::Usage,
+                  fmt::format("region \"{}\": [va, va + size) is not inside its allocation [{:#x}, {:#x})", r.name,
+                              r.alloc->base, *alloc_end));
   }
   auto st = format::validate_labels(r.labels, fmt::format("region \"{}\"", r.name));
   if (!st.ok()) {

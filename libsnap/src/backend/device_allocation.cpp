@@ -1,0 +1,33 @@
+#include "backend/device_allocation.h"
+
+#include <fmt/format.h>
+
+#ifdef VRAMSNAP_HAVE_CUDA
+#include "backend/cuda_driver.h"
+#endif
+
+namespace vramsnap::backend {
+
+#ifdef VRAMSNAP_HAVE_CUDA
+
+Result<AllocationRange> enclosing_allocation(const void* device_ptr) {
+  VRAMSNAP_ASSIGN_OR_RETURN(const DriverApi* api, driver_api());
+  if (!api->cuMemGetAddressRange)
+    return Error(ErrorKind::Compat, "the CUDA driver does not provide cuMemGetAddressRange (driver too old or absent)");
+  CUdeviceptr base = 0;
+  size_t size = 0;
+  const CUresult r = api->cuMemGetAddressRange(&base, &size, reinterpret_cast<CUdeviceptr>(device_ptr));
+  if (r != CUDA_SUCCESS)
+    return driver_error(*api, r, fmt::format("cuMemGetAddressRange({})", device_ptr).c_str());
+  return AllocationRange{static_cast<uint64_t>(base), static_cast<uint64_t>(size)};
+}
+
+#else
+
+Result<AllocationRange> enclosing_allocation(const void*) {
+  return Error(ErrorKind::Compat, "this vramsnap was built without CUDA support (no CUDA toolkit at build time)");
+}
+
+#endif
+
+}  // namespace vramsnap::backend

@@ -1,0 +1,16 @@
+#pragma once
+// The device allocation that encloses a pointer, as the driver reports it
+// (cuMemGetAddressRange). Capture records it per device region so that a
+// fixed-VA restore can reserve the allocation's granularity-aligned range
+// instead of the region's own, which is rarely aligned.
+#include "vramsnap/error.hpp"
+#include "vramsnap/types.hpp"
+
+namespace vramsnap::backend {
+
+// Needs the pointer's device current on the calling thread. Compat error
+// without a driver (or one without the entry point), IO for a pointer the
+// driver does not know (for instance host memory).
+Result<AllocationRange> enclosing_allocation(const void* device_ptr);
+
+}  // namespace vramsnap::backend
