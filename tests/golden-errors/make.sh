@@ -102,3 +102,30 @@ fix_trailer_check(b)
 write("unsealed-zstd-garbage", bytes(b))
 PY
 ls -l ./*.snap
+
+# Format 1.1 (feature leaf-sha256, formats/snapshot-v1.md 5.4), from
+# ../golden/v1.1-leaf.snap (unsealed): a flipped byte inside a leaf-hashed
+# chunk; the leaf-sha256 bit under minor 0; the bit stripped (minor 0), so
+# the reader checks flat hashes against leaf-tree ones.
+python3 - ../golden/v1.1-leaf.snap <<'PY'
+import hashlib, struct, sys
+leaf = open(sys.argv[1], "rb").read()
+def h8(b): return hashlib.sha256(b).digest()[:8]
+def edit_version(f, required, minor):
+    b = bytearray(f)
+    struct.pack_into("<Q", b, 16, required)
+    struct.pack_into("<H", b, 10, minor)
+    b[56:64] = h8(bytes(b[0:56]))
+    t = len(b) - 160
+    struct.pack_into("<H", b, t + 58, minor)
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    return bytes(b)
+def write(name, data):
+    with open(name + ".snap", "wb") as f:
+        f.write(data)
+b = bytearray(leaf)
+b[4096 + 20000] ^= 0x08          # inside the raw chunk's second 16 KiB leaf
+write("leaf-chunk-bitflip", bytes(b))
+write("leaf-feature-minor0", edit_version(leaf, 1, 0))
+write("leaf-feature-stripped", edit_version(leaf, 0, 0))
+PY

@@ -94,6 +94,7 @@ typedef struct vramsnap_capture_options {
   const vramsnap_key* key;     /* seal as it writes; NULL: unsealed */
   vramsnap_progress_fn progress;
   void* progress_user;
+  const char* chunk_hash;      /* "leaf-sha256" (default; format 1.1) or "sha256" (flat; format 1.0) */
 } vramsnap_capture_options;
 
 VRAMSNAP_API void vramsnap_capture_options_init(vramsnap_capture_options* options);

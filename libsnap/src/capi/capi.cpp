@@ -171,6 +171,7 @@ void vramsnap_capture_options_init(vramsnap_capture_options* o) {
   *o = vramsnap_capture_options{};
   o->chunk_size = 4ull << 20;
   o->codec = "auto";
+  o->chunk_hash = "leaf-sha256";
   o->level = 3;
 }
 
@@ -234,6 +235,9 @@ vramsnap_status vramsnap_capture_write(vramsnap_capture* c, const char* path, co
     auto codec = vramsnap::parse_codec_choice(o->codec ? o->codec : "auto");
     if (!codec) return usage("codec must be auto, raw, zstd or shuffle");
     opt.codec = *codec;
+    auto chunk_hash = vramsnap::parse_chunk_hash(o->chunk_hash ? o->chunk_hash : "leaf-sha256");
+    if (!chunk_hash) return usage("chunk_hash must be leaf-sha256 or sha256");
+    opt.chunk_hash = *chunk_hash;
     opt.level = o->level;
     opt.threads = o->threads;
     opt.generation = o->generation;

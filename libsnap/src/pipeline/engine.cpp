@@ -8,6 +8,7 @@
 
 #include "format/seal.h"
 #include "io/cleanup.h"
+#include "pipeline/progress.h"
 
 namespace vramsnap::pipeline {
 
@@ -35,9 +36,7 @@ Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, cons
 
   uint64_t total = 0;
   for (size_t c : chunks) total += s.chunks[c].raw_size;
-  std::atomic<uint64_t> done{0};
-  std::mutex progress_mu;
-  auto last = std::chrono::steady_clock::time_point{};
+  ProgressThrottle progress(opt.progress, total);
 
   auto worker = [&](unsigned w) {
     for (;;) {
@@ -61,15 +60,7 @@ Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, cons
         stop = true;
         return;
       }
-      done.fetch_add(s.chunks[chunks[pos]].raw_size, std::memory_order_relaxed);
-      if (opt.progress) {
-        std::lock_guard lk(progress_mu);
-        auto now = std::chrono::steady_clock::now();
-        if (now - last >= std::chrono::milliseconds(50)) {
-          last = now;
-          opt.progress(Progress{done.load(), total});
-        }
-      }
+      progress.add(s.chunks[chunks[pos]].raw_size);
     }
   };
   {
@@ -89,7 +80,7 @@ Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, cons
     if (failed_chunk) *failed_chunk = chunks[err_pos];
     return std::move(*err);
   }
-  if (opt.progress) opt.progress(Progress{done.load(), total});
+  progress.finish();
   return {};
 }
 
