@@ -9,21 +9,11 @@
 #include <vector>
 
 #include "backend/kernels/launch.h"
+#include "gpu_check.h"
 #include "crypto/leaf_hash.h"
 
 namespace k = vramsnap::backend::kernels;
 
-static int passed = 0, failed = 0;
-#define CHECK(cond, ...)                                                            \
-  do {                                                                              \
-    if (cond) ++passed;                                                             \
-    else {                                                                          \
-      ++failed;                                                                     \
-      std::fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                            \
-      std::fprintf(stderr, "\n");                                                   \
-    }                                                                               \
-  } while (0)
 #define CUDA_OK(expr)                                                                              \
   do {                                                                                             \
     cudaError_t e_ = (expr);                                                                       \
@@ -93,7 +83,7 @@ int main() {
   }
   int sms = 0;
   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
-  if (leaf_verify_matches_cpu(sms) != 0) ++failed;
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  if (leaf_verify_matches_cpu(sms) != 0) ++gputest::failed;
+  std::printf("%d passed, %d failed\n", gputest::passed, gputest::failed);
+  return gputest::failed ? 1 : 0;
 }
