@@ -41,7 +41,8 @@ interrupt_capture() {
   [[ $rc -eq $want ]] || fail "capture killed by SIG$sig: expected exit $want, got $rc"
   expect_stderr_contains "interrupted"
   assert_no_file "$dir/out.snap"
-  assert_no_file "$dir"  # created by the restore, so removed with its content
+  assert_no_temp_files "$dir"
+  assert_empty_dir "$dir"
 }
 
 step "capture + SIGINT -> 130, nothing left"
