@@ -350,7 +350,7 @@ int run(const Opts& o) {
     auto row = [&](std::string name, double g) {
       r.add({std::move(name), fmt::format("{:.3f}", g), g > 0 ? fmt::format("{:.2f}x", restore_gbps / g) : "-"});
     };
-    row(fmt::format("plain read of the file ({} threads, file bytes)", m->read_threads), read_gbps);
+    row(fmt::format("plain read of the file ({}, file bytes)", plural(m->read_threads, "thread")), read_gbps);
     row(fmt::format("zstd -3 one stream ({} sample, {:.2f}x), 1-thread decode", human_bytes(z->sample_bytes),
                     z->stream_bytes ? static_cast<double>(z->sample_bytes) / static_cast<double>(z->stream_bytes) : 0.0),
         dec_gbps);
