@@ -127,7 +127,15 @@ say "bench-compare: $vs ($("$vs" --version 2>/dev/null | head -n1))"
 say "bench-compare: work dir $work; data $size; C5 $c5_small vs $c5_big; best of $runs runs"
 say "bench-compare: load before: $(uptime)"
 "$vs" keygen -o k.key >/dev/null
-hexkey=$(od -An -v -tx1 k.key | tr -d ' \n')
+# HMAC reference: the key is read from k.key by the process that uses it,
+# never put on a command line (argv is visible to every user in ps).
+hmac_file() {
+  /usr/bin/python3 -c 'import hashlib, hmac, sys
+h = hmac.new(open(sys.argv[1], "rb").read(), digestmod=hashlib.sha256)
+with open(sys.argv[2], "rb") as f:
+    for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
+print(h.hexdigest())' "$1" "$2"
+}
 # shellcheck disable=SC2054  # the commas belong to the --region value
 capture_cmd=("$vs" capture -o bf16.snap --key-file k.key --region weights=bf16.bin,kind=device,dtype=bf16 --force --quiet --json)
 
@@ -178,13 +186,13 @@ fi
 if want C1; then
   say "== C1: restore --target host of a sealed snapshot vs naive (whole-file HMAC, then 1-thread zstd decode)"
   cat bf16.snap bf16.zst >/dev/null  # page cache
-  show "openssl mac -digest SHA256 -macopt hexkey:<key> -in bf16.zst HMAC && zstd -q -d -T1 -c bf16.zst >/dev/null"
+  show "hmac_file k.key bf16.zst (Python hmac over OpenSSL, key read from the file) && zstd -q -d -T1 -c bf16.zst >/dev/null"
   show "vramsnap restore bf16.snap --key-file k.key --target host --quiet"
-  side_a() { openssl mac -digest SHA256 -macopt "hexkey:$hexkey" -in bf16.zst HMAC >/dev/null && zstd -q -d -T1 -c bf16.zst >/dev/null; }
+  side_a() { hmac_file k.key bf16.zst >/dev/null && zstd -q -d -T1 -c bf16.zst >/dev/null; }
   side_b() { "$vs" restore bf16.snap --key-file k.key --target host --quiet; }
   alternate "naive" "restore"
   say "    best: naive $A_BEST s, restore $B_BEST s (medians $A_MED / $B_MED)"
-  hmac_t=$(secs openssl mac -digest SHA256 -macopt "hexkey:$hexkey" -in bf16.zst HMAC)
+  hmac_t=$(secs hmac_file k.key bf16.zst)
   dec_t=$(secs zstd -q -d -T1 -c bf16.zst)
   say "    naive split (one run): HMAC $hmac_t s + decode $dec_t s"
   verdict C1 "restore host vs naive" "$(calc "$A_BEST / $B_BEST")" ">=" 2.00 x \

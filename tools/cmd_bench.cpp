@@ -1,11 +1,14 @@
 // vramsnap bench (SNAP | --synthetic SIZE --pattern P) [--target host|cuda[:N]] ...
 // Times full in-process restores and prints, from the same run, the reference
 // figures every result is read against. JSON: "schema": "vramsnap-bench/1".
+#include <pthread.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <memory>
@@ -53,11 +56,23 @@ class TempSnapshot {
     if (!dir_.empty()) ::rmdir(dir_.c_str());
   }
   Status make_dir(const std::string& parent) {
+    // Signals blocked from mkdtemp to registration: an interrupt in between
+    // would leave the directory behind.
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &block, &old);
     std::string tmpl = parent + "/vramsnap-bench.XXXXXX";
-    if (!::mkdtemp(tmpl.data())) return errno_error(ErrorKind::IO, parent, "mkdtemp", errno);
-    dir_ = tmpl;
-    path_ = dir_ + "/bench.snap";
-    slot_ = register_temp_path(path_);
+    const bool made = ::mkdtemp(tmpl.data()) != nullptr;
+    const int err = errno;
+    if (made) {
+      dir_ = tmpl;
+      path_ = dir_ + "/bench.snap";
+      slot_ = register_temp_dir(dir_);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (!made) return errno_error(ErrorKind::IO, parent, "mkdtemp", err);
     return {};
   }
   const std::string& path() const { return path_; }
@@ -134,7 +149,8 @@ constexpr PhaseRow kPhases[] = {
     {"total", &PhaseTimes::total, "wall: open + restore", false},
 };
 
-int compare_baseline(const Opts& o, const Json& cur);
+Result<Json> load_baseline(const std::string& path);
+int compare_baseline(const Opts& o, const Json& doc, const Json& cur);
 
 }  // namespace
 
@@ -167,8 +183,13 @@ int run(const Opts& o) {
     auto st = require_gpu();  // before minutes of preparation
     if (!st.ok()) return report_error("bench", st.error());
   }
-  if (!o.baseline.empty() && o.max_regression < 0)
-    return report_error("bench", Error(ErrorKind::Usage, "--max-regression: expected a percentage >= 0"));
+  // The baseline is read before minutes of measuring, not after.
+  Json baseline;
+  if (!o.baseline.empty()) {
+    auto b = load_baseline(o.baseline);
+    if (!b.ok()) return report_error("bench", b.error());
+    baseline = std::move(*b);
+  }
 
   // ---- the snapshot --------------------------------------------------------
   TempSnapshot temp;
@@ -295,18 +316,26 @@ int run(const Opts& o) {
                  {"restore_vs_pinned_h2d", h2d ? ratio(restore_gbps, h2d_gbps) : Json(nullptr)}};
 
   if (!o.json_out.empty() && o.json_out != "-") {
-    std::ofstream f(o.json_out, std::ios::trunc);
-    f << j.dump(2) << "\n";
-    if (!f.good()) return report_error("bench", Error(ErrorKind::IO, o.json_out + ": cannot write the JSON report"));
+    // Temp file, fsync, rename: a symlink at the path is replaced, never
+    // followed, and a failure leaves the old report whole.
+    const std::string text = j.dump(2) + "\n";
+    auto st = write_file_atomically(
+        o.json_out, text.size(),
+        [&](uint64_t off, std::span<uint8_t> piece) {
+          std::memcpy(piece.data(), text.data() + off, piece.size());
+          return Status{};
+        },
+        true);
+    if (!st.ok()) return report_error("bench", st.error());
   }
   if (o.json_out == "-") {
     print_json(j.dump(2));
   } else {
-    fmt::print("bench {}: {} raw in {} ({:.2f}x), {} chunks, {}; target {}, {} threads, {} runs (+{} warm-up), {} page cache\n",
-               size ? fmt::format("synthetic {} {}", human_bytes(*size), o.pattern) : o.snap, human_bytes(raw),
+    fmt::print("bench {}: {} raw in {} ({:.2f}x), {}, {}; target {}, {}, {} (+{} warm-up), {} page cache\n",
+               size ? fmt::format("synthetic {} {}", human_bytes(*size), o.pattern) : escaped(o.snap), human_bytes(raw),
                human_bytes(m->file_size), m->file_size ? static_cast<double>(raw) / static_cast<double>(m->file_size) : 0.0,
-               m->stats.chunks, j["snapshot"]["sealed"].get<bool>() ? "sealed" : "unsealed", o.target, m->stats.threads,
-               o.iterations, o.warmup, o.cold ? "cold" : "warm");
+               plural(m->stats.chunks, "chunk"), j["snapshot"]["sealed"].get<bool>() ? "sealed" : "unsealed", o.target,
+               plural(m->stats.threads, "thread"), plural(o.iterations, "run"), o.warmup, o.cold ? "cold" : "warm");
     Table t({"phase", "P50 ms", "P95 ms", "P99 ms", "note"}, {false, true, true, true, false});
     for (const auto& ph : kPhases) {
       if (ph.cuda_only && setup.target == Target::Host) continue;
@@ -321,7 +350,7 @@ int run(const Opts& o) {
     auto row = [&](std::string name, double g) {
       r.add({std::move(name), fmt::format("{:.3f}", g), g > 0 ? fmt::format("{:.2f}x", restore_gbps / g) : "-"});
     };
-    row(fmt::format("plain read of the file ({} threads, file bytes)", m->read_threads), read_gbps);
+    row(fmt::format("plain read of the file ({}, file bytes)", plural(m->read_threads, "thread")), read_gbps);
     row(fmt::format("zstd -3 one stream ({} sample, {:.2f}x), 1-thread decode", human_bytes(z->sample_bytes),
                     z->stream_bytes ? static_cast<double>(z->sample_bytes) / static_cast<double>(z->stream_bytes) : 0.0),
         dec_gbps);
@@ -329,7 +358,7 @@ int run(const Opts& o) {
     if (h2d) row(fmt::format("pinned cudaMemcpyAsync H2D ({}, {})", human_bytes(h2d->bytes), h2d->gpu_name), h2d_gbps);
     fmt::print("{}", r.render());
   }
-  if (!o.baseline.empty()) return compare_baseline(o, j);
+  if (!o.baseline.empty()) return compare_baseline(o, baseline, j);
   return kExitOk;
 }
 
@@ -349,15 +378,17 @@ const Json* pick_baseline(const Json& doc, const Json& cur) {
   return doc.contains("phases") ? &doc : nullptr;
 }
 
-int compare_baseline(const Opts& o, const Json& cur) {
-  Json doc;
+Result<Json> load_baseline(const std::string& path) {
   try {
-    std::ifstream f(o.baseline);
-    if (!f) return report_error("bench", Error(ErrorKind::IO, o.baseline + ": cannot read the baseline"));
-    doc = Json::parse(f);
+    std::ifstream f(path);
+    if (!f) return Error(ErrorKind::IO, path + ": cannot read the baseline");
+    return Json::parse(f);
   } catch (const nlohmann::json::exception& e) {
-    return report_error("bench", Error(ErrorKind::Format, o.baseline + ": not a bench JSON file: " + e.what()));
+    return Error(ErrorKind::Format, path + ": not a bench JSON file: " + e.what());
   }
+}
+
+int compare_baseline(const Opts& o, const Json& doc, const Json& cur) {
   const Json* b = pick_baseline(doc, cur);
   if (!b)
     return report_error("bench", Error(ErrorKind::Usage, fmt::format("{}: no result for the same snapshot size, pattern "
@@ -418,7 +449,8 @@ Command register_bench(CLI::App& app) {
   sub->add_option("--baseline", o->baseline, "Compare total P50 and GB/s with a saved bench JSON (or a sweep's); "
                                              "exit 7 on a regression")->type_name("FILE");
   sub->add_option("--max-regression", o->max_regression, "Allowed regression against --baseline, percent (default 10)")
-      ->type_name("PCT");
+      ->type_name("PCT")
+      ->check(CLI::Range(0.0, 1e6));
   sub->add_option("--machine", o->machine, "Machine name recorded in the JSON (default: host name)")->type_name("NAME");
   sub->add_flag("-q,--quiet", o->quiet, "No progress messages");
   sub->footer(

@@ -1,4 +1,6 @@
 // vramsnap capture -o OUT [--region ...] [--safetensors ...] [--spec ...]
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +9,7 @@
 #include "keys.h"
 #include "region_arg.h"
 #include "terminal.h"
+#include "text.h"
 #include "vramsnap/capture.hpp"
 #include "vramsnap/sources.hpp"
 
@@ -15,7 +18,7 @@ namespace {
 
 struct Opts {
   std::string out, spec, key_file, chunk_size, codec, chunk_hash, labels_dummy;
-  std::vector<std::string> regions, safetensors, labels;
+  std::vector<std::string> regions, safetensors, labels, trees;
   std::optional<uint64_t> generation;
   std::optional<int> level;
   unsigned threads = 0;
@@ -49,10 +52,23 @@ nlohmann::json summary_json(const CaptureSummary& s) {
           {"regions", regions}};
 }
 
+// The output must not be one of the inputs: with --force the rename would
+// replace a file while its bytes are still being read.
+Status check_output_not_input(const std::string& out, const std::vector<std::string>& inputs) {
+  std::error_code ec;
+  if (!std::filesystem::exists(out, ec)) return {};
+  for (const auto& in : inputs)
+    if (std::filesystem::equivalent(out, in, ec))
+      return Error(ErrorKind::Usage, "output " + out + " is also an input (" + in + "); write the snapshot elsewhere");
+  return {};
+}
+
 int run(const Opts& o) {
   std::vector<RegionInput> inputs;
   CaptureOptions opt;
+  std::vector<std::string> input_paths;
   auto add_source = [&](RegionSource&& rs) {
+    input_paths.push_back(rs.path);
     inputs.push_back(RegionInput::from_file(std::move(rs.meta), std::move(rs.path), rs.offset));
   };
   if (!o.spec.empty()) {
@@ -74,13 +90,20 @@ int run(const Opts& o) {
     if (!regs.ok()) return report_error("capture", regs.error());
     for (auto& r : *regs) add_source(std::move(r));
   }
+  for (const auto& dir : o.trees) {
+    auto regs = regions_from_tree(dir);
+    if (!regs.ok()) return report_error("capture", regs.error());
+    for (auto& r : *regs) add_source(std::move(r));
+  }
   for (const auto& arg : o.regions) {
     auto r = parse_region_arg(arg);
     if (!r.ok()) return report_error("capture", r.error());
     add_source(std::move(r).value());
   }
   if (inputs.empty())
-    return report_error("capture", Error(ErrorKind::Usage, "nothing to capture: give --region, --safetensors or --spec"));
+    return report_error("capture", Error(ErrorKind::Usage,
+                                         "nothing to capture: give --region, --safetensors, --tree or --spec"));
+  if (auto st = check_output_not_input(o.out, input_paths); !st.ok()) return report_error("capture", st.error());
   for (const auto& l : o.labels) {
     auto eq = l.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -118,18 +141,19 @@ int run(const Opts& o) {
           {false, false, false, false, true, true, true, true, false});
   uint64_t chunks = 0;
   for (const auto& r : sum->regions) {
-    t.add({r.meta.name, to_string(r.meta.kind), r.meta.dtype.empty() ? "-" : r.meta.dtype, format_shape(r.meta.shape),
+    t.add({escaped(r.meta.name), to_string(r.meta.kind), r.meta.dtype.empty() ? "-" : escaped(r.meta.dtype), format_shape(r.meta.shape),
            human_bytes(r.meta.size), human_bytes(r.stored), ratio(r.meta.size, r.stored), std::to_string(r.chunks),
            codec_mix(r)});
     chunks += r.chunks;
   }
   t.separator();
-  t.add({fmt::format("total ({} regions)", sum->regions.size()), "", "", "", human_bytes(sum->raw_total),
+  t.add({fmt::format("total ({})", plural(sum->regions.size(), "region")), "", "", "", human_bytes(sum->raw_total),
          human_bytes(sum->stored_total), ratio(sum->raw_total, sum->stored_total), std::to_string(chunks), ""});
   fmt::print("{}", t.render());
   const double mbps = sum->seconds > 0 ? static_cast<double>(sum->raw_total) / sum->seconds / 1e6 : 0;
-  fmt::print("\nwrote {} ({}), snapshot id {}\n{} in {:.3f} s ({:.0f} MB/s, {} threads); {}\n", sum->path,
-             human_bytes(sum->file_size), sum->id_hex, human_bytes(sum->raw_total), sum->seconds, mbps, sum->threads,
+  fmt::print("\nwrote {} ({}), snapshot id {}\n{} in {:.3f} s ({:.0f} MB/s, {}); {}\n", escaped(sum->path),
+             human_bytes(sum->file_size), sum->id_hex, human_bytes(sum->raw_total), sum->seconds, mbps,
+             plural(sum->threads, "thread"),
              sum->seal.state == SealState::Unsealed ? "unsealed" : "sealed with key " + sum->seal.key_id_hex);
   return kExitOk;
 }
@@ -147,6 +171,10 @@ Command register_capture(CLI::App& app) {
       ->type_name("SPEC");
   sub->add_option("--safetensors", o->safetensors, "Each tensor becomes a device region with dtype and shape (repeatable)")
       ->type_name("FILE");
+  sub->add_option("--tree", o->trees, "A directory image (a CRIU dump): every regular file becomes a region named by "
+                                      "its relative path, its mode recorded; symlinks, devices, sockets and FIFOs are "
+                                      "refused (repeatable)")
+      ->type_name("DIR");
   sub->add_option("--spec", o->spec, "Capture spec (JSON, formats/capture-spec.schema.json): regions, safetensors, "
                                      "labels and options for deploy hooks")->type_name("FILE.json");
   sub->add_option("--label", o->labels, "Snapshot label KEY=VALUE (repeatable; sealed with the snapshot)")->type_name("KEY=VALUE");

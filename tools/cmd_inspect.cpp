@@ -13,7 +13,7 @@ namespace {
 
 struct Opts {
   std::string snap, format = "text";
-  bool chunks = false, json = false;
+  bool chunks = false, json = false, quiet = false;
 };
 
 struct RegionTotals {
@@ -143,20 +143,24 @@ void print_csv(const Snapshot& s, bool with_chunks) {
 void print_text(const Snapshot& s, bool with_chunks) {
   const auto& m = s.meta();
   std::vector<std::string> labels;
-  for (const auto& [k, v] : m.labels) labels.push_back(k + "=" + v);
+  // Every string from the file is escaped: a label holding "\nseal  sealed"
+  // must not forge a line of this report.
+  for (const auto& [k, v] : m.labels) labels.push_back(escaped(k) + "=" + escaped(v));
   std::vector<std::string> src;
-  auto put = [&](const char* k, const std::string& v) { if (!v.empty()) src.push_back(fmt::format("{}={}", k, v)); };
+  auto put = [&](const char* k, const std::string& v) {
+    if (!v.empty()) src.push_back(fmt::format("{}={}", k, escaped(v)));
+  };
   put("host", m.source.host);
   put("gpu", m.source.gpu_name);
   put("cc", m.source.compute_capability);
   put("driver", m.source.driver_version);
   put("cuda", m.source.cuda_runtime);
-  fmt::print("snapshot    {}\n", s.path());
+  fmt::print("snapshot    {}\n", escaped(s.path()));
   fmt::print("format      {}.{} (required features 0x{:x}, optional 0x{:x})\n", m.major, m.minor, m.required_features,
              m.optional_features);
   fmt::print("chunk hash  {}\n", m.chunk_hash);
   fmt::print("id          {}\n", m.id_hex);
-  fmt::print("created     {} by {}\n", m.created, m.tool);
+  fmt::print("created     {} by {}\n", escaped(m.created), escaped(m.tool));
   fmt::print("generation  {}\n", m.generation);
   fmt::print("labels      {}\n", labels.empty() ? "-" : fmt::format("{}", fmt::join(labels, ", ")));
   fmt::print("source      {}\n", src.empty() ? "-" : fmt::format("{}", fmt::join(src, ", ")));
@@ -169,14 +173,14 @@ void print_text(const Snapshot& s, bool with_chunks) {
   uint64_t raw = 0, stored = 0;
   for (size_t i = 0; i < s.regions().size(); ++i) {
     const auto& r = s.regions()[i];
-    tab.add({r.name, to_string(r.kind), r.dtype.empty() ? "-" : r.dtype, format_shape(r.shape),
+    tab.add({escaped(r.name), to_string(r.kind), r.dtype.empty() ? "-" : escaped(r.dtype), format_shape(r.shape),
              r.device < 0 ? "-" : std::to_string(r.device), human_bytes(r.size), human_bytes(t[i].stored),
              ratio(r.size, t[i].stored), std::to_string(t[i].chunks), codec_mix(t[i].codecs)});
     raw += r.size;
     stored += t[i].stored;
   }
   tab.separator();
-  tab.add({fmt::format("total ({} regions)", s.regions().size()), "", "", "", "", human_bytes(raw), human_bytes(stored),
+  tab.add({fmt::format("total ({})", plural(s.regions().size(), "region")), "", "", "", "", human_bytes(raw), human_bytes(stored),
            ratio(raw, stored), std::to_string(s.chunks().size()), ""});
   fmt::print("{}\n", tab.render());
 
@@ -200,7 +204,7 @@ void print_text(const Snapshot& s, bool with_chunks) {
              {true, false, true, true, false, true, true, false});
     for (size_t i = 0; i < s.chunks().size(); ++i) {
       const auto& c = s.chunks()[i];
-      ct.add({std::to_string(i), s.regions()[c.region].name, std::to_string(c.region_offset), std::to_string(c.raw_size),
+      ct.add({std::to_string(i), escaped(s.regions()[c.region].name), std::to_string(c.region_offset), std::to_string(c.raw_size),
               c.codec == Codec::Shuffle ? fmt::format("shuffle/{}", c.elem_size) : to_string(c.codec),
               c.codec == Codec::Zero ? "-" : std::to_string(c.stored_offset), std::to_string(c.stored_size),
               to_hex({c.hash.data(), 8})});
@@ -216,8 +220,11 @@ Command register_inspect(CLI::App& app) {
   auto* sub = app.add_subcommand("inspect", "Show a snapshot's metadata, seal status, regions and byte layout (no key, no GPU)");
   sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
   sub->add_flag("--chunks", o->chunks, "List every chunk");
-  sub->add_flag("--json", o->json, "Same as --format json (formats/inspect-output.schema.json)");
-  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json", "csv"}));
+  auto* json = sub->add_flag("--json", o->json, "Same as --format json (formats/inspect-output.schema.json)");
+  sub->add_option("--format", o->format, "Output format: text (default), json or csv")
+      ->check(CLI::IsMember({"text", "json", "csv"}))
+      ->excludes(json);
+  sub->add_flag("-q,--quiet", o->quiet, "Accepted as by every command (inspect shows no progress)");
   sub->footer("inspect checks the file's structure and the hashes of its table and manifest, but not the chunk\n"
               "data or the seal: use 'vramsnap verify' for that.\n"
               "Examples:\n  vramsnap inspect model.snap\n  vramsnap inspect model.snap --chunks --format csv");

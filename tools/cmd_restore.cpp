@@ -9,6 +9,7 @@
 #include "keys.h"
 #include "target_arg.h"
 #include "terminal.h"
+#include "text.h"
 #include "vramsnap/restore.hpp"
 #include "vramsnap/sources.hpp"
 
@@ -16,7 +17,7 @@ namespace vramsnap::cli {
 namespace {
 
 struct Opts {
-  std::string snap, key_file, target = "host", extract, max_host_memory;
+  std::string snap, key_file, target = "host", extract, extract_tree, max_host_memory, max_output;
   std::vector<std::string> regions;
   bool allow_unsealed = false, json = false, quiet = false, fixed_va = false, warm = false, no_modules = false;
   std::optional<uint64_t> min_generation;
@@ -46,12 +47,13 @@ void print_phases(const PhaseTimes& p, const RestoreStats& st, const std::string
   row("total", p.open + p.total, "wall");
   fmt::print("{}", t.render());
   const double wall = p.open + p.total;
-  fmt::print("{} chunks, {} restored ({} stored) in {:.3f} s: {:.2f} GB/s with {} threads\n", st.chunks,
+  fmt::print("{}, {} restored ({} stored) in {:.3f} s: {:.2f} GB/s with {}\n", plural(st.chunks, "chunk"),
              human_bytes(st.raw_bytes), human_bytes(st.stored_bytes), wall,
-             wall > 0 ? static_cast<double>(st.raw_bytes) / wall / 1e9 : 0.0, st.threads);
+             wall > 0 ? static_cast<double>(st.raw_bytes) / wall / 1e9 : 0.0, plural(st.threads, "thread"));
 }
 
 int run(const Opts& o) {
+  if (o.json) report_failures_as_json(o.snap);
   const uint64_t t_open0 = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
   RestoreOptions ro;
@@ -70,8 +72,23 @@ int run(const Opts& o) {
       ro.max_host_bytes = *n;
     }
   }
-  if (!o.extract.empty() && ro.target == Target::Cuda)
-    return report_error("restore", Error(ErrorKind::Usage, "--extract writes files; it cannot be combined with --target cuda"));
+  if (!o.max_output.empty()) {
+    if (o.max_output == "unlimited") {
+      ro.max_output_bytes = UINT64_MAX;
+    } else {
+      auto n = parse_size(o.max_output);
+      if (!n || *n == 0)
+        return report_error("restore", Error(ErrorKind::Usage, "--max-output: expected a size such as 100GiB or "
+                                                                 "\"unlimited\", got " + o.max_output));
+      ro.max_output_bytes = *n;
+    }
+  }
+  const std::string& out_dir = !o.extract.empty() ? o.extract : o.extract_tree;
+  if (!out_dir.empty() && ro.target == Target::Cuda)
+    return report_error("restore", Error(ErrorKind::Usage, "--extract and --extract-tree write files; they cannot be "
+                                                            "combined with --target cuda"));
+  if (out_dir.empty() && !o.max_output.empty())
+    return report_error("restore", Error(ErrorKind::Usage, "--max-output bounds --extract or --extract-tree"));
   auto key = find_key(o.key_file, o.allow_unsealed);
   if (!key.ok()) return report_error("restore", key.error());
   auto snap = Snapshot::open(o.snap);
@@ -93,8 +110,8 @@ int run(const Opts& o) {
   RestoreStats stats;
   nlohmann::json files = nlohmann::json::array();
   nlohmann::json regions = nlohmann::json::array();
-  if (!o.extract.empty()) {
-    auto r = extract(*snap, o.extract, ro, &stats);
+  if (!out_dir.empty()) {
+    auto r = !o.extract.empty() ? extract(*snap, o.extract, ro, &stats) : extract_tree(*snap, o.extract_tree, ro, &stats);
     bar.finish();
     if (!r.ok()) return report_error("restore", r.error());
     for (const auto& f : *r) files.push_back({{"region", f.region}, {"path", f.path}, {"size", f.size}});
@@ -111,17 +128,18 @@ int run(const Opts& o) {
   if (o.json) {
     const double wall = stats.phases.open + stats.phases.total;
     nlohmann::json j = {{"ok", true}, {"path", o.snap}, {"snapshot_id", snap->meta().id_hex},
-                        {"target", o.extract.empty() ? o.target : "extract"}, {"threads", stats.threads},
+                        {"target", out_dir.empty() ? o.target : (!o.extract.empty() ? "extract" : "extract-tree")}, {"threads", stats.threads},
                         {"chunks", stats.chunks}, {"raw_bytes", stats.raw_bytes}, {"stored_bytes", stats.stored_bytes},
                         {"seconds", wall}, {"gb_per_s", wall > 0 ? static_cast<double>(stats.raw_bytes) / wall / 1e9 : 0.0},
                         {"phases", phases_json(stats.phases)}};
-    if (!o.extract.empty()) j["files"] = files;
+    if (!out_dir.empty()) j["files"] = files;
     else j["regions"] = regions;
     print_json(j.dump(2));
   } else {
-    if (!o.extract.empty())
-      for (const auto& f : files) fmt::print("{}  {}\n", f["path"].get<std::string>(), human_bytes(f["size"].get<uint64_t>()));
-    print_phases(stats.phases, stats, !o.extract.empty() ? "file writes + fsync" : (ro.target == Target::Cuda ? "host-to-device" : "none (decoded in place)"));
+    if (!out_dir.empty())
+      for (const auto& f : files)
+        fmt::print("{}  {}\n", escaped(f["path"].get<std::string>()), human_bytes(f["size"].get<uint64_t>()));
+    print_phases(stats.phases, stats, !out_dir.empty() ? "file writes + fsync" : (ro.target == Target::Cuda ? "host-to-device" : "none (decoded in place)"));
   }
   return kExitOk;
 }
@@ -137,6 +155,16 @@ Command register_restore(CLI::App& app) {
   sub->add_option("--target", o->target, "host (default), cuda or cuda:N")->type_name("TARGET");
   sub->add_option("--extract", o->extract, "Write each region to DIR/<name> (created; never overwrites, never "
                                            "follows symlinks; names are percent-encoded)")->type_name("DIR");
+  auto* tree = sub->add_option("--extract-tree", o->extract_tree,
+                               "Recreate a directory image captured with 'capture --tree' under DIR: names as relative "
+                               "paths, modes restored, never outside DIR, never overwriting; all or nothing")
+                   ->type_name("DIR");
+  tree->excludes(sub->get_option("--extract"));
+  sub->add_option("--max-output", o->max_output,
+                  "extract: refuse (exit 5) when the selected regions declare more than SIZE bytes of files, checked "
+                  "before anything is created (default: the space available on the target's file system; "
+                  "\"unlimited\" for no limit)")
+      ->type_name("SIZE");
   sub->add_option("--region", o->regions, "Restore only this region (repeatable)")->type_name("NAME");
   sub->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_option("--max-host-memory", o->max_host_memory,
@@ -144,8 +172,9 @@ Command register_restore(CLI::App& app) {
                   "anything is allocated (default: the memory available now; \"unlimited\" for no limit)")
       ->type_name("SIZE");
   sub->add_flag("--fixed-va", o->fixed_va, "cuda: map device regions at their recorded virtual addresses (exit 5 when taken)");
-  sub->add_flag("--warm-modules", o->warm, "cuda: load every function of module regions eagerly");
-  sub->add_flag("--no-modules", o->no_modules, "cuda: restore module regions as bytes without loading them");
+  auto* warm = sub->add_flag("--warm-modules", o->warm, "cuda: load every function of module regions eagerly");
+  sub->add_flag("--no-modules", o->no_modules, "cuda: restore module regions as bytes without loading them")
+      ->excludes(warm);
   sub->add_option("--min-generation", o->min_generation, "Refuse snapshots whose generation is lower")
       ->type_name("N")->check(kUint64Arg);
   sub->add_flag("--json", o->json, "Print timings and throughput as JSON (formats/restore-output.schema.json)");
@@ -153,7 +182,8 @@ Command register_restore(CLI::App& app) {
   sub->footer("The seal is checked first and every chunk before it is used; on any failure everything is freed\n"
               "(or removed) and nothing is handed over.\n"
               "Examples:\n  vramsnap restore model.snap --key-file ci.key --target cuda:0 --json\n"
-              "  vramsnap restore model.snap --key-file ci.key --extract out/ --region embed.weight");
+              "  vramsnap restore model.snap --key-file ci.key --extract out/ --region embed.weight\n"
+              "  vramsnap restore img.snap --key-file ci.key --extract-tree img2/");
   return {sub, [o] { return run(*o); }};
 }
 

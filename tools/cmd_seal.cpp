@@ -6,17 +6,19 @@
 #include "exit_code.h"
 #include "keys.h"
 #include "terminal.h"
+#include "text.h"
 #include "vramsnap/restore.hpp"
 
 namespace vramsnap::cli {
 
 Command register_seal(CLI::App& app) {
-  struct Opts { std::string snap, key_file; bool json = false; };
+  struct Opts { std::string snap, key_file; bool json = false, quiet = false; };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("seal", "Seal (or re-seal) a snapshot in place with an HMAC-SHA256 key");
   sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
   add_key_option(sub, o->key_file);
   sub->add_flag("--json", o->json, "Print the result as JSON");
+  sub->add_flag("-q,--quiet", o->quiet, "Accepted as by every command (seal shows no progress)");
   sub->footer("Only the 128-byte seal block is rewritten, so sealing takes milliseconds at any size; a crash\n"
               "leaves either the old or the new seal, both valid.\n"
               "Example:\n  vramsnap seal model.snap --key-file ci.key");
@@ -33,7 +35,7 @@ Command register_seal(CLI::App& app) {
                                         {"previous", prev.state == SealState::Unsealed ? nlohmann::json(nullptr)
                                                                                        : nlohmann::json(prev.key_id_hex)}}
                              .dump(2));
-            else fmt::print("sealed {} with key {} (was: {})\n", o->snap, now->key_id_hex, was);
+            else fmt::print("sealed {} with key {} (was: {})\n", escaped(o->snap), now->key_id_hex, was);
             return kExitOk;
           }};
 }

@@ -6,6 +6,7 @@
 #include "exit_code.h"
 #include "keys.h"
 #include "terminal.h"
+#include "text.h"
 #include "vramsnap/restore.hpp"
 
 namespace vramsnap::cli {
@@ -18,16 +19,10 @@ struct Opts {
   unsigned threads = 0;
 };
 
-int fail(const Opts& o, const Error& e) {
-  if (o.json)
-    print_json(nlohmann::json{{"ok", false}, {"path", o.snap},
-                              {"failure", {{"kind", to_string(e.kind())}, {"message", e.message()},
-                                           {"exit_code", exit_code_for(e.kind())}}}}
-                   .dump(2));
-  return report_error("verify", e);
-}
+int fail(const Opts&, const Error& e) { return report_error("verify", e); }
 
 int run(const Opts& o) {
+  if (o.json) report_failures_as_json(o.snap);
   auto key = find_key(o.key_file, o.allow_unsealed);
   if (!key.ok()) return fail(o, key.error());
   auto snap = Snapshot::open(o.snap);
@@ -65,8 +60,8 @@ int run(const Opts& o) {
                               {"gb_per_s", gbps}}
                    .dump(2));
   } else {
-    fmt::print("OK {}: {}; {} chunks, {} checked in {:.3f} s ({:.2f} GB/s); generation {}\n", o.snap, seal,
-               rep->chunks_checked, human_bytes(rep->bytes_checked), rep->seconds, gbps, snap->meta().generation);
+    fmt::print("OK {}: {}; {}, {} checked in {:.3f} s ({:.2f} GB/s); generation {}\n", escaped(o.snap), seal,
+               plural(rep->chunks_checked, "chunk"), human_bytes(rep->bytes_checked), rep->seconds, gbps, snap->meta().generation);
   }
   return kExitOk;
 }

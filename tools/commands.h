@@ -21,6 +21,11 @@ inline const CLI::Validator kUint64Arg(
     },
     "", "UINT64");
 
+// Every option value: empty is refused, never taken as "unset".
+inline const CLI::Validator kNonEmpty(
+    [](std::string& s) -> std::string { return s.empty() ? "an empty value is not allowed" : std::string(); }, "",
+    "NONEMPTY");
+
 struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;

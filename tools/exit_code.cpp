@@ -1,12 +1,21 @@
 #include "exit_code.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <string_view>
 
+#include "terminal.h"
+#include "text.h"
+#include "vramsnap/runtime.hpp"
+
 namespace vramsnap::cli {
 namespace {
+
+bool g_json = false;
+std::string g_json_path;
 
 // A library condition, recognised by its kind and a fixed fragment of its
 // message (API terms; tests/cli pins each one), and the flag that helps.
@@ -18,6 +27,8 @@ struct Hint {
 };
 constexpr Hint kHints[] = {
     {ErrorKind::IO, " exists and overwriting was not requested", "capture", "pass --force to replace it"},
+    {ErrorKind::IO, " exists and overwriting was not requested", "bench",
+     "remove it, or write the data to another --write-data FILE"},
     {ErrorKind::Integrity, "snapshot is not sealed", "verify restore bench",
      "seal it with 'vramsnap seal', or pass --allow-unsealed to check structure and hashes only"},
     {ErrorKind::Usage, "no key given", "capture seal verify restore bench",
@@ -57,10 +68,34 @@ std::string hint_for(const char* command, const Error& error) {
 }
 
 int report_error(const char* command, const Error& error) {
-  fmt::print(stderr, "vramsnap {}: {}: {}\n", command, to_string(error.kind()), error.message());
+  if (g_json) {
+    nlohmann::json j = {{"ok", false},
+                        {"failure", {{"kind", to_string(error.kind())}, {"message", error.message()},
+                                     {"exit_code", exit_code_for(error.kind())}}}};
+    if (!g_json_path.empty()) j["path"] = g_json_path;
+    print_json(j.dump(2));
+  }
+  fmt::print(stderr, "vramsnap {}: {}: {}\n", command, to_string(error.kind()), escaped(error.message()));
   if (const std::string hint = hint_for(command, error); !hint.empty())
     fmt::print(stderr, "vramsnap {}: hint: {}\n", command, hint);
   return exit_code_for(error.kind());
+}
+
+void report_failures_as_json(const std::string& path) {
+  g_json = true;
+  g_json_path = path;
+  report_interrupt_as_json(true);
+}
+
+int finish_stdout(const char* command, int exit_code) {
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout);
+  if (!failed) return exit_code;
+  const int err = errno ? errno : EIO;
+  std::clearerr(stdout);
+  g_json = false;  // stdout is what failed
+  const int rc = report_error(command, errno_error(ErrorKind::IO, "stdout", "write failed", err));
+  return exit_code == kExitOk ? rc : exit_code;
 }
 
 }  // namespace vramsnap::cli

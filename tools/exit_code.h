@@ -26,7 +26,17 @@ int exit_code_for(ErrorKind kind);
 // to replace it"); empty when none does.
 std::string hint_for(const char* command, const Error& error);
 
-// Prints the error (and its hint line, if any) to stderr; returns the exit code.
+// Prints the error (and its hint line, if any) to stderr, control
+// characters escaped; returns the exit code. In JSON mode it also prints
+// {"ok": false, "path"?, "failure": {kind, message, exit_code}} on stdout.
 int report_error(const char* command, const Error& error);
+
+// JSON mode for report_error and for interrupts (SIGINT/SIGTERM print the
+// failure object with kind "interrupted"). `path`: the snapshot named, if any.
+void report_failures_as_json(const std::string& path = {});
+
+// Flushes stdout; a failed write (a full disk, /dev/full, a closed pipe) is
+// an IO error (exit 4) instead of a silent, truncated report.
+int finish_stdout(const char* command, int exit_code);
 
 }  // namespace vramsnap::cli

@@ -2,8 +2,10 @@
 // grammar and the printing live here and in cmd_*.cpp; the rules are the
 // library's.
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <new>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -12,8 +14,36 @@
 #include "vramsnap/runtime.hpp"
 #include "vramsnap/version.hpp"
 
+namespace {
+
+using namespace vramsnap::cli;
+
+// The subcommand a command line names (for messages before parsing has
+// finished), or "" when none.
+std::string command_of(const std::vector<Command>& commands, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    for (const auto& c : commands)
+      if (c.app->get_name() == argv[i]) return c.app->get_name();
+  return {};
+}
+
+// Whether that command was asked for JSON on stdout: --json, or bench's
+// "--json -".
+bool wants_json(std::string_view command, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (command == "bench") {
+      if (a == "--json=-" || (a == "--json" && i + 1 < argc && std::strcmp(argv[i + 1], "-") == 0)) return true;
+    } else if (a == "--json") {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace vramsnap::cli;
   CLI::App app{"vramsnap: capture GPU workload state into one compressed, integrity-checked, sealed snapshot, "
                "and restore it fast.",
                "vramsnap"};
@@ -26,6 +56,13 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {register_keygen(app),  register_capture(app), register_inspect(app),
                                    register_seal(app),    register_verify(app),  register_restore(app),
                                    register_bench(app)};
+  // An empty value is never "unset": --key-file "" must not fall back to
+  // $VRAMSNAP_KEY_FILE, nor --extract "" become a host restore.
+  for (const auto& c : commands)
+    for (CLI::Option* opt : c.app->get_options())
+      if (opt->get_type_size() != 0 && opt->get_name() != "--help") opt->check(kNonEmpty);
+  const std::string command = command_of(commands, argc, argv);
+  const std::string shown = command.empty() ? "usage" : command;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -35,18 +72,27 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitUsage;
+    if (wants_json(command, argc, argv)) report_failures_as_json();
+    report_error(shown.c_str(), vramsnap::Error(vramsnap::ErrorKind::Usage, e.what()));
+    fmt::print(stderr, "vramsnap {}: hint: run 'vramsnap {}--help' for the options\n", shown,
+               command.empty() ? "" : command + " ");
+    return finish_stdout(shown.c_str(), kExitUsage);
   }
   vramsnap::install_interrupt_cleanup();
+  if (wants_json(command, argc, argv)) report_failures_as_json();
   try {
     for (const auto& c : commands)
-      if (c.app->parsed()) return c.run();
+      if (c.app->parsed()) return finish_stdout(shown.c_str(), c.run());
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "vramsnap: out of memory\n");
     return kExitResource;
+  } catch (const std::system_error& e) {
+    // fmt::print throws when stdout cannot take the report.
+    if (std::ferror(stdout)) return finish_stdout(shown.c_str(), kExitOk);
+    fmt::print(stderr, "vramsnap {}: internal error: {}\n", shown, e.what());
+    return kExitIO;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "vramsnap: internal error: {}\n", e.what());
+    fmt::print(stderr, "vramsnap {}: internal error: {}\n", shown, e.what());
     return kExitIO;
   }
   return kExitUsage;

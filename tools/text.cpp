@@ -41,13 +41,9 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-}  // namespace
-
-std::string quoted(std::string_view s) {
+std::string escape_bytes(std::string_view s, size_t n, bool escape_quote) {
   const bool utf8 = valid_utf8(s);
-  size_t n = std::min<size_t>(s.size(), 96);
-  while (utf8 && n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  std::string out = "'";
+  std::string out;
   auto escape = [&](unsigned char c) {
     out += "\\x";
     out += kHex[c >> 4];
@@ -58,12 +54,28 @@ std::string quoted(std::string_view s) {
     if (utf8 && c == 0xC2 && i + 1 < n && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
       escape(c);  // U+0080..U+009F: C1 controls (0x9B is a CSI on some terminals)
       escape(static_cast<unsigned char>(s[++i]));
-    } else if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\' || (c >= 0x80 && !utf8)) {
+    } else if (c < 0x20 || c == 0x7F || (escape_quote && c == '\'') || c == '\\' || (c >= 0x80 && !utf8)) {
       escape(c);
     } else {
       out += static_cast<char>(c);
     }
   }
+  return out;
+}
+
+}  // namespace
+
+std::string escaped(std::string_view s) { return escape_bytes(s, s.size(), false); }
+
+std::string plural(uint64_t n, std::string_view word) {
+  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
+std::string quoted(std::string_view s) {
+  const bool utf8 = valid_utf8(s);
+  size_t n = std::min<size_t>(s.size(), 96);
+  while (utf8 && n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  std::string out = "'" + escape_bytes(s, n, true);
   if (n < s.size()) out += "...";
   out += '\'';
   return out;

@@ -16,6 +16,14 @@ namespace vramsnap::cli {
 // cannot steer the terminal.
 std::string quoted(std::string_view s);
 
+// 's' for human output, unquoted and uncut: control characters (C0, DEL,
+// C1), backslashes and invalid UTF-8 escaped as \xNN, so a string from a
+// file can neither forge a line nor steer the terminal.
+std::string escaped(std::string_view s);
+
+// "1 region", "2 regions".
+std::string plural(uint64_t n, std::string_view word);
+
 // Lower-case hex, two digits per byte.
 std::string to_hex(std::span<const uint8_t> bytes);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vramsnap/vramsnap.h>
@@ -166,6 +167,57 @@ int main(int argc, char** argv) {
   chk.has_min_generation = 0;
   CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_OK);
   vramsnap_close(snap);
+
+  /* A directory image: capture_add_tree, then vramsnap_extract as a tree
+   * (mode kept) and refused over an existing tree; --max-output's field. */
+  {
+    char tree[2048], out[2048], path[4200], tsnap[2048];
+    snprintf(tree, sizeof tree, "%s/capi-tree-%d", dir, (int)getpid());
+    snprintf(out, sizeof out, "%s/capi-tree-out-%d", dir, (int)getpid());
+    snprintf(tsnap, sizeof tsnap, "%s/capi-tree-%d.snap", dir, (int)getpid());
+    snprintf(path, sizeof path, "%s/sub", tree);
+    CHECK(mkdir(tree, 0755) == 0 && mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/sub/f.img", tree);
+    FILE* f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+      fputs("image", f);
+      fclose(f);
+    }
+    CHECK(chmod(path, 0600) == 0);
+    vramsnap_capture* tc = NULL;
+    CHECK(vramsnap_capture_new(&tc) == VRAMSNAP_OK);
+    CHECK(vramsnap_capture_add_tree(tc, tree) == VRAMSNAP_OK);
+    CHECK(vramsnap_capture_add_tree(tc, NULL) == VRAMSNAP_ERR_USAGE);
+    CHECK(vramsnap_capture_write(tc, tsnap, NULL, NULL) == VRAMSNAP_OK);
+    vramsnap_capture_free(tc);
+    vramsnap_snapshot* ts = NULL;
+    CHECK(vramsnap_open(tsnap, &ts) == VRAMSNAP_OK);
+    vramsnap_restore_options to;
+    vramsnap_restore_options_init(&to);
+    CHECK(to.max_output_bytes == 0);
+    to.check.allow_unsealed = 1;
+    to.max_output_bytes = 4;
+    CHECK(vramsnap_extract(ts, out, &to, 1) == VRAMSNAP_ERR_RESOURCE);
+    CHECK(access(out, F_OK) != 0);
+    to.max_output_bytes = 0;
+    CHECK(vramsnap_extract(ts, out, &to, 1) == VRAMSNAP_OK);
+    snprintf(path, sizeof path, "%s/sub/f.img", out);
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 07777) == 0600 && sb.st_size == 5);
+    CHECK(vramsnap_extract(ts, out, &to, 1) == VRAMSNAP_ERR_IO);
+    vramsnap_close(ts);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/sub", out);
+    rmdir(path);
+    rmdir(out);
+    snprintf(path, sizeof path, "%s/sub/f.img", tree);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/sub", tree);
+    rmdir(path);
+    rmdir(tree);
+    unlink(tsnap);
+  }
 
   vramsnap_key_free(key);
   vramsnap_key_free(other);

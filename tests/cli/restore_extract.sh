@@ -132,7 +132,7 @@ expect_fail "$VRAMSNAP" restore s.snap --key-file k.key --target cuda
 if [[ $LAST_RC -eq 6 ]]; then
   grep -qiE 'gpu|driver|cuda' "$ERR" || fail "exit 6 without saying GPU/driver/CUDA"
   expect_exit 6 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda:0 --json
-  expect_stdout_empty
+  assert_json 'j["ok"] is False and j["failure"]["exit_code"] == 6 and "regions" not in j'  # the failure, as JSON
 else
   # A GPU is here: the cuda path is tested by gpu_restore.sh.
   assert_eq "$LAST_RC" 0 "restore --target cuda on a machine with a GPU"

@@ -85,6 +85,12 @@ struct RestoreOptions : CheckOptions {
   // 0: the memory available when the restore starts (MemAvailable, and the
   // room under a cgroup v2 limit); UINT64_MAX: no limit.
   uint64_t max_host_bytes = 0;
+  // extract / extract_tree: the most bytes the files may declare (region
+  // sizes summed, zero chunks included although they are written as holes).
+  // Checked before anything is created, so a small file that declares
+  // terabytes fails with a Limit error at once. 0: the space available to
+  // the caller on the target's file system (statvfs); UINT64_MAX: no limit.
+  uint64_t max_output_bytes = 0;
 };
 
 struct RestoredRegion {
@@ -142,5 +148,18 @@ struct ExtractedFile {
 };
 VRAMSNAP_API Result<std::vector<ExtractedFile>> extract(const Snapshot& snap, const std::string& dir,
                                                          const RestoreOptions& options, RestoreStats* stats = nullptr);
+
+// Recreates a directory image (a tree captured by regions_from_tree) under
+// DIR: each selected region becomes DIR/<region name>, the name read as a
+// '/'-separated relative path, with the permission bits of its "mode" label
+// (0644 without one; directories 0755 less the umask). Every level is opened
+// with openat and O_NOFOLLOW, nothing is written outside DIR, nothing
+// existing is replaced; the tree is staged and appears only after the last
+// chunk has been checked, and on any failure nothing is left behind (DIR
+// too, if it was created). A name that cannot be a path inside DIR is a
+// Format error before anything is created.
+VRAMSNAP_API Result<std::vector<ExtractedFile>> extract_tree(const Snapshot& snap, const std::string& dir,
+                                                              const RestoreOptions& options,
+                                                              RestoreStats* stats = nullptr);
 
 }  // namespace vramsnap

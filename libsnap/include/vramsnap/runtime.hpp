@@ -22,6 +22,14 @@ VRAMSNAP_API void install_interrupt_cleanup();
 // when all slots are taken. Async-signal-safe to clean up: fixed slots.
 VRAMSNAP_API int register_temp_path(const std::string& path);
 VRAMSNAP_API void unregister_temp_path(int slot);
+// A temporary directory: removed on interrupt with everything below it.
+// unregister_temp_path releases its slot.
+VRAMSNAP_API int register_temp_dir(const std::string& path);
+
+// With `on`, an interrupt also prints one JSON object on stdout before the
+// exit: {"ok": false, "failure": {"kind": "interrupted", "message": ...,
+// "exit_code": 130 or 143}}, for programs whose --json callers parse stdout.
+VRAMSNAP_API void report_interrupt_as_json(bool on) noexcept;
 
 // True once an interrupt arrived; long loops poll it to stop early.
 VRAMSNAP_API bool interrupted() noexcept;

@@ -47,6 +47,16 @@ VRAMSNAP_API Result<std::vector<RegionSource>> safetensors_regions(const std::st
                                                                    const std::string& prefix = "",
                                                                    int32_t device = -1);
 
+// A directory image (a CRIU dump, a cuda-checkpoint image): every regular
+// file below `dir` becomes a region of kind `other` named by its path
+// relative to `dir` ('/'-separated), in byte order of those paths, with its
+// permission bits in the region label "mode" (octal, e.g. "0600"); extract_tree
+// recreates the tree. Directories are implied by the paths (empty ones are
+// not recorded). Symlinks (even ones that stay inside the tree), devices,
+// sockets and FIFOs are refused with an IO error naming the entry; so is a
+// path that is not a valid region name (Usage).
+VRAMSNAP_API Result<std::vector<RegionSource>> regions_from_tree(const std::string& dir);
+
 // A capture spec file (formats/capture-spec.schema.json). Anything unexpected
 // (unknown or duplicate key, wrong type) is a Usage error naming the file and
 // the JSON path. Relative paths resolve against the spec file's directory.

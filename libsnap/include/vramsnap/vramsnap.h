@@ -107,6 +107,9 @@ VRAMSNAP_API vramsnap_status vramsnap_capture_add_device(vramsnap_capture* c, co
                                                          const void* device_ptr, uint64_t size);
 VRAMSNAP_API vramsnap_status vramsnap_capture_add_file(vramsnap_capture* c, const vramsnap_region_desc* desc,
                                                        const char* path, uint64_t offset, uint64_t size);
+/* Adds every regular file below dir as a region named by its relative path,
+ * its mode in the region label "mode" (vramsnap::regions_from_tree). */
+VRAMSNAP_API vramsnap_status vramsnap_capture_add_tree(vramsnap_capture* c, const char* dir);
 VRAMSNAP_API vramsnap_status vramsnap_capture_set_label(vramsnap_capture* c, const char* key, const char* value);
 /* Writes the snapshot (temp file + fsync + rename). snapshot_id receives 32 hex digits + NUL (may be NULL). */
 VRAMSNAP_API vramsnap_status vramsnap_capture_write(vramsnap_capture* c, const char* path,
@@ -170,6 +173,9 @@ typedef struct vramsnap_restore_options {
   void* host_alloc_user;
   uint64_t max_host_bytes;     /* host target: most bytes the library allocates for regions;
                                   0 (default): the memory available now; UINT64_MAX: no limit */
+  uint64_t max_output_bytes;   /* extract: most bytes the files may declare, checked before anything
+                                  is created; 0 (default): the space available on the target's file
+                                  system; UINT64_MAX: no limit */
 } vramsnap_restore_options;
 
 typedef struct vramsnap_restored_region {
@@ -184,6 +190,12 @@ typedef struct vramsnap_restored_region {
 VRAMSNAP_API void vramsnap_restore_options_init(vramsnap_restore_options* options);
 VRAMSNAP_API vramsnap_status vramsnap_restore(const vramsnap_snapshot* snap, const vramsnap_restore_options* options,
                                               vramsnap_restored** out);
+/* Writes the selected regions as files under dir, verified, all or nothing.
+ * tree == 0: DIR/<percent-encoded name> (vramsnap::extract); tree != 0: the
+ * directory image a capture of a tree recorded, names as relative paths and
+ * modes restored (vramsnap::extract_tree). */
+VRAMSNAP_API vramsnap_status vramsnap_extract(const vramsnap_snapshot* snap, const char* dir,
+                                              const vramsnap_restore_options* options, int tree);
 VRAMSNAP_API size_t vramsnap_restored_count(const vramsnap_restored* r);
 VRAMSNAP_API vramsnap_status vramsnap_restored_get(const vramsnap_restored* r, size_t index, vramsnap_restored_region* out);
 VRAMSNAP_API vramsnap_status vramsnap_restored_find(const vramsnap_restored* r, const char* name,

@@ -10,6 +10,7 @@
 #include "crypto/key.h"
 #include "vramsnap/capture.hpp"
 #include "vramsnap/restore.hpp"
+#include "vramsnap/sources.hpp"
 #include "vramsnap/snapshot.hpp"
 #include "vramsnap/version.hpp"
 
@@ -215,6 +216,16 @@ vramsnap_status vramsnap_capture_add_file(vramsnap_capture* c, const vramsnap_re
   });
 }
 
+vramsnap_status vramsnap_capture_add_tree(vramsnap_capture* c, const char* dir) {
+  return guarded([&] {
+    if (!c || !dir) return usage("capture handle or directory is NULL");
+    auto files = vramsnap::regions_from_tree(dir);
+    if (!files.ok()) return fail(files.error());
+    for (auto& f : *files) c->regions.push_back(vramsnap::RegionInput::from_file(std::move(f.meta), f.path, f.offset));
+    return VRAMSNAP_OK;
+  });
+}
+
 vramsnap_status vramsnap_capture_set_label(vramsnap_capture* c, const char* key, const char* value) {
   return guarded([&] {
     if (!c || !key || !value) return usage("capture handle, label key or value is NULL");
@@ -331,6 +342,36 @@ void vramsnap_restore_options_init(vramsnap_restore_options* o) {
   o->load_modules = 1;
 }
 
+static bool fill_restore(const vramsnap_restore_options* o, vramsnap::RestoreOptions& ro,
+                         std::atomic<bool>* cancel) {
+  fill_check(o->check, ro, cancel);
+  ro.target = o->target == VRAMSNAP_TARGET_CUDA ? vramsnap::Target::Cuda : vramsnap::Target::Host;
+  ro.device = o->device;
+  ro.fixed_va = o->fixed_va != 0;
+  ro.load_modules = o->load_modules != 0;
+  ro.warm_modules = o->warm_modules != 0;
+  ro.max_host_bytes = o->max_host_bytes;
+  ro.max_output_bytes = o->max_output_bytes;
+  for (size_t i = 0; o->regions && i < o->region_count; ++i) {
+    if (!o->regions[i]) return false;
+    ro.regions.emplace_back(o->regions[i]);
+  }
+  return true;
+}
+
+vramsnap_status vramsnap_extract(const vramsnap_snapshot* snap, const char* dir, const vramsnap_restore_options* o,
+                                 int tree) {
+  return guarded([&] {
+    if (!snap || !dir || !o) return usage("snapshot, directory or options is NULL");
+    vramsnap::RestoreOptions ro;
+    std::atomic<bool> cancel{false};
+    if (!fill_restore(o, ro, &cancel)) return usage("region name is NULL");
+    auto r = tree ? vramsnap::extract_tree(snap->snap, dir, ro) : vramsnap::extract(snap->snap, dir, ro);
+    if (!r.ok()) return fail(r.error());
+    return VRAMSNAP_OK;
+  });
+}
+
 vramsnap_status vramsnap_restore(const vramsnap_snapshot* snap, const vramsnap_restore_options* o,
                                  vramsnap_restored** out) {
   return guarded([&] {
@@ -338,17 +379,7 @@ vramsnap_status vramsnap_restore(const vramsnap_snapshot* snap, const vramsnap_r
     *out = nullptr;
     vramsnap::RestoreOptions ro;
     std::atomic<bool> cancel{false};
-    fill_check(o->check, ro, &cancel);
-    ro.target = o->target == VRAMSNAP_TARGET_CUDA ? vramsnap::Target::Cuda : vramsnap::Target::Host;
-    ro.device = o->device;
-    ro.fixed_va = o->fixed_va != 0;
-    ro.load_modules = o->load_modules != 0;
-    ro.warm_modules = o->warm_modules != 0;
-    ro.max_host_bytes = o->max_host_bytes;
-    for (size_t i = 0; o->regions && i < o->region_count; ++i) {
-      if (!o->regions[i]) return usage("region name is NULL");
-      ro.regions.emplace_back(o->regions[i]);
-    }
+    if (!fill_restore(o, ro, &cancel)) return usage("region name is NULL");
     if (o->host_alloc) {
       auto fn = o->host_alloc;
       void* user = o->host_alloc_user;

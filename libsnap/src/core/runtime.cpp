@@ -16,6 +16,8 @@ namespace vramsnap {
 
 void install_interrupt_cleanup() { io::install_interrupt_handlers(); }
 int register_temp_path(const std::string& path) { return io::register_temp_path(path); }
+int register_temp_dir(const std::string& path) { return io::register_temp_dir(path); }
+void report_interrupt_as_json(bool on) noexcept { io::set_interrupt_json(on); }
 void unregister_temp_path(int slot) { io::unregister_temp_path(slot); }
 bool interrupted() noexcept { return io::interrupted(); }
 

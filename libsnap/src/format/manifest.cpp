@@ -273,6 +273,9 @@ Status validate_region(const RegionMeta& r, std::string* field) {
     return fail("dtype", ErrorKind::Usage,
                 fmt::format("region \"{}\": dtype {} is not a valid dtype name (1-32 of [a-z0-9_], e.g. bf16, f16, "
                             "f32, u8)", r.name, format::printable(r.dtype)));
+  if (r.device < -1 || r.device > 1023)
+    return fail("device", ErrorKind::Usage,
+                fmt::format("region \"{}\": device {} is not in -1..1023 (-1: none)", r.name, r.device));
   if (r.shape.size() > kMaxShapeRank)
     return fail("shape", ErrorKind::Usage,
                 fmt::format("region \"{}\": shape rank {} exceeds {}", r.name, r.shape.size(), kMaxShapeRank));

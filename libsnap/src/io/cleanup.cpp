@@ -18,63 +18,84 @@ namespace {
 // buffers, so it never allocates or takes a lock.
 constexpr int kSlots = 64;
 enum SlotState : int { kFree = 0, kWriting = 1, kReady = 2 };
+enum SlotKind : int { kFile = 0, kTree = 1, kEmptyDir = 2 };
 
 static_assert(std::atomic<int>::is_always_lock_free, "signal handler needs lock-free atomics");
 
 struct Slot {
   std::atomic<int> state{kFree};
-  bool is_dir = false;
+  int kind = 0;  // SlotKind
   char path[PATH_MAX];
 };
 
-// Empties and removes a staging directory with raw syscalls only.
-void remove_dir_in_handler(const char* path) {
-  static char buf[8192];  // the handler runs once and then _exits
-  int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd >= 0) {
-    for (;;) {
-      long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
-      if (n <= 0) break;
-      for (long off = 0; off < n;) {
-        auto* d = reinterpret_cast<struct dirent64*>(buf + off);
-        const char* name = d->d_name;
-        if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))) ::unlinkat(fd, name, 0);
-        off += d->d_reclen;
-      }
+// Removes `name` under `dirfd` and everything below it, with raw syscalls
+// only (a staged tree may be nested). Depth is bounded by the caller's tree
+// rules; a buffer per level keeps each getdents64 pass independent.
+void remove_entry_in_handler(int dirfd, const char* name, int depth) {
+  if (::unlinkat(dirfd, name, 0) == 0 || depth > 256) return;
+  const int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  alignas(8) char buf[4096];
+  for (;;) {
+    const long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+      const char* e = d->d_name;
+      if (!(e[0] == '.' && (e[1] == '\0' || (e[1] == '.' && e[2] == '\0')))) remove_entry_in_handler(fd, e, depth + 1);
+      off += d->d_reclen;
     }
-    ::close(fd);
   }
-  ::rmdir(path);
+  ::close(fd);
+  ::unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
 Slot g_slots[kSlots];
 std::atomic<bool> g_interrupted{false};
+std::atomic<bool> g_json{false};
 std::once_flag g_install_once;
 
 extern "C" void on_interrupt(int signo) {
   g_interrupted.store(true, std::memory_order_relaxed);
   for (Slot& s : g_slots) {
     if (s.state.load(std::memory_order_acquire) != kReady) continue;
-    if (s.is_dir) remove_dir_in_handler(s.path);
-    else ::unlink(s.path);
+    if (s.kind == kTree) remove_entry_in_handler(AT_FDCWD, s.path, 0);
+    else if (s.kind == kFile) ::unlink(s.path);
   }
+  // Directories the operation created go last, once their content is gone
+  // (rmdir: never anything that was put there by someone else).
+  for (Slot& s : g_slots)
+    if (s.state.load(std::memory_order_acquire) == kReady && s.kind == kEmptyDir) ::rmdir(s.path);
   static const char kMsg[] = "vramsnap: interrupted, partial output removed\n";
   ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
-  (void)n;  // nothing useful to do if stderr is gone
+  if (g_json.load(std::memory_order_relaxed)) {
+    static const char kHead[] =
+        "{\n  \"failure\": {\n    \"exit_code\": ";
+    static const char kTail[] =
+        ",\n    \"kind\": \"interrupted\",\n    \"message\": \"interrupted by a signal; partial output removed\"\n"
+        "  },\n  \"ok\": false\n}\n";
+    const int code = 128 + signo;
+    const char digits[3] = {static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),
+                            static_cast<char>('0' + code % 10)};
+    n = ::write(STDOUT_FILENO, kHead, sizeof(kHead) - 1);
+    n = ::write(STDOUT_FILENO, digits, 3);
+    n = ::write(STDOUT_FILENO, kTail, sizeof(kTail) - 1);
+  }
+  (void)n;  // nothing useful to do if stdout or stderr is gone
   ::_exit(128 + signo);
 }
 
 }  // namespace
 
 namespace {
-int register_slot(const std::string& path, bool is_dir) {
+int register_slot(const std::string& path, int kind) {
   if (path.empty() || path.size() >= PATH_MAX || path.find('\0') != std::string::npos) return -1;
   for (int i = 0; i < kSlots; ++i) {
     int expected = kFree;
     // kWriting keeps the handler away from a half-copied path.
     if (!g_slots[i].state.compare_exchange_strong(expected, kWriting, std::memory_order_acquire)) continue;
     std::memcpy(g_slots[i].path, path.c_str(), path.size() + 1);
-    g_slots[i].is_dir = is_dir;
+    g_slots[i].kind = kind;
     g_slots[i].state.store(kReady, std::memory_order_release);
     return i;
   }
@@ -82,8 +103,11 @@ int register_slot(const std::string& path, bool is_dir) {
 }
 }  // namespace
 
-int register_temp_path(const std::string& path) { return register_slot(path, false); }
-int register_temp_dir(const std::string& path) { return register_slot(path, true); }
+int register_temp_path(const std::string& path) { return register_slot(path, kFile); }
+int register_temp_dir(const std::string& path) { return register_slot(path, kTree); }
+int register_created_dir(const std::string& path) { return register_slot(path, kEmptyDir); }
+
+void remove_tree_at(int dirfd, const std::string& name) { remove_entry_in_handler(dirfd, name.c_str(), 0); }
 
 ScopedInterruptBlock::ScopedInterruptBlock() {
   static_assert(sizeof(old_) >= sizeof(sigset_t), "sigset_t storage");
@@ -117,6 +141,8 @@ void install_interrupt_handlers() {
     sigaction(SIGTERM, &sa, nullptr);
   });
 }
+
+void set_interrupt_json(bool on) { g_json.store(on, std::memory_order_relaxed); }
 
 bool interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
 

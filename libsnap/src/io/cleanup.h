@@ -9,9 +9,16 @@ namespace vramsnap::io {
 
 // Returns a slot id (>= 0) or -1 when all slots are taken.
 int register_temp_path(const std::string& path);
-// A private staging directory: on interrupt, its entries are unlinked and the
-// directory removed (raw getdents64/unlinkat: still async-signal-safe).
+// A private staging directory: on interrupt, it is removed with everything
+// below it (raw getdents64/unlinkat: still async-signal-safe).
 int register_temp_dir(const std::string& path);
+// A directory an operation created for its output: on interrupt it is
+// removed only if empty (rmdir), after every other registered path.
+int register_created_dir(const std::string& path);
+
+// Removes dirfd/name and, if it is a directory, everything below it, without
+// following symlinks. Best effort: errors are ignored.
+void remove_tree_at(int dirfd, const std::string& name);
 void unregister_temp_path(int slot);
 
 // Blocks SIGINT/SIGTERM on this thread for its lifetime, so "create a temp
@@ -31,6 +38,9 @@ class ScopedInterruptBlock {
 // Installs SIGINT/SIGTERM handlers that unlink registered paths, run the
 // registered cancel flag, and _exit(128 + signo).
 void install_interrupt_handlers();
+
+// With `on`, the handler also writes a JSON failure object to stdout.
+void set_interrupt_json(bool on);
 
 // Set by the handler before exiting; long loops may poll it to stop early.
 bool interrupted();

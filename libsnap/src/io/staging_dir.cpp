@@ -30,7 +30,16 @@ Status fsync_directory(const std::string& dir) {
 Result<StagingDir> StagingDir::create(const std::string& dir, const std::string& what) {
   StagingDir s;
   s.dir_ = dir;
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return errno_error(ErrorKind::IO, dir, "mkdir", errno);
+  {
+    // A DIR made here goes again on failure or interrupt; one that existed stays.
+    ScopedInterruptBlock block;
+    if (::mkdir(dir.c_str(), 0755) == 0) {
+      s.created_slot_ = register_created_dir(dir);
+      s.created_ = true;
+    } else if (errno != EEXIST) {
+      return errno_error(ErrorKind::IO, dir, "mkdir", errno);
+    }
+  }
   s.dirfd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!s.dirfd_) return errno_error(ErrorKind::IO, dir, "open directory", errno);
   {
@@ -48,8 +57,9 @@ Result<StagingDir> StagingDir::create(const std::string& dir, const std::string&
 
 StagingDir::StagingDir(StagingDir&& o) noexcept
     : dir_(std::move(o.dir_)), stage_(std::exchange(o.stage_, std::string())), dirfd_(std::move(o.dirfd_)),
-      stagefd_(std::move(o.stagefd_)), slot_(std::exchange(o.slot_, -1)), committed_(o.committed_),
-      files_(std::move(o.files_)) {}
+      stagefd_(std::move(o.stagefd_)), slot_(std::exchange(o.slot_, -1)),
+      created_slot_(std::exchange(o.created_slot_, -1)), created_(std::exchange(o.created_, false)),
+      committed_(o.committed_), files_(std::move(o.files_)) {}
 
 StagingDir::~StagingDir() {
   for (auto& f : files_) {
@@ -62,6 +72,8 @@ StagingDir::~StagingDir() {
   stagefd_.reset();
   if (!stage_.empty()) (void)::rmdir(stage_.c_str());
   if (slot_ >= 0) unregister_temp_path(slot_);
+  if (created_ && !committed_) (void)::rmdir(dir_.c_str());
+  if (created_slot_ >= 0) unregister_temp_path(created_slot_);
 }
 
 Status StagingDir::check_absent(const std::string& name) const {

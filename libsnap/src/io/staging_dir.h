@@ -19,7 +19,8 @@ namespace vramsnap::io {
 class StagingDir {
  public:
   // Creates DIR (mode 0755) when it does not exist, then the staging
-  // directory inside it.
+  // directory inside it. A DIR created here is removed again unless commit()
+  // succeeds.
   static Result<StagingDir> create(const std::string& dir, const std::string& what);
   StagingDir(StagingDir&&) noexcept;
   StagingDir& operator=(StagingDir&&) = delete;
@@ -48,6 +49,8 @@ class StagingDir {
   std::string dir_, stage_;
   UniqueFd dirfd_, stagefd_;
   int slot_ = -1;
+  int created_slot_ = -1;
+  bool created_ = false;
   bool committed_ = false;
   std::vector<File> files_;
 };

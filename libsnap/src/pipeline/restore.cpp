@@ -9,9 +9,11 @@
 #include "backend/device_restore.h"
 #include "io/aligned_buffer.h"
 #include "pipeline/engine.h"
+#include "io/fs_query.h"
 #include "pipeline/extract_sink.h"
 #include "pipeline/host_sink.h"
 #include "pipeline/stages.h"
+#include "pipeline/tree_sink.h"
 
 namespace vramsnap {
 namespace pipeline {
@@ -101,6 +103,26 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
   return {};
 }
 
+// The declared output of an extract against its bound, before anything is
+// created: a file that declares terabytes fails in milliseconds.
+Status check_output_room(const SnapshotData& s, const std::vector<size_t>& regions, const std::string& dir,
+                         const RestoreOptions& opt) {
+  if (opt.max_output_bytes == UINT64_MAX) return {};
+  uint64_t total = 0;
+  for (size_t r : regions) total = s.regions[r].size > UINT64_MAX - total ? UINT64_MAX : total + s.regions[r].size;
+  uint64_t limit = opt.max_output_bytes;
+  const char* what = "the output limit";
+  if (limit == 0) {
+    VRAMSNAP_ASSIGN_OR_RETURN(limit, io::available_bytes(dir));
+    what = "the space available on its file system";
+  }
+  if (total > limit)
+    return Error(ErrorKind::Limit, fmt::format("{}: the selected regions declare {} bytes of files, more than {} "
+                                               "({} bytes) under {}",
+                                               s.path, total, what, limit, dir));
+  return {};
+}
+
 }  // namespace
 }  // namespace pipeline
 
@@ -137,7 +159,26 @@ Result<std::vector<ExtractedFile>> extract(const Snapshot& snap, const std::stri
   const uint64_t t_seal = pipeline::now_ns();
   VRAMSNAP_TRY(pipeline::check_snapshot(s, opt));
   st_out.phases.seal_check += pipeline::seconds_since(t_seal);
+  VRAMSNAP_TRY(pipeline::check_output_room(s, regions, dir, opt));
   pipeline::ExtractSink sink(s, regions, dir);
+  VRAMSNAP_TRY(pipeline::run_restore(s, regions, opt, sink, st_out));
+  st_out.phases.total = pipeline::seconds_since(t0);
+  return sink.take_files();
+}
+
+Result<std::vector<ExtractedFile>> extract_tree(const Snapshot& snap, const std::string& dir,
+                                                const RestoreOptions& opt, RestoreStats* stats) {
+  const uint64_t t0 = pipeline::now_ns();
+  const SnapshotData& s = SnapshotAccess::data(snap);
+  VRAMSNAP_ASSIGN_OR_RETURN(auto regions, pipeline::select_regions(s, opt.regions));
+  RestoreStats local;
+  RestoreStats& st_out = stats ? *stats : local;
+  const uint64_t t_seal = pipeline::now_ns();
+  VRAMSNAP_TRY(pipeline::check_snapshot(s, opt));
+  st_out.phases.seal_check += pipeline::seconds_since(t_seal);
+  VRAMSNAP_ASSIGN_OR_RETURN(auto plan, pipeline::plan_tree(s, regions));
+  VRAMSNAP_TRY(pipeline::check_output_room(s, regions, dir, opt));
+  pipeline::TreeSink sink(s, std::move(plan), dir);
   VRAMSNAP_TRY(pipeline::run_restore(s, regions, opt, sink, st_out));
   st_out.phases.total = pipeline::seconds_since(t0);
   return sink.take_files();

@@ -10,6 +10,7 @@
 
 #include "core/checked_math.h"
 #include "io/file.h"
+#include "io/fs_query.h"
 #include "vramsnap/sources.hpp"
 
 namespace vramsnap {
@@ -51,6 +52,14 @@ Result<RegionSource> region_from_file_unguarded(RegionFileRequest f) {
                                          (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
                                          "; a region's bytes must come from a regular file");
   const auto file_size = static_cast<uint64_t>(st.st_size);
+  // procfs and sysfs files report size 0 (or a page) whatever they hold; a
+  // region of the reported size would silently capture nothing. Refused
+  // rather than read to EOF: their content changes from read to read.
+  VRAMSNAP_ASSIGN_OR_RETURN(const bool longer, io::holds_bytes_past(f.path, file_size));
+  if (longer)
+    return make_error(ErrorKind::IO, "path: " + f.path + ": holds more than the " + std::to_string(file_size) +
+                                         " bytes its size says (a procfs or sysfs file, or one still growing); "
+                                         "copy it to a regular file first");
   const uint64_t offset = f.offset.value_or(0);
   if (offset > file_size)
     return usage_error("offset: " + std::to_string(offset) + " is past the end of " + f.path + " (" +

@@ -392,8 +392,10 @@ Result<std::vector<RegionSource>> safetensors_regions(const std::string& path, c
       r.meta.shape = std::move(t.shape);
       r.meta.device = device < 0 ? 0 : device;
       // Tensor names are kept verbatim; a region name must also meet the format's rules.
+      // A bad name is the file's fault, whatever rule it breaks: one class (Format).
       if (auto v = validate_region(r.meta); !v.ok())
-        return Error(v.error().kind(), path + ": tensor " + printable(t.name) + ": " + v.error().message());
+        return Error(v.error().kind() == ErrorKind::Limit ? ErrorKind::Limit : ErrorKind::Format,
+                     path + ": tensor " + printable(t.name) + ": " + v.error().message());
       r.path = path;
       r.offset = t.file_offset;
       regions.push_back(std::move(r));
