@@ -146,7 +146,11 @@ TEST_CASE("leaf hash kernel logic: coalesced staging and per-lane leaves give th
 }
 
 TEST_CASE("leaf hash kernel logic: the chunk of every leaf is found by its first leaf") {
+  Bytes backing(1 + 3 * 16384 + 16385);
   std::vector<k::ChunkJob> jobs(3);
+  jobs[0].data = backing.data();
+  jobs[1].data = backing.data() + 1;
+  jobs[2].data = backing.data() + 1 + 3 * 16384;
   jobs[0].size = 1;
   jobs[0].first_leaf = 0;
   jobs[1].size = 3 * 16384;
