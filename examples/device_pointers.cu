@@ -25,18 +25,21 @@ extern char** environ;
 constexpr int kBuffers = 3;
 constexpr size_t kElems = (2u << 20) / sizeof(float);  // 2 MiB each: VMM granularity
 
-__global__ void sum_through_table(float* const* table, int n_tables, size_t n, float* out) {
-  float acc = 0;
+// Integer-valued elements summed as integers: the result does not depend on
+// the order in which threads' atomic adds land, so it compares exactly.
+__global__ void sum_through_table(float* const* table, int n_tables, size_t n, unsigned long long* out) {
+  unsigned long long acc = 0;
   for (int t = 0; t < n_tables; ++t)
-    for (size_t i = threadIdx.x; i < n; i += blockDim.x) acc += table[t][i] * (t + 1);
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x)
+      acc += static_cast<unsigned long long>(table[t][i]) * static_cast<unsigned long long>(t + 1);
   atomicAdd(out, acc);
 }
 
-static float run_kernel(float* const* d_table) {
-  float* d_out = nullptr;
-  float out = 0;
-  cudaMalloc(&d_out, sizeof(float));
-  cudaMemset(d_out, 0, sizeof(float));
+static unsigned long long run_kernel(float* const* d_table) {
+  unsigned long long* d_out = nullptr;
+  unsigned long long out = 0;
+  cudaMalloc(&d_out, sizeof out);
+  cudaMemset(d_out, 0, sizeof out);
   sum_through_table<<<1, 256>>>(d_table, kBuffers, kElems, d_out);
   cudaMemcpy(&out, d_out, sizeof out, cudaMemcpyDeviceToHost);
   cudaFree(d_out);
@@ -55,7 +58,7 @@ static int do_capture(const std::string& snap, const std::string& key_file, cons
   std::vector<float> host(kElems);
   vramsnap::Capture cap;
   for (int b = 0; b < kBuffers; ++b) {
-    for (size_t i = 0; i < kElems; ++i) host[i] = static_cast<float>((i * (b + 3)) % 97) * 0.01f;
+    for (size_t i = 0; i < kElems; ++i) host[i] = static_cast<float>((i * (b + 3)) % 97);
     cudaMalloc(&bufs[b], kElems * sizeof(float));
     cudaMemcpy(bufs[b], host.data(), kElems * sizeof(float), cudaMemcpyHostToDevice);
     vramsnap::RegionMeta m;
@@ -75,16 +78,16 @@ static int do_capture(const std::string& snap, const std::string& key_file, cons
   t.size = 2u << 20;
   t.dtype = "u64";
   cap.add_device(t, d_table);
-  const float expect = run_kernel(d_table);
+  const unsigned long long expect = run_kernel(d_table);
   vramsnap::CaptureOptions opt;
   opt.key = &*key;
   opt.overwrite = true;
   auto sum = cap.write(snap, opt);
   if (!sum.ok()) return fail("capture", sum.error());
   FILE* f = std::fopen(sum_file.c_str(), "w");
-  std::fprintf(f, "%.6f\n", expect);
+  std::fprintf(f, "%llu\n", expect);
   std::fclose(f);
-  std::printf("captured table at %p and %d buffers; kernel sum %.3f\n", static_cast<void*>(d_table), kBuffers, expect);
+  std::printf("captured table at %p and %d buffers; kernel sum %llu\n", static_cast<void*>(d_table), kBuffers, expect);
   return 0;
 }
 
@@ -104,12 +107,12 @@ static int do_restore(const std::string& snap_path, const std::string& key_file,
     std::fprintf(stderr, "table not restored at its original address\n");
     return 1;
   }
-  const float got = run_kernel(reinterpret_cast<float* const*>(table->device_ptr));
-  float expect = 0;
+  const unsigned long long got = run_kernel(reinterpret_cast<float* const*>(table->device_ptr));
+  unsigned long long expect = 0;
   FILE* f = std::fopen(sum_file.c_str(), "r");
-  if (!f || std::fscanf(f, "%f", &expect) != 1) return 1;
+  if (!f || std::fscanf(f, "%llu", &expect) != 1) return 1;
   std::fclose(f);
-  std::printf("restored at 0x%llx; kernel followed the stored pointers: sum %.3f (expected %.3f)\n",
+  std::printf("restored at 0x%llx; kernel followed the stored pointers: sum %llu (expected %llu)\n",
               static_cast<unsigned long long>(table->device_ptr), got, expect);
   return got == expect ? 0 : 1;
 }

@@ -1,12 +1,14 @@
 // The driver-free logic of the CUDA path: device maps, fixed-VA reservation
-// planning, the pinned staging pool and piece copies, and the manifest's
-// record of each region's enclosing allocation.
+// planning, the pinned staging pool and piece copies, the host-memory budget,
+// and the manifest's record of each region's enclosing allocation.
 #include <doctest/doctest.h>
 
 #include "backend/device_map.h"
 #include "backend/staging_plan.h"
 #include "backend/va_plan.h"
 #include "format/manifest.h"
+#include "format/snapshot_data.h"
+#include "pipeline/host_sink.h"
 
 using namespace vramsnap;
 using namespace vramsnap::backend;
@@ -263,4 +265,20 @@ TEST_CASE("manifest: the enclosing allocation round-trips and is checked") {
     REQUIRE(!bad.ok());
     CHECK(bad.error().kind() == ErrorKind::Format);
   }
+}
+
+TEST_CASE("host budget: regions charged cumulatively, every target alike") {
+  SnapshotData s;
+  s.path = "x.snap";
+  RestoreOptions opt;
+  opt.max_host_bytes = 10000;
+  pipeline::HostBudget budget(opt);
+  RegionMeta m = region("module", RegionKind::Module, 0);
+  CHECK(budget.charge(s, m, 4097).ok());  // a module image and its NUL
+  CHECK(budget.charge(s, m, 5000).ok());
+  auto st = budget.charge(s, m, 1000);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().kind() == ErrorKind::Limit);
+  CHECK(st.error().message().find("10097 bytes in all") != std::string::npos);
+  CHECK_FALSE(budget.charge(s, m, UINT64_MAX).ok());  // no wrap-around
 }

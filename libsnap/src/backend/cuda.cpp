@@ -6,6 +6,10 @@
 #include "backend/cuda_check.h"
 #include "backend/device_source.h"
 
+#ifdef VRAMSNAP_HAVE_CUDA
+#include "backend/cuda_driver.h"
+#endif
+
 namespace vramsnap::backend {
 
 #ifdef VRAMSNAP_HAVE_CUDA
@@ -41,9 +45,21 @@ void describe_gpu(SourceInfo& info) {
   if (cudaRuntimeGetVersion(&rt) == cudaSuccess) info.cuda_runtime = fmt::format("{}.{}", rt / 1000, (rt % 1000) / 10);
 }
 
+// On a stream of its own (the caller's legacy default stream would serialise
+// with its kernels), with the calling thread's context put back afterwards.
 Status copy_device_to_host(int device, const void* src, void* dst, size_t size) {
+  VRAMSNAP_ASSIGN_OR_RETURN(const DriverApi* api, driver_api());
+  CurrentContextGuard keep(*api);
   SNAP_CUDA_TRY(cudaSetDevice(device < 0 ? 0 : device));
-  SNAP_CUDA_TRY(cudaMemcpy(dst, src, size, cudaMemcpyDeviceToHost));
+  cudaStream_t stream = nullptr;
+  SNAP_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  cudaError_t e = cudaMemcpyAsync(dst, src, size, cudaMemcpyDeviceToHost, stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
+  cudaStreamDestroy(stream);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return cuda_error(e, "cudaMemcpyAsync(device to host)", __FILE__, __LINE__);
+  }
   return {};
 }
 

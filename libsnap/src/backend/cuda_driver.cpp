@@ -47,6 +47,8 @@ Result<const DriverApi*> driver_api() {
     need("cuModuleLoadData", api.cuModuleLoadData, 2000);
     need("cuModuleUnload", api.cuModuleUnload, 2000);
     need("cuGetErrorString", api.cuGetErrorString, 6000);
+    need("cuCtxGetCurrent", api.cuCtxGetCurrent, 4000);
+    need("cuCtxSetCurrent", api.cuCtxSetCurrent, 4000);
     resolve("cuModuleGetFunctionCount", api.cuModuleGetFunctionCount, 12040);
     resolve("cuModuleEnumerateFunctions", api.cuModuleEnumerateFunctions, 12040);
     resolve("cuFuncLoad", api.cuFuncLoad, 12040);

@@ -28,6 +28,24 @@ struct DriverApi {
   CUresult (*cuMemGetAddressRange)(CUdeviceptr*, size_t*, CUdeviceptr) = nullptr;  // optional (_v2)
   CUresult (*cuDeviceGet)(CUdevice*, int) = nullptr;                            // optional
   CUresult (*cuDeviceGetAttribute)(int*, CUdevice_attribute, CUdevice) = nullptr;  // optional
+  CUresult (*cuCtxGetCurrent)(CUcontext*) = nullptr;
+  CUresult (*cuCtxSetCurrent)(CUcontext) = nullptr;
+};
+
+// Restores the calling thread's current context on scope exit: cudaSetDevice
+// inside the library must not leave the caller on another GPU's context.
+class CurrentContextGuard {
+ public:
+  explicit CurrentContextGuard(const DriverApi& api) : api_(api) {
+    if (api_.cuCtxGetCurrent(&saved_) != CUDA_SUCCESS) saved_ = nullptr;
+  }
+  ~CurrentContextGuard() { (void)api_.cuCtxSetCurrent(saved_); }
+  CurrentContextGuard(const CurrentContextGuard&) = delete;
+  CurrentContextGuard& operator=(const CurrentContextGuard&) = delete;
+
+ private:
+  const DriverApi& api_;
+  CUcontext saved_ = nullptr;
 };
 
 // Resolves the table once per process; Compat error when the driver lacks a

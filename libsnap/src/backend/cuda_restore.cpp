@@ -1,21 +1,28 @@
-// CUDA sink: verified chunks land in a per-worker ring of pinned staging
-// buffers and go to device memory with cudaMemcpyAsync on one stream per
-// worker, so reading, hashing and decoding of the next chunk overlap the copy
-// of the previous one. Device regions share one arena per restore (aligned
+// CUDA sink: verified chunks decode into a per-worker host buffer and go to
+// device memory in pieces through a bounded pool of pinned staging buffers,
+// with cudaMemcpyAsync on one stream per worker, so reading, hashing and
+// decoding of the next chunk overlap the copy of the previous one. Zero
+// chunks are a cudaMemsetAsync on that stream. Every worker selects the
+// target device itself; the caller's current context is restored on exit. Device regions share one arena per restore (aligned
 // offsets), or, with fixed_va, are mapped at their recorded addresses through
 // the VMM driver API. Module regions are restored to host memory and loaded
 // with cuModuleLoadData.
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "backend/device_restore.h"
 #include "core/checked_math.h"
+#include "io/aligned_buffer.h"
+#include "pipeline/host_sink.h"
 
 #ifdef VRAMSNAP_HAVE_CUDA
 #include "backend/cuda_check.h"
 #include "backend/cuda_driver.h"
+#include "backend/pinned_pool.h"
+#include "backend/staging_plan.h"
 #endif
 
 namespace vramsnap::backend {
@@ -31,7 +38,6 @@ Result<std::unique_ptr<pipeline::Sink>> make_cuda_sink(const SnapshotData&, cons
 
 namespace {
 
-constexpr unsigned kSlotsPerWorker = 2;
 constexpr uint64_t kArenaAlign = 256;
 
 // Everything on the device that outlives the placement: owned by the
@@ -49,6 +55,7 @@ struct CudaResources final : DeviceResources {
   void disown() override { owned = false; }
   ~CudaResources() override {
     if (!owned) return;
+    CurrentContextGuard keep(*api);
     cudaSetDevice(device);
     for (auto m : modules) api->cuModuleUnload(m);
     for (const auto& m : mappings) {
@@ -68,18 +75,18 @@ class CudaSink final : public pipeline::Sink {
       : s_(s), regions_(regions), opt_(opt), out_(out), dev_base_(s.regions.size(), 0), host_base_(s.regions.size(), nullptr) {}
 
   ~CudaSink() override {
+    if (api_) cudaSetDevice(opt_.device);
     for (auto& w : workers_) {
       if (w.stream) cudaStreamSynchronize(w.stream);
-      for (auto& sl : w.slots) {
-        if (sl.done) cudaEventDestroy(sl.done);
-        if (sl.buf) cudaFreeHost(sl.buf);
-      }
       if (w.stream) cudaStreamDestroy(w.stream);
     }
+    pool_.reset();
   }
 
   Status init(PhaseTimes& times) {
     uint64_t t0 = pipeline::now_ns();
+    VRAMSNAP_ASSIGN_OR_RETURN(api_, driver_api());
+    ctx_guard_.emplace(*api_);
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
@@ -93,7 +100,6 @@ class CudaSink final : public pipeline::Sink {
     SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
     SNAP_CUDA_TRY(cudaFree(nullptr));  // creates the primary context now, so it is timed apart
     times.context_init += pipeline::seconds_since(t0);
-    VRAMSNAP_ASSIGN_OR_RETURN(api_, driver_api());
     auto res = std::make_unique<CudaResources>();
     res->api = api_;
     res->device = opt_.device;
@@ -104,12 +110,13 @@ class CudaSink final : public pipeline::Sink {
 
   Status prepare(unsigned threads, PhaseTimes& times) override {
     const uint64_t t0 = pipeline::now_ns();
+    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
     uint64_t arena_size = 0;
     std::vector<uint64_t> offsets(s_.regions.size(), 0);
     for (size_t r : regions_) {
       const auto& m = s_.regions[r];
       if (m.kind != RegionKind::Device || m.size == 0) continue;
-      if (m.flags & kFlagReadMostly && !opt_.fixed_va) {
+      if ((m.flags & kFlagReadMostly) && !opt_.fixed_va) {
         VRAMSNAP_TRY(alloc_read_mostly(r));
       } else if (opt_.fixed_va) {
         if (!m.va)
@@ -131,6 +138,7 @@ class CudaSink final : public pipeline::Sink {
                                  arena_size, opt_.device, free_b, total_b, cudaGetErrorString(e)));
       }
     }
+    pipeline::HostBudget budget(opt_);
     for (size_t r : regions_) {
       const auto& m = s_.regions[r];
       RestoredRegion rr;
@@ -141,28 +149,35 @@ class CudaSink final : public pipeline::Sink {
           dev_base_[r] = reinterpret_cast<uint64_t>(res_->arena) + offsets[r];
         rr.device_ptr = dev_base_[r];
       } else if (m.size) {
+        // Module images get one NUL after them: cuModuleLoadData reads PTX
+        // as a C string, and a recorded image need not end in one.
+        const uint64_t extra = m.kind == RegionKind::Module ? 1 : 0;
+        const auto bytes = core::checked_add(m.size, extra);
+        if (!bytes) return Error(ErrorKind::Limit, fmt::format("{}: region \"{}\" is too large", s_.path, m.name));
+        VRAMSNAP_TRY(budget.charge(s_, m, *bytes));
         void* p = nullptr;
-        if (posix_memalign(&p, 4096, m.size) != 0 || !p)
+        if (posix_memalign(&p, 4096, *bytes) != 0 || !p)
           return Error(ErrorKind::Limit, fmt::format("{}: out of host memory for region \"{}\"", s_.path, m.name));
+        if (extra) static_cast<uint8_t*>(p)[m.size] = 0;
         out_.host_owned.push_back(p);
         host_base_[r] = static_cast<uint8_t*>(p);
         rr.host = p;
       }
       out_.regions.push_back(std::move(rr));
     }
-    // Pinned staging: kSlotsPerWorker buffers of the largest chunk per worker.
-    uint64_t slot_size = 0;
-    for (size_t r : regions_)
+    // Pinned staging: one bounded pool shared by all workers.
+    uint64_t largest = 0;
+    for (size_t r : regions_) {
+      if (s_.regions[r].kind != RegionKind::Device) continue;
       for (size_t i = s_.region_ranges[r].first; i < s_.region_ranges[r].second; ++i)
-        slot_size = std::max(slot_size, s_.chunks[i].raw_size);
+        if (s_.chunks[i].codec != Codec::Zero) largest = std::max(largest, s_.chunks[i].raw_size);
+    }
     workers_.resize(threads);
-    for (auto& w : workers_) {
-      SNAP_CUDA_TRY(cudaStreamCreateWithFlags(&w.stream, cudaStreamNonBlocking));
-      w.slots.resize(kSlotsPerWorker);
-      for (auto& sl : w.slots) {
-        if (slot_size) SNAP_CUDA_TRY(cudaHostAlloc(&sl.buf, slot_size, cudaHostAllocDefault));
-        SNAP_CUDA_TRY(cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming));
-      }
+    for (auto& w : workers_) SNAP_CUDA_TRY(cudaStreamCreateWithFlags(&w.stream, cudaStreamNonBlocking));
+    if (largest) {
+      VRAMSNAP_ASSIGN_OR_RETURN(const StagingPlan plan, plan_staging(StagingOptions{}, largest));
+      pool_ = std::make_unique<PinnedPool>();
+      VRAMSNAP_TRY(pool_->init(plan));
     }
     times.allocate += pipeline::seconds_since(t0);
     return {};
@@ -172,28 +187,53 @@ class CudaSink final : public pipeline::Sink {
     const auto& c = s_.chunks[i];
     if (s_.regions[c.region].kind != RegionKind::Device)
       return std::span<uint8_t>(host_base_[c.region] + c.region_offset, c.raw_size);
-    auto& wk = workers_[w];
-    auto& sl = wk.slots[wk.next];
-    // The slot may still be feeding an earlier copy.
-    SNAP_CUDA_TRY(cudaEventSynchronize(sl.done));
-    return std::span<uint8_t>(static_cast<uint8_t*>(sl.buf), c.raw_size);
+    // Decoded on the host first; commit stages it to the device in pieces.
+    const auto dst = workers_[w].scratch.reserve(c.raw_size);
+    if (dst.size() != c.raw_size)
+      return Error(ErrorKind::Limit, fmt::format("{}: out of host memory for a {}-byte chunk buffer", s_.path, c.raw_size));
+    return dst;
   }
 
   Status commit(unsigned w, size_t i, std::span<uint8_t> bytes, pipeline::WorkerClock& clk) override {
     const auto& c = s_.chunks[i];
     if (s_.regions[c.region].kind != RegionKind::Device) return {};
     pipeline::PhaseTimer t(clk.copy_ns);
+    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
     auto& wk = workers_[w];
-    auto& sl = wk.slots[wk.next];
+    for (const auto& piece : split_into_pieces(c.region_offset, bytes.size(), pool_->buffer_bytes())) {
+      VRAMSNAP_ASSIGN_OR_RETURN(PinnedPool::Buffer * b, pool_->take());
+      std::memcpy(b->data, bytes.data() + piece.src_offset, piece.size);
+      void* dst = reinterpret_cast<void*>(dev_base_[c.region] + piece.dst_offset);
+      cudaError_t e = cudaMemcpyAsync(dst, b->data, piece.size, cudaMemcpyHostToDevice, wk.stream);
+      if (e == cudaSuccess) e = cudaEventRecord(b->done, wk.stream);
+      pool_->give_back(b);
+      if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        return cuda_error(e, "cudaMemcpyAsync(staging to device)", __FILE__, __LINE__);
+      }
+    }
+    return {};
+  }
+
+  // Zero chunks never cross PCIe: the worker's stream clears the range.
+  Status commit_zero(unsigned w, size_t i, pipeline::WorkerClock& clk) override {
+    const auto& c = s_.chunks[i];
+    if (s_.regions[c.region].kind != RegionKind::Device) {
+      pipeline::PhaseTimer t(clk.decode_ns);
+      std::memset(host_base_[c.region] + c.region_offset, 0, c.raw_size);
+      return {};
+    }
+    pipeline::PhaseTimer t(clk.copy_ns);
+    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
     void* dst = reinterpret_cast<void*>(dev_base_[c.region] + c.region_offset);
-    SNAP_CUDA_TRY(cudaMemcpyAsync(dst, bytes.data(), bytes.size(), cudaMemcpyHostToDevice, wk.stream));
-    SNAP_CUDA_TRY(cudaEventRecord(sl.done, wk.stream));
-    wk.next = (wk.next + 1) % kSlotsPerWorker;
+    SNAP_CUDA_TRY(cudaMemsetAsync(dst, 0, c.raw_size, workers_[w].stream));
     return {};
   }
 
   Status finish(PhaseTimes& times) override {
     uint64_t t0 = pipeline::now_ns();
+    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
+    // Copies are timed to completion: the wait for the last ones counts.
     for (auto& w : workers_) SNAP_CUDA_TRY(cudaStreamSynchronize(w.stream));
     // Read-mostly regions: the driver may keep read-only copies where they are
     // read; prefetch so the first kernel does not fault pages over.
@@ -233,13 +273,22 @@ class CudaSink final : public pipeline::Sink {
  private:
   // Managed memory so cudaMemAdvise(SetReadMostly) applies; never more than
   // the device has free (oversubscribing managed memory can stall the GPU).
+  // The check is cumulative: the free figure is taken once, before the
+  // first managed allocation, and every read-mostly region counts against it.
   Status alloc_read_mostly(size_t r) {
     const auto& m = s_.regions[r];
-    size_t free_b = 0, total_b = 0;
-    SNAP_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
-    if (m.size > free_b)
-      return Error(ErrorKind::Resource, fmt::format("{}: read-mostly region \"{}\" needs {} bytes but GPU {} has {} free",
-                                                    s_.path, m.name, m.size, opt_.device, free_b));
+    if (!managed_free_) {
+      size_t free_b = 0, total_b = 0;
+      SNAP_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
+      managed_free_ = free_b;
+    }
+    const auto total = core::checked_add(managed_bytes_, m.size);
+    if (!total || *total > *managed_free_)
+      return Error(ErrorKind::Resource, fmt::format("{}: read-mostly region \"{}\" needs {} bytes ({} for all read-mostly "
+                                                    "regions so far) but GPU {} had {} free",
+                                                    s_.path, m.name, m.size, total ? *total : UINT64_MAX, opt_.device,
+                                                    *managed_free_));
+    managed_bytes_ = *total;
     void* p = nullptr;
     SNAP_CUDA_TRY(cudaMallocManaged(&p, m.size, cudaMemAttachGlobal));
     res_->managed.push_back(p);
@@ -281,9 +330,10 @@ class CudaSink final : public pipeline::Sink {
     return {};
   }
 
-  struct Slot { void* buf = nullptr; cudaEvent_t done = nullptr; };
-  struct Worker { cudaStream_t stream = nullptr; std::vector<Slot> slots; unsigned next = 0; };
+  struct Worker { cudaStream_t stream = nullptr; io::AlignedBuffer scratch; };
 
+  // First member, so destroyed last: after the streams and staging are gone.
+  std::optional<CurrentContextGuard> ctx_guard_;
   const SnapshotData& s_;
   const std::vector<size_t>& regions_;
   const RestoreOptions& opt_;
@@ -293,6 +343,9 @@ class CudaSink final : public pipeline::Sink {
   std::vector<uint64_t> dev_base_;
   std::vector<uint8_t*> host_base_;
   std::vector<Worker> workers_;
+  std::unique_ptr<PinnedPool> pool_;
+  std::optional<uint64_t> managed_free_;
+  uint64_t managed_bytes_ = 0;
 };
 
 }  // namespace

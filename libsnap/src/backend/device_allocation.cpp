@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "core/checked_math.h"
+
 #ifdef VRAMSNAP_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
 #include "backend/cuda_driver.h"
 #endif
 
@@ -22,11 +26,28 @@ Result<AllocationRange> enclosing_allocation(const void* device_ptr) {
   return AllocationRange{static_cast<uint64_t>(base), static_cast<uint64_t>(size)};
 }
 
+void record_allocation(RegionMeta& meta, const void* device_ptr) {
+  if (meta.alloc || !meta.va || *meta.va != reinterpret_cast<uint64_t>(device_ptr)) return;
+  auto api = driver_api();
+  if (!api.ok()) return;
+  CurrentContextGuard keep(**api);
+  if (cudaSetDevice(meta.device < 0 ? 0 : meta.device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return;
+  }
+  auto a = enclosing_allocation(device_ptr);
+  if (!a.ok()) return;
+  const auto end = core::checked_add(a->base, a->size);
+  if (a->size && end && core::range_within(*meta.va, meta.size, a->base, *end)) meta.alloc = *a;
+}
+
 #else
 
 Result<AllocationRange> enclosing_allocation(const void*) {
   return Error(ErrorKind::Compat, "this vramsnap was built without CUDA support (no CUDA toolkit at build time)");
 }
+
+void record_allocation(RegionMeta&, const void*) {}
 
 #endif
 

@@ -13,4 +13,11 @@ namespace vramsnap::backend {
 // driver does not know (for instance host memory).
 Result<AllocationRange> enclosing_allocation(const void* device_ptr);
 
+// Sets meta.alloc for a device region captured at its own address (meta.va is
+// the pointer) when the driver names an allocation that holds the whole
+// region; leaves it unset otherwise (no driver, a pointer the driver does not
+// know: the copy itself reports those). Selects meta.device for the query and
+// puts the calling thread's context back.
+void record_allocation(RegionMeta& meta, const void* device_ptr);
+
 }  // namespace vramsnap::backend

@@ -39,15 +39,27 @@ HostSink::HostSink(const SnapshotData& s, const std::vector<size_t>& regions, co
     : s_(s), regions_(regions), opt_(opt), out_(out), base_(s.regions.size(), nullptr),
       fresh_(s.regions.size(), false) {}
 
+HostBudget::HostBudget(const RestoreOptions& opt) : limit_(opt.max_host_bytes), source_("the limit given (max_host_bytes)") {
+  if (limit_ == 0) {
+    limit_ = io::available_host_memory().value_or(UINT64_MAX);
+    source_ = "the memory available now";
+  }
+}
+
+Status HostBudget::charge(const SnapshotData& s, const RegionMeta& meta, uint64_t bytes) {
+  const auto total = core::checked_add(used_, bytes);
+  if (!total || *total > limit_)
+    return Error(ErrorKind::Limit,
+                 fmt::format("{}: region \"{}\" needs {} bytes of host memory, {} bytes in all so far, more than "
+                             "{} ({} bytes); restore fewer regions or raise the limit",
+                             s.path, meta.name, bytes, total ? *total : UINT64_MAX, source_, limit_));
+  used_ = *total;
+  return {};
+}
+
 Status HostSink::prepare(unsigned, PhaseTimes& times) {
   const uint64_t t0 = now_ns();
-  uint64_t budget = opt_.max_host_bytes;
-  std::string budget_source = "the limit given (max_host_bytes)";
-  if (budget == 0) {
-    budget = io::available_host_memory().value_or(UINT64_MAX);
-    budget_source = "the memory available now";
-  }
-  uint64_t allocated = 0;
+  HostBudget budget(opt_);
   for (size_t r : regions_) {
     const auto& meta = s_.regions[r];
     RestoredRegion rr;
@@ -59,13 +71,7 @@ Status HostSink::prepare(unsigned, PhaseTimes& times) {
       rr.caller_owned = p != nullptr;
     }
     if (!p && meta.size) {
-      const auto total = core::checked_add(allocated, meta.size);
-      if (!total || *total > budget)
-        return Error(ErrorKind::Limit,
-                     fmt::format("{}: region \"{}\" needs {} bytes of host memory, {} bytes in all so far, more than "
-                                 "{} ({} bytes); restore fewer regions or raise the limit",
-                                 s_.path, meta.name, meta.size, total ? *total : UINT64_MAX, budget_source, budget));
-      allocated = *total;
+      VRAMSNAP_TRY(budget.charge(s_, meta, meta.size));
       if (posix_memalign(&p, 4096, meta.size) != 0 || !p)
         return Error(ErrorKind::Limit, fmt::format("{}: out of host memory allocating {} bytes for region \"{}\"",
                                                    s_.path, meta.size, meta.name));

@@ -2,12 +2,27 @@
 // The host-memory sink: chunks decode straight into region buffers (the
 // caller's from host_allocator, or ones this restore allocates within the
 // host-memory budget): no staging copy.
+#include <string>
 #include <vector>
 
 #include "format/snapshot_data.h"
 #include "pipeline/sink.h"
 
 namespace vramsnap::pipeline {
+
+// RestoreOptions::max_host_bytes as a running total: every target charges
+// the host buffers it allocates for regions here, so a file that declares
+// more than it holds fails with a Limit error before memory runs out.
+class HostBudget {
+ public:
+  explicit HostBudget(const RestoreOptions& opt);
+  Status charge(const SnapshotData& s, const RegionMeta& meta, uint64_t bytes);
+
+ private:
+  uint64_t limit_ = 0;
+  uint64_t used_ = 0;
+  std::string source_;
+};
 
 class HostSink final : public Sink {
  public:

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "backend/device_allocation.h"
 #include "backend/device_source.h"
 #include "codec/registry.h"
 #include "io/cleanup.h"
@@ -107,9 +108,19 @@ SourceInfo describe_source() {
   return s;
 }
 
-Result<CaptureSummary> capture(const std::string& out_path, const std::vector<RegionInput>& regions,
+// Device regions carry the allocation that encloses them, so a fixed-VA
+// restore can reserve it whole (backend/va_plan.h).
+static std::vector<RegionInput> with_allocations(const std::vector<RegionInput>& in) {
+  std::vector<RegionInput> out = in;
+  for (auto& r : out)
+    if (r.source() == RegionInput::Source::Device) backend::record_allocation(r.meta(), r.pointer());
+  return out;
+}
+
+Result<CaptureSummary> capture(const std::string& out_path, const std::vector<RegionInput>& given,
                                const CaptureOptions& opt) {
   const auto t0 = Clock::now();
+  const std::vector<RegionInput> regions = with_allocations(given);
   VRAMSNAP_ASSIGN_OR_RETURN(auto plan, pipeline::plan_capture(regions, opt));
   VRAMSNAP_ASSIGN_OR_RETURN(auto out, io::AtomicOutput::create(out_path, opt.overwrite));
   VRAMSNAP_ASSIGN_OR_RETURN(auto chunks, pipeline::write_chunks(regions, plan, opt, out));
