@@ -204,25 +204,13 @@ class SpecReader {
   }
 
   Result<std::string> slurp() const {
-    // O_NONBLOCK: a FIFO named as the spec must be refused, not waited on.
-    const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return io::errno_error(ErrorKind::IO, file_, "cannot open", errno);
-    struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return io::errno_error(ErrorKind::IO, file_, "cannot stat", errno);
-    if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::IO, file_ + ": not a regular file");
-    if (static_cast<uint64_t>(st.st_size) > kMaxSpecBytes)
-      return err("", std::to_string(st.st_size) + " bytes exceeds the 16 MiB cap for spec files", ErrorKind::Limit);
-    std::string text(static_cast<size_t>(st.st_size), '\0');
-    size_t done = 0;
-    while (done < text.size()) {
-      const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return io::errno_error(ErrorKind::IO, file_, "read failed", errno);
-      if (n == 0) break;
-      done += static_cast<size_t>(n);
-    }
-    text.resize(done);
+    // Regular files only: a FIFO named as the spec is refused, not waited on.
+    VRAMSNAP_ASSIGN_OR_RETURN(auto file, io::InputFile::open(file_));
+    if (file.size() > kMaxSpecBytes)
+      return err("", std::to_string(file.size()) + " bytes exceeds the 16 MiB cap for spec files", ErrorKind::Limit);
+    std::string text(static_cast<size_t>(file.size()), '\0');
+    VRAMSNAP_TRY(file.read_exact({reinterpret_cast<uint8_t*>(text.data()), text.size()}, 0));
+
     return text;
   }
 

@@ -219,55 +219,16 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& entr
   return t;
 }
 
-Status read_exact(int fd, const std::string& path, uint8_t* dst, size_t len, uint64_t offset) {
-  while (len > 0) {
-    const ssize_t n = ::pread(fd, dst, len, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return io::errno_error(ErrorKind::IO, path, "read failed", errno);
-    }
-    if (n == 0) return format_error(path + ": file ended early (was it truncated while being read?)");
-    dst += n;
-    len -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return {};
-}
-
-const char* file_type_name(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 Result<SafetensorsFile> read_safetensors_unguarded(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (fd.get() < 0) return io::errno_error(ErrorKind::IO, path, "cannot open", errno);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return io::errno_error(ErrorKind::IO, path, "cannot stat", errno);
-  if (!S_ISREG(st.st_mode))
-    return make_error(ErrorKind::IO, path + ": is " + file_type_name(st.st_mode) + ", expected a safetensors file");
-  const auto file_size = static_cast<uint64_t>(st.st_size);
+  // Regular files only (a FIFO, device or directory is refused without
+  // blocking); positional reads; EOF before the end is a Format error.
+  VRAMSNAP_ASSIGN_OR_RETURN(auto file, io::InputFile::open(path));
+  const uint64_t file_size = file.size();
   if (file_size < 8)
     return format_error(path + ": not a safetensors file: " + std::to_string(file_size) +
                         " bytes, too short for the 8-byte header length");
   uint8_t len_bytes[8];
-  VRAMSNAP_TRY(read_exact(fd.get(), path, len_bytes, sizeof len_bytes, 0));
+  VRAMSNAP_TRY(file.read_exact(len_bytes, 0));
   const uint64_t header_size = format::load_u64(len_bytes);
   if (header_size == 0) return format_error(path + ": not a safetensors file: header length is 0");
   if (header_size > kMaxSafetensorsHeader)
@@ -278,7 +239,7 @@ Result<SafetensorsFile> read_safetensors_unguarded(const std::string& path) {
                         std::to_string(header_size) + " runs past the end of the file (" +
                         std::to_string(file_size) + " bytes)");
   std::string header(static_cast<size_t>(header_size), '\0');
-  VRAMSNAP_TRY(read_exact(fd.get(), path, reinterpret_cast<uint8_t*>(header.data()), header.size(), 8));
+  VRAMSNAP_TRY(file.read_exact({reinterpret_cast<uint8_t*>(header.data()), header.size()}, 8));
   auto parsed = parse_safetensors_header(header, header_size, file_size);
   if (!parsed) return std::move(parsed).error().with_context(path + ": ");
   return parsed;
