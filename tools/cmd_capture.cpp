@@ -154,7 +154,9 @@ int run(const Opts& o) {
   fmt::print("\nwrote {} ({}), snapshot id {}\n{} in {:.3f} s ({:.0f} MB/s, {}); {}\n", escaped(sum->path),
              human_bytes(sum->file_size), sum->id_hex, human_bytes(sum->raw_total), sum->seconds, mbps,
              plural(sum->threads, "thread"),
-             sum->seal.state == SealState::Unsealed ? "unsealed" : "sealed with key " + sum->seal.key_id_hex);
+             sum->seal.state == SealState::Unsealed   ? "unsealed"
+             : sum->seal.state == SealState::Ed25519 ? "signed (Ed25519) with key " + sum->seal.key_id_hex
+                                                     : "sealed with key " + sum->seal.key_id_hex);
   return kExitOk;
 }
 

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "exit_code.h"
+#include "keys.h"
 #include "terminal.h"
 #include "text.h"
 #include "vramsnap/snapshot.hpp"
@@ -49,7 +50,7 @@ std::vector<std::pair<std::string, uint64_t>> layout_rows(const FileLayout& L) {
 }
 
 std::string seal_text(const SealInfo& s) {
-  return s.state == SealState::Unsealed ? "unsealed" : "sealed (HMAC-SHA256, key " + s.key_id_hex + ")";
+  return seal_words(s);
 }
 
 nlohmann::json to_json(const Snapshot& s, bool with_chunks) {
@@ -93,7 +94,7 @@ nlohmann::json to_json(const Snapshot& s, bool with_chunks) {
               {"source", {{"gpu_name", m.source.gpu_name}, {"compute_capability", m.source.compute_capability},
                           {"driver_version", m.source.driver_version}, {"cuda_runtime", m.source.cuda_runtime},
                           {"host", m.source.host}}},
-              {"seal", {{"state", s.seal().state == SealState::Unsealed ? "unsealed" : "hmac-sha256"},
+              {"seal", {{"state", seal_state_name(s.seal())},
                         {"key_id", s.seal().state == SealState::Unsealed ? json(nullptr) : json(s.seal().key_id_hex)}}},
               {"regions", regions},
               {"totals", {{"regions", s.regions().size()}, {"chunks", s.chunks().size()}, {"raw_bytes", raw},

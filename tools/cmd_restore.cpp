@@ -18,6 +18,7 @@ namespace {
 
 struct Opts {
   std::string snap, key_file, target = "host", extract, extract_tree, max_host_memory, max_output;
+  PublicKeyFlags pub;
   std::vector<std::string> regions;
   bool allow_unsealed = false, json = false, quiet = false, fixed_va = false, warm = false, no_modules = false;
   std::optional<uint64_t> min_generation;
@@ -35,7 +36,7 @@ void print_phases(const PhaseTimes& p, const RestoreStats& st, const std::string
   Table t({"phase", "ms", "note"}, {false, true, false});
   auto row = [&](const char* n, double s, const char* note) { t.add({n, fmt::format("{:.3f}", s * 1e3), note}); };
   row("open", p.open, "trailer, table, manifest");
-  row("seal check", p.seal_check, "key id + HMAC");
+  row("seal check", p.seal_check, "key id + MAC or signature");
   if (p.context_init > 0) row("context init", p.context_init, "CUDA primary context");
   row("allocate", p.allocate, "");
   row("read", p.read, "summed over threads");
@@ -89,14 +90,15 @@ int run(const Opts& o) {
                                                             "combined with --target cuda"));
   if (out_dir.empty() && !o.max_output.empty())
     return report_error("restore", Error(ErrorKind::Usage, "--max-output bounds --extract or --extract-tree"));
-  auto key = find_key(o.key_file, o.allow_unsealed);
-  if (!key.ok()) return report_error("restore", key.error());
+  auto keys = find_check_keys(o.key_file, o.pub, o.allow_unsealed);
+  if (!keys.ok()) return report_error("restore", keys.error());
   auto snap = Snapshot::open(o.snap);
   if (!snap.ok()) return report_error("restore", snap.error());
   const double open_s = static_cast<double>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count() -
       t_open0) * 1e-9;
-  if (*key) ro.key = &**key;
+  if (keys->key) ro.key = &*keys->key;
+  ro.trusted_keys = keys->trusted;
   ro.allow_unsealed = o.allow_unsealed;
   ro.min_generation = o.min_generation;
   ro.threads = o.threads;
@@ -151,6 +153,7 @@ Command register_restore(CLI::App& app) {
   auto* sub = app.add_subcommand("restore", "Verified restore into host memory, a CUDA GPU, or files");
   sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
   add_key_option(sub, o->key_file);
+  add_public_key_options(sub, o->pub);
   sub->add_flag("--allow-unsealed", o->allow_unsealed, "Accept an unsealed snapshot (hashes are still checked)");
   sub->add_option("--target", o->target, "host (default), cuda or cuda:N")->type_name("TARGET");
   sub->add_option("--extract", o->extract, "Write each region to DIR/<name> (created; never overwrites, never "
@@ -183,6 +186,7 @@ Command register_restore(CLI::App& app) {
               "(or removed) and nothing is handed over.\n"
               "Examples:\n  vramsnap restore model.snap --key-file ci.key --target cuda:0 --json\n"
               "  vramsnap restore model.snap --key-file ci.key --extract out/ --region embed.weight\n"
+              "  vramsnap restore model.snap --pubkey deploy.pub --target cuda:0\n"
               "  vramsnap restore img.snap --key-file ci.key --extract-tree img2/");
   return {sub, [o] { return run(*o); }};
 }

@@ -1,4 +1,4 @@
-// vramsnap verify SNAP (--key-file K | --allow-unsealed) [--min-generation N]
+// vramsnap verify SNAP (--key-file K | --pubkey P... | --allow-unsealed) [--min-generation N]
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +14,7 @@ namespace {
 
 struct Opts {
   std::string snap, key_file;
+  PublicKeyFlags pub;
   bool allow_unsealed = false, json = false, quiet = false, decode = false;
   std::optional<uint64_t> min_generation;
   unsigned threads = 0;
@@ -23,12 +24,13 @@ int fail(const Opts&, const Error& e) { return report_error("verify", e); }
 
 int run(const Opts& o) {
   if (o.json) report_failures_as_json(o.snap);
-  auto key = find_key(o.key_file, o.allow_unsealed);
-  if (!key.ok()) return fail(o, key.error());
+  auto keys = find_check_keys(o.key_file, o.pub, o.allow_unsealed);
+  if (!keys.ok()) return fail(o, keys.error());
   auto snap = Snapshot::open(o.snap);
   if (!snap.ok()) return fail(o, snap.error());
   VerifyOptions vo;
-  if (*key) vo.key = &**key;
+  if (keys->key) vo.key = &*keys->key;
+  vo.trusted_keys = keys->trusted;
   vo.allow_unsealed = o.allow_unsealed;
   vo.min_generation = o.min_generation;
   vo.threads = o.threads;
@@ -41,6 +43,8 @@ int run(const Opts& o) {
   const double gbps = rep->seconds > 0 ? static_cast<double>(rep->bytes_checked) / rep->seconds / 1e9 : 0;
   std::string seal;
   if (rep->seal.state == SealState::Unsealed) seal = "unsealed (allowed by --allow-unsealed)";
+  else if (rep->seal_checked && rep->seal.state == SealState::Ed25519)
+    seal = "signature valid (Ed25519, key " + rep->seal.key_id_hex + ")";
   else if (rep->seal_checked) seal = "seal valid (key " + rep->seal.key_id_hex + ")";
   else seal = "sealed with key " + rep->seal.key_id_hex + ", seal NOT checked (no key; --allow-unsealed)";
   if (o.json) {
@@ -48,7 +52,7 @@ int run(const Opts& o) {
                               {"path", o.snap},
                               {"snapshot_id", snap->meta().id_hex},
                               {"generation", snap->meta().generation},
-                              {"seal", {{"state", rep->seal.state == SealState::Unsealed ? "unsealed" : "hmac-sha256"},
+                              {"seal", {{"state", seal_state_name(rep->seal)},
                                         {"key_id", rep->seal.state == SealState::Unsealed ? nlohmann::json(nullptr)
                                                                                           : nlohmann::json(rep->seal.key_id_hex)},
                                         {"checked", rep->seal_checked}}},
@@ -73,6 +77,7 @@ Command register_verify(CLI::App& app) {
   auto* sub = app.add_subcommand("verify", "Check a snapshot's structure, seal and every chunk's SHA-256");
   sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
   add_key_option(sub, o->key_file);
+  add_public_key_options(sub, o->pub);
   sub->add_flag("--allow-unsealed", o->allow_unsealed,
                 "Accept an unsealed snapshot (structure and hashes only); without a key, a seal is not checked");
   sub->add_option("--min-generation", o->min_generation, "Refuse snapshots whose generation is lower")
@@ -84,6 +89,7 @@ Command register_verify(CLI::App& app) {
   sub->footer("Exit 0 only if everything holds; 1 on any integrity or authenticity failure (the first failing\n"
               "region, chunk and offset are named); 3 when the file is not a well-formed snapshot.\n"
               "Examples:\n  vramsnap verify model.snap --key-file ci.key --min-generation 7\n"
+              "  vramsnap verify model.snap --pubkey deploy.pub --pubkey next.pub\n"
               "  vramsnap verify model.snap --allow-unsealed --json");
   return {sub, [o] { return run(*o); }};
 }

@@ -305,11 +305,12 @@ TEST_CASE("Key::load accepts a private 32-byte file") {
     CHECK(std::equal(k->bytes().begin(), k->bytes().end(), content.begin()));
     CHECK(k->id() == want.id());
   }
-  // Symlinks are followed; the target is what is judged.
+  // Symlinks are refused (O_NOFOLLOW): a link could be redirected to another key.
   REQUIRE(::symlink((dir / "k0600").c_str(), (dir / "link").c_str()) == 0);
   auto k = Key::load(dir / "link");
-  REQUIRE(k.ok());
-  CHECK(k->id() == want.id());
+  REQUIRE(!k.ok());
+  CHECK(k.error().kind() == ErrorKind::Usage);
+  CHECK(k.error().message().find("is a symbolic link") != std::string::npos);
 }
 
 TEST_CASE("Key::load refuses bad key files with the fix and without the key") {

@@ -326,13 +326,13 @@ TEST_CASE("format: header magic, version, fields and check value") {
 
 TEST_CASE("format: required feature bits are refused, optional ones ignored") {
   Base b;
-  for (uint64_t bits : {uint64_t(2), uint64_t(1) << 17, uint64_t(1) << 63, ~uint64_t(0)}) {
+  for (uint64_t bits : {uint64_t(4), uint64_t(1) << 17, uint64_t(1) << 63, ~uint64_t(0)}) {
     CAPTURE(bits);
     SnapFile s = b.sf;
     s.set_header_field(L::hdr::kRequired, bits, 8);
     char hexbits[32];
-    // Bit 0 (leaf-sha256) is known: only the others are named.
-    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(1)));
+    // Bits 0 (leaf-sha256) and 1 (ed25519) are known: only the others are named.
+    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(3)));
     auto r = b.open(build(s));
     VT_CHECK_ERROR(r, ErrorKind::Format, "requires format features this vramsnap does not know");
     VT_CHECK_ERROR(r, ErrorKind::Format, hexbits);
@@ -452,8 +452,8 @@ TEST_CASE("format: seal block fields and the padding before it") {
     return build(s);
   };
   VT_CHECK_ERROR(b.open(with_seal([](uint8_t* p) { p[0] = 'X'; })), ErrorKind::Format, "seal block: bad magic");
-  VT_CHECK_ERROR(b.open(with_seal([](uint8_t* p) { put_le(p + 8, 2, 4); })), ErrorKind::Format,
-                 "unknown seal algorithm 2");
+  VT_CHECK_ERROR(b.open(with_seal([](uint8_t* p) { put_le(p + 8, 3, 4); })), ErrorKind::Format,
+                 "unknown seal algorithm 3");
   VT_CHECK_ERROR(b.open(with_seal([](uint8_t* p) { put_le(p + 8, 0xffffffff, 4); })), ErrorKind::Format,
                  "unknown seal algorithm");
   VT_CHECK_ERROR(b.open(with_seal([](uint8_t* p) { p[12] = 1; })), ErrorKind::Format, "seal block: reserved field");
@@ -1374,13 +1374,18 @@ TEST_CASE("format: required feature bits are checked against the table of known 
   using vramsnap::format::Feature;
   using vramsnap::format::check_required_features;
   using vramsnap::format::minor_for;
-  // This build's table: leaf-sha256 (bit 0, format 1.1). Other bits are
-  // refused by number; bit 0 under minor 0 is a malformed file.
+  // This build's table: leaf-sha256 (bit 0, format 1.1), ed25519 (bit 1,
+  // format 1.2). Other bits are refused by number; bit 0 under minor 0 is a
+  // malformed file.
   const auto known = vramsnap::format::known_features();
-  REQUIRE(known.size() == 1);
+  REQUIRE(known.size() == 2);
   CHECK(known[0].bit == 0);
   CHECK(std::string(known[0].name) == "leaf-sha256");
   CHECK(known[0].minor == 1);
+  CHECK(known[1].bit == 1);
+  CHECK(std::string(known[1].name) == "ed25519");
+  CHECK(known[1].minor == 2);
+  VT_CHECK_ERROR(check_required_features(2, 1, known), ErrorKind::Format, "claims 1.1");
   CHECK(check_required_features(0, 0, known).ok());
   CHECK(check_required_features(1, 1, known).ok());
   VT_CHECK_ERROR(check_required_features(1, 0, known), ErrorKind::Format, "claims 1.0");

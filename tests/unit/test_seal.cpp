@@ -552,9 +552,10 @@ TEST_CASE("seal registry: HMAC-SHA256 is algorithm 1, and dispatch goes through 
   CHECK(hmac->tag_size == 32);
   CHECK(static_cast<uint32_t>(vramsnap::SealState::HmacSha256) == hmac->id);
   CHECK(F::find_seal_algorithm(0) == nullptr);  // "unsealed" is no algorithm
-  for (uint32_t id : {2u, 3u, 255u, 0xFFFFFFFFu}) CHECK(F::find_seal_algorithm(id) == nullptr);
-  REQUIRE(F::seal_algorithms().size() == 1);
+  for (uint32_t id : {3u, 255u, 0xFFFFFFFFu}) CHECK(F::find_seal_algorithm(id) == nullptr);
+  REQUIRE(F::seal_algorithms().size() == 2);
   CHECK(F::seal_algorithms()[0] == hmac);
+  CHECK(std::string(F::seal_algorithms()[1]->name) == "ed25519");
 
   Sealed s;
   CHECK(s.key.type() == vramsnap::KeyType::Secret);
@@ -590,7 +591,7 @@ TEST_CASE("seal registry: HMAC-SHA256 is algorithm 1, and dispatch goes through 
   CHECK(F::check_seal(d, &s.key, false).ok());
 
   // An algorithm id outside the registry is refused at open, naming the id.
-  for (uint32_t id : {2u, 7u}) {
+  for (uint32_t id : {3u, 7u}) {
     Bytes b = s.bytes;
     put_le(&b[s.o.seal + L::seal::kAlgorithm], id, 4);
     const std::string p = s.write(b, "alg.snap");

@@ -24,6 +24,10 @@ namespace vramsnap {
 
 struct CheckOptions {
   const Key* key = nullptr;        // required for sealed snapshots unless allow_unsealed
+  // Further keys, any one of which may have sealed: the Ed25519 public keys a
+  // host trusts (several during a rotation). A host given only public keys
+  // refuses HMAC-sealed files (Integrity), and unsealed ones unless allow_unsealed.
+  std::vector<Key> trusted_keys;
   bool allow_unsealed = false;     // accept unsealed files (structure + hashes only)
   std::optional<uint64_t> min_generation;  // refuse older snapshots (Integrity)
   unsigned threads = 0;            // 0: all cores
@@ -47,8 +51,12 @@ struct VerifyReport {
 // Returns the report, or the first failure (lowest chunk index) as an error.
 VRAMSNAP_API Result<VerifyReport> verify(const Snapshot& snap, const VerifyOptions& options);
 
-// Seals or re-seals a snapshot file in place (only the 128-byte seal block is
-// rewritten). Returns the new seal; *previous receives the old one.
+// Seals or re-seals a snapshot file: in place (only the 128-byte seal block is
+// rewritten) when the key's algorithm needs the feature bits the file already
+// sets; otherwise (signing an unsealed or HMAC-sealed file with an Ed25519
+// key, or the reverse) the file is copied, patched and renamed over the
+// original. An Ed25519 public key cannot seal (Usage). Returns the new seal;
+// *previous receives the old one.
 VRAMSNAP_API Result<SealInfo> seal(const std::string& path, const Key& key, SealInfo* previous = nullptr);
 
 enum class Target { Host, Cuda };

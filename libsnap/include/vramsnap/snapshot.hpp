@@ -31,11 +31,11 @@ struct ChunkEntry {
 // 0 unsealed, else the algorithm that sealed the file. Open: later versions
 // add algorithms, so compare with Unsealed and read the algorithm's name
 // from SealInfo::algorithm rather than listing the values.
-enum class SealState { Unsealed = 0, HmacSha256 = 1 };
+enum class SealState { Unsealed = 0, HmacSha256 = 1, Ed25519 = 2 };
 
 struct SealInfo {
   SealState state = SealState::Unsealed;
-  std::string algorithm;   // "hmac-sha256"; empty when unsealed
+  std::string algorithm;   // "hmac-sha256", "ed25519"; empty when unsealed
   std::array<uint8_t, 8> key_id{};
   std::string key_id_hex;  // empty when unsealed
 };

@@ -7,6 +7,7 @@ namespace vramsnap::format {
 namespace {
 constexpr Feature kFeatures[] = {
     {kFeatureBitLeafSha256, "leaf-sha256", 1},
+    {kFeatureBitEd25519, "ed25519", 2},
 };
 }  // namespace
 

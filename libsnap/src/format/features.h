@@ -15,6 +15,8 @@ namespace vramsnap::format {
 // Bit numbers (section 14.2's table).
 inline constexpr unsigned kFeatureBitLeafSha256 = 0;  // 1.1: chunk hashes over 16 KiB leaves (section 5.4)
 inline constexpr uint64_t kFeatureLeafSha256 = uint64_t{1} << kFeatureBitLeafSha256;
+inline constexpr unsigned kFeatureBitEd25519 = 1;  // 1.2: Ed25519 seal, algorithm 2 (section 9.4)
+inline constexpr uint64_t kFeatureEd25519 = uint64_t{1} << kFeatureBitEd25519;
 
 struct Feature {
   unsigned bit;       // 0..63

@@ -76,8 +76,10 @@ inline constexpr size_t kTagSize = 96;
 }  // namespace seal
 inline constexpr uint32_t kSealNone = 0;
 inline constexpr uint32_t kSealHmacSha256 = 1;
+inline constexpr uint32_t kSealEd25519 = 2;
 inline constexpr size_t kKeyIdSize = 8;
 inline constexpr char kSealDomain[] = "vramsnap/v1/seal/hmac-sha256";  // algorithm 1's MAC prefix, NUL included
+inline constexpr char kSealDomainEd25519[] = "vramsnap/v1/seal/ed25519";  // algorithm 2's signed prefix, NUL included
 
 // ---- trailer ---------------------------------------------------------------
 inline constexpr std::array<uint8_t, 8> kTrailerMagic = {'V', 'R', 'A', 'M', 'S', 'N', 'A', 'P'};

@@ -9,6 +9,7 @@
 #include "crypto/digest.h"
 #include "format/binary.h"
 #include "format/features.h"
+#include "format/seal/registry.h"
 #include "format/manifest.h"
 #include "format/seal.h"
 #include "format/snapshot_data.h"
@@ -143,6 +144,8 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
     return bad(path, "header padding is not zero");
   std::copy_n(head.begin(), kHeaderSize, d->header_bytes.begin());
   if (hr->minor != t.minor) return bad(path, "header and trailer disagree on the format version");
+  if (Status sf = check_seal_features(d->seal_block.algorithm, hr->required_features); !sf.ok())
+    return std::move(sf).error().with_context(path + ": ");
 
   // 4. Chunk table (bounded: chunk_count <= cap, and it lies inside the file).
   if (crypto::sha256(table) != t.table_hash)

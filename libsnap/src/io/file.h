@@ -73,6 +73,12 @@ class AtomicOutput {
   std::string temp_path_;
 };
 
+// Copies every byte of `in` into `out` from offset 0 (copy_file_range, so a
+// reflink or a server-side copy where the file system offers one; read and
+// write otherwise), and gives `out` the permission bits of `in`. For
+// rewriting a file whose fixed structures change (seal with another feature bit).
+Status copy_file_into(const InputFile& in, AtomicOutput& out);
+
 // Opens an existing file read-write for in-place update (seal). Regular files
 // only; O_NOFOLLOW not applied (the operator names the file).
 Result<int> open_for_update(const std::string& path);

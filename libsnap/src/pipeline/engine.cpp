@@ -93,7 +93,7 @@ std::optional<ChunkFailure> lowest_failure(std::optional<ChunkFailure> engine_fa
 }
 
 Status check_snapshot(const SnapshotData& s, const CheckOptions& opt) {
-  VRAMSNAP_TRY(format::check_seal(s, opt.key, opt.allow_unsealed));
+  VRAMSNAP_TRY(format::check_seal(s, format::keys_of(opt.key, opt.trusted_keys), opt.allow_unsealed));
   if (opt.min_generation && s.meta.generation < *opt.min_generation)
     return Error(ErrorKind::Integrity, fmt::format("{}: generation {} is older than the required minimum {} (replayed or "
                                               "stale snapshot)", s.path, s.meta.generation, *opt.min_generation));

@@ -72,6 +72,9 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
   tr.manifest_size = manifest.size();
   tr.seal_offset = core::align_up(tr.manifest_offset + tr.manifest_size, format::kSealAlign);
   tr.file_size = tr.seal_offset + format::kSealSize + format::kTrailerSize;
+  // A seal that needs a feature bit (section 14.2) sets it, and the minor.
+  header.required_features |= format::seal_features(opt.key);
+  header.minor = tr.minor = format::minor_for(header.required_features, format::known_features());
   tr.table_hash = crypto::sha256(table);
   tr.manifest_hash = crypto::sha256(manifest_bytes);
   const auto header_bytes = format::encode_header(header);

@@ -16,7 +16,7 @@ Result<VerifyReport> verify(const Snapshot& snap, const VerifyOptions& opt) {
   VerifyReport rep;
   rep.seal = s.seal;
   VRAMSNAP_TRY(pipeline::check_snapshot(s, opt));
-  rep.seal_checked = s.seal.state != SealState::Unsealed && opt.key;
+  rep.seal_checked = s.seal.state != SealState::Unsealed && (opt.key || !opt.trusted_keys.empty());
 
   std::vector<size_t> chunks(s.chunks.size());
   for (size_t i = 0; i < chunks.size(); ++i) chunks[i] = i;

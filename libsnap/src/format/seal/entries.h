@@ -5,5 +5,6 @@
 namespace vramsnap::format {
 
 extern const SealAlgorithm kHmacSha256Seal;  // hmac_sha256.cpp
+extern const SealAlgorithm kEd25519Seal;     // ed25519.cpp
 
 }  // namespace vramsnap::format

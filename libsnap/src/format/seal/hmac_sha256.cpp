@@ -43,6 +43,7 @@ const SealAlgorithm kHmacSha256Seal = {
     .id = kSealHmacSha256,
     .name = "hmac-sha256",
     .tag_size = kMacSize,
+    .feature = 0,
     .can_seal = is_secret,
     .can_check = is_secret,
     .seal = seal_hmac,

@@ -32,6 +32,7 @@ struct SealAlgorithm {
   uint32_t id;          // seal block offset 8; also the public SealState value
   const char* name;     // "hmac-sha256": SealInfo::algorithm, JSON output
   size_t tag_size;      // bytes of the tag area it fills (<= seal::kTagSize)
+  uint64_t feature;     // the required feature bit a file sealed with it sets (0: none, 1.0)
   bool (*can_seal)(const crypto::Key& key);
   bool (*can_check)(const crypto::Key& key);
   // The tag for these bytes under key (a key can_seal accepts).
@@ -46,6 +47,14 @@ const SealAlgorithm* find_seal_algorithm(uint32_t id) noexcept;
 
 // The algorithm a writer seals with when given this key; nullptr if none can.
 const SealAlgorithm* sealing_algorithm(const crypto::Key& key) noexcept;
+
+// Checks that a file's required feature bits agree with its seal block: a
+// file sealed with an algorithm sets that algorithm's bit, and a file that
+// sets an algorithm's bit is sealed with it (Format error otherwise).
+Status check_seal_features(uint32_t algorithm, uint64_t required_features);
+
+// The required bits of every seal algorithm (cleared when a file is re-sealed).
+uint64_t seal_feature_bits() noexcept;
 
 // Every entry, in id order.
 std::span<const SealAlgorithm* const> seal_algorithms() noexcept;
