@@ -16,6 +16,13 @@ chmod 600 key
 register_secret key
 # key_id = H8("vramsnap/v1/key-id" NUL || key) (formats/snapshot-v1.md 9.1).
 key_id=$({ printf 'vramsnap/v1/key-id\0'; cat key; } | sha256sum | cut -c1-16)
+# The Ed25519 pair that signs v1-signed.snap (public on purpose, like golden.key).
+cp "$G/golden-ed25519.key" edkey
+chmod 600 edkey
+register_secret edkey
+cp "$G/golden-ed25519.pub" pub
+chmod 644 pub
+ed_key_id=ae4ff6d6dd3fedfc
 
 shopt -s nullglob
 snaps=("$G"/*.snap)
@@ -31,7 +38,18 @@ for snap in "${snaps[@]}"; do
   expect_exit 0 "$VRAMSNAP" inspect "$snap" --chunks --format csv
   expect_exit 0 "$VRAMSNAP" inspect "$snap" --json
   expect_exit 0 "$VRAMSNAP" inspect "$snap"
-  if grep -q '^seal        sealed' "$OUT"; then
+  if grep -q '^seal        signed' "$OUT"; then
+    grep -qF "key $ed_key_id)" "$OUT" || fail "$name: signed with a key other than golden-ed25519.key"
+    auth=(--pubkey pub)
+    expect_exit 0 "$VRAMSNAP" verify "$snap" --pubkey pub --decode
+    expect_stdout_contains "signature valid (Ed25519, key $ed_key_id)"
+    expect_exit 0 "$VRAMSNAP" verify "$snap" --key-file edkey
+    expect_stdout_contains "signature valid (Ed25519, key $ed_key_id)"
+    # A host given the public key refuses what it was not signed with; an
+    # HMAC key alone cannot check a signature.
+    expect_exit 1 "$VRAMSNAP" verify "$snap" --key-file key
+    expect_stderr_contains "none of the keys given here can check"
+  elif grep -q '^seal        sealed' "$OUT"; then
     grep -qF "key $key_id)" "$OUT" || fail "$name: sealed with a key other than golden.key"
     auth=(--key-file key)
     expect_exit 0 "$VRAMSNAP" verify "$snap" --key-file key --decode
@@ -57,7 +75,7 @@ done
 
 step "golden-errors: exit code and message"
 errs=("$E"/*.snap)
-[[ ${#errs[@]} -ge 10 ]] || fail "expected at least 10 broken snapshots in $E"
+[[ ${#errs[@]} -ge 16 ]] || fail "expected at least 10 broken snapshots in $E"
 for snap in "${errs[@]}"; do
   name=$(basename "$snap" .snap)
   expect=$E/$name.expect
@@ -69,6 +87,7 @@ for snap in "${errs[@]}"; do
   [[ -n "$argline" ]] || argline="--key-file @KEY"
   read -r -a args <<<"$argline"
   args=("${args[@]/#@KEY/key}")
+  args=("${args[@]/#@PUB/pub}")
   expect_exit "$code" "$VRAMSNAP" verify "$snap" "${args[@]}"
   expect_stderr_contains "$fragment"
   expect_stderr_contains "$name.snap"

@@ -101,6 +101,53 @@ b[C["trailer"] + 64:C["trailer"] + 96] = hashlib.sha256(table).digest()
 fix_trailer_check(b)
 write("unsealed-zstd-garbage", bytes(b))
 PY
+
+# Format 1.2: broken copies of the Ed25519-signed golden (v1-signed.snap,
+# golden-ed25519.key). The downgrade to HMAC is a valid HMAC seal made with
+# the vramsnap of the day, so it needs the tool and golden.key.
+python3 - ../golden/v1-signed.snap <<'PY'
+import hashlib, struct, sys
+
+signed = open(sys.argv[1], "rb").read()
+S = len(signed)
+seal, trailer = S - 288, S - 160
+
+def h8(b): return hashlib.sha256(b).digest()[:8]
+
+def write(name, data):
+    with open(name + ".snap", "wb") as f:
+        f.write(data)
+
+def flip(f, off, bit=0):
+    b = bytearray(f)
+    b[off] ^= 1 << bit
+    return bytes(b)
+
+def strip_seal(b):
+    b[seal + 8:seal + 12] = bytes(4)
+    b[seal + 16:seal + 24] = bytes(8)
+    b[seal + 32:seal + 128] = bytes(96)
+
+def set_bits(b, required, minor):   # header bit and minor, trailer minor, checks
+    struct.pack_into("<Q", b, 16, required)
+    struct.pack_into("<H", b, 10, minor)
+    b[56:64] = h8(bytes(b[0:56]))
+    struct.pack_into("<H", b, trailer + 58, minor)
+    b[trailer + 144:trailer + 152] = h8(bytes(b[trailer:trailer + 144]))
+
+write("signed-signature-bitflip", flip(signed, seal + 32 + 40, 3))   # inside the 64-byte signature
+write("signed-key-id-bitflip", flip(signed, seal + 16))
+b = bytearray(signed); strip_seal(b)
+write("signed-stripped", bytes(b))                                   # bit 1 still set
+b = bytearray(signed); strip_seal(b); set_bits(b, 0, 0)
+write("signed-stripped-bit-cleared", bytes(b))                       # a well-formed unsealed 1.0 file
+b = bytearray(signed); set_bits(b, 0, 2)
+write("signed-bit-cleared", bytes(b))                                # signature kept, header without bit 1
+PY
+cp ../golden/v1-signed.snap signed-downgraded-to-hmac.snap
+cp ../golden/golden.key /tmp/golden-hmac.key && chmod 600 /tmp/golden-hmac.key
+vramsnap seal signed-downgraded-to-hmac.snap --key-file /tmp/golden-hmac.key
+rm -f /tmp/golden-hmac.key
 ls -l ./*.snap
 
 # Format 1.1 (feature leaf-sha256, formats/snapshot-v1.md 5.4), from
