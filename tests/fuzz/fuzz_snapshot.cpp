@@ -17,7 +17,11 @@
 //     hash-only verify (the streaming path) never fails a file that verify
 //     with decode passes;
 //   - a host restore whose regions declare more than its memory budget fails
-//     with a Limit error before allocating them.
+//     with a Limit error before allocating them;
+//   - signed files (seal algorithm 2; the seeds "signed-*" are signed with the
+//     key of formats/snapshot-v1.md 9.4, seed 00..1f) are also checked against
+//     that public key, and a file whose signature holds never fails the
+//     structure-and-hash check.
 //
 // Memory: open allocates at most the input size (the table and manifest must
 // lie inside the file) and verify at most one chunk (<= 256 MiB cap). A host
@@ -53,6 +57,16 @@ constexpr uint64_t kFixUpHashBudget = 8ull << 20;
 [[noreturn]] void fail(const char* why) {
   std::fprintf(stderr, "fuzz_snapshot: oracle failed: %s\n", why);
   __builtin_trap();
+}
+
+// The public key of formats/snapshot-v1.md 9.4's worked example.
+const Key& trusted_public_key() {
+  static const Key k = [] {
+    uint8_t seed[32];
+    for (int i = 0; i < 32; ++i) seed[i] = static_cast<uint8_t>(i);
+    return *Key::ed25519_from_seed(seed, sizeof seed)->public_key();
+  }();
+  return k;
 }
 
 void check_error(const Error& e) {
@@ -119,6 +133,15 @@ void run(const uint8_t* data, size_t size) {
   auto hashed = verify(*snap, ho);
   if (!hashed.ok()) check_error(hashed.error());
   if (rep.ok() && !hashed.ok()) fail("hash-only verify fails a file that verify with decode passes");
+
+  if (snap->seal().state == SealState::Ed25519) {
+    VerifyOptions so = ho;
+    so.allow_unsealed = false;
+    so.trusted_keys = {trusted_public_key()};
+    auto sig = verify(*snap, so);
+    if (!sig.ok()) check_error(sig.error());
+    if (sig.ok() && !hashed.ok()) fail("a signed file verifies with its key but not without");
+  }
 
   uint64_t total = 0;
   for (const auto& r : snap->regions()) {
