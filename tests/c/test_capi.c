@@ -166,6 +166,7 @@ int main(int argc, char** argv) {
   chk.key = other;
   chk.has_min_generation = 0;
   CHECK(vramsnap_verify(snap, &chk) == VRAMSNAP_OK);
+  CHECK(strcmp(vramsnap_seal_algorithm(snap), "hmac-sha256") == 0);
   vramsnap_close(snap);
 
   /* A directory image: capture_add_tree, then vramsnap_extract as a tree
@@ -218,6 +219,37 @@ int main(int argc, char** argv) {
     rmdir(tree);
     unlink(tsnap);
   }
+
+  /* Ed25519: sign with a private key from a seed, verify with its public key
+   * alone; a host given only the public key refuses an HMAC seal. */
+  unsigned char seed[32];
+  for (int i = 0; i < 32; ++i) seed[i] = (unsigned char)i;
+  vramsnap_key *signer = NULL, *pub = NULL;
+  CHECK(vramsnap_key_ed25519_from_seed(seed, 32, &signer) == VRAMSNAP_OK);
+  CHECK(vramsnap_key_get_type(signer) == VRAMSNAP_KEY_ED25519_PRIVATE);
+  CHECK(vramsnap_key_public(signer, &pub) == VRAMSNAP_OK);
+  CHECK(vramsnap_key_get_type(pub) == VRAMSNAP_KEY_ED25519_PUBLIC);
+  CHECK(vramsnap_key_get_type(key) == VRAMSNAP_KEY_SECRET);
+  vramsnap_key_id(pub, id);
+  CHECK(strcmp(id, "9f1ce4a508f663bd") == 0); /* formats/snapshot-v1.md 9.4 */
+  vramsnap_key* none = NULL;
+  CHECK(vramsnap_key_public(key, &none) == VRAMSNAP_ERR_USAGE);
+  CHECK(vramsnap_seal(snap_path, pub) == VRAMSNAP_ERR_USAGE); /* a public key never seals */
+  const vramsnap_key* trusted[1] = {pub};
+  vramsnap_check_options pchk;
+  vramsnap_check_options_init(&pchk);
+  pchk.trusted_keys = trusted;
+  pchk.trusted_key_count = 1;
+  CHECK(vramsnap_open(snap_path, &snap) == VRAMSNAP_OK);
+  CHECK(vramsnap_verify(snap, &pchk) == VRAMSNAP_ERR_INTEGRITY); /* HMAC-sealed */
+  vramsnap_close(snap);
+  CHECK(vramsnap_seal(snap_path, signer) == VRAMSNAP_OK);
+  CHECK(vramsnap_open(snap_path, &snap) == VRAMSNAP_OK);
+  CHECK(strcmp(vramsnap_seal_algorithm(snap), "ed25519") == 0);
+  CHECK(vramsnap_verify(snap, &pchk) == VRAMSNAP_OK);
+  vramsnap_close(snap);
+  vramsnap_key_free(signer);
+  vramsnap_key_free(pub);
 
   vramsnap_key_free(key);
   vramsnap_key_free(other);

@@ -63,8 +63,27 @@ VRAMSNAP_API const char* vramsnap_version(void);
 VRAMSNAP_API const char* vramsnap_last_error(void);
 
 /* ---- keys ----------------------------------------------------------------- */
-/* Loads a key file (32 bytes, mode 0600 or stricter, owned by the caller). */
+typedef enum vramsnap_key_type {
+  VRAMSNAP_KEY_SECRET = 0,           /* 32-byte HMAC-SHA256 key: seals and checks */
+  VRAMSNAP_KEY_ED25519_PRIVATE = 1,  /* Ed25519 signing key: signs and checks */
+  VRAMSNAP_KEY_ED25519_PUBLIC = 2    /* Ed25519 public key: checks only */
+} vramsnap_key_type;
+
+/* Loads a secret key file (mode 0600 or stricter, owned by the caller, not a
+ * symbolic link): 32 bytes (HMAC) or a PEM PKCS#8 Ed25519 private key. */
 VRAMSNAP_API vramsnap_status vramsnap_key_load(const char* path, vramsnap_key** out);
+/* Loads a PEM Ed25519 public key (not writable by group or others). HMAC key
+ * files and private keys are refused. */
+VRAMSNAP_API vramsnap_status vramsnap_key_load_public(const char* path, vramsnap_key** out);
+/* Creates an Ed25519 key pair: private_path (mode 0600) and public_path (NULL:
+ * private_path with ".key" replaced by ".pub"); neither may exist. */
+VRAMSNAP_API vramsnap_status vramsnap_key_generate_ed25519(const char* private_path, const char* public_path,
+                                                           char key_id[17]);
+/* An Ed25519 private key from its 32-byte seed (hosts with a secret store). */
+VRAMSNAP_API vramsnap_status vramsnap_key_ed25519_from_seed(const void* seed, size_t size, vramsnap_key** out);
+/* The public key of an Ed25519 key (VRAMSNAP_ERR_USAGE for an HMAC key). */
+VRAMSNAP_API vramsnap_status vramsnap_key_public(const vramsnap_key* key, vramsnap_key** out);
+VRAMSNAP_API vramsnap_key_type vramsnap_key_get_type(const vramsnap_key* key);
 /* NULL path: $VRAMSNAP_KEY_FILE, then $CREDENTIALS_DIRECTORY/vramsnap.key. */
 VRAMSNAP_API vramsnap_status vramsnap_key_resolve(const char* path_or_null, vramsnap_key** out);
 VRAMSNAP_API vramsnap_status vramsnap_key_from_bytes(const void* bytes, size_t size, vramsnap_key** out);
@@ -138,6 +157,8 @@ VRAMSNAP_API uint64_t vramsnap_generation(const vramsnap_snapshot* snap);
 VRAMSNAP_API const char* vramsnap_snapshot_id(const vramsnap_snapshot* snap); /* 32 hex digits */
 /* 1 when sealed; key_id (may be NULL) receives the sealing key id. */
 VRAMSNAP_API int vramsnap_is_sealed(const vramsnap_snapshot* snap, char key_id[17]);
+/* The seal algorithm's name: "hmac-sha256", "ed25519"; "" when unsealed. */
+VRAMSNAP_API const char* vramsnap_seal_algorithm(const vramsnap_snapshot* snap);
 
 typedef struct vramsnap_check_options {
   const vramsnap_key* key;     /* required for sealed snapshots unless allow_unsealed */
@@ -147,6 +168,11 @@ typedef struct vramsnap_check_options {
   unsigned threads;
   vramsnap_progress_fn progress;
   void* progress_user;
+  /* Further keys, any one of which may have sealed (Ed25519 public keys). A
+   * host given only public keys refuses HMAC-sealed files, and unsealed ones
+   * unless allow_unsealed. */
+  const vramsnap_key* const* trusted_keys;
+  size_t trusted_key_count;
 } vramsnap_check_options;
 
 VRAMSNAP_API void vramsnap_check_options_init(vramsnap_check_options* options);

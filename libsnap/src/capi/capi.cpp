@@ -108,6 +108,8 @@ vramsnap::ProgressFn progress_fn(vramsnap_progress_fn fn, void* user, std::atomi
 
 void fill_check(const vramsnap_check_options& c, vramsnap::CheckOptions& o, std::atomic<bool>* cancel) {
   o.key = c.key ? &c.key->key : nullptr;
+  for (size_t i = 0; c.trusted_keys && i < c.trusted_key_count; ++i)
+    if (c.trusted_keys[i]) o.trusted_keys.push_back(c.trusted_keys[i]->key);
   o.allow_unsealed = c.allow_unsealed != 0;
   if (c.has_min_generation) o.min_generation = c.min_generation;
   o.threads = c.threads;
@@ -166,6 +168,55 @@ void vramsnap_key_id(const vramsnap_key* key, char key_id[17]) {
 }
 
 void vramsnap_key_free(vramsnap_key* key) { delete key; }
+
+vramsnap_status vramsnap_key_load_public(const char* path, vramsnap_key** out) {
+  return guarded([&] {
+    if (!out) return usage("out is NULL");
+    *out = nullptr;
+    if (!path || !*path) return usage("public key path is NULL or empty");
+    auto k = vramsnap::Key::load_public(path);
+    if (!k.ok()) return fail(k.error());
+    *out = new vramsnap_key{std::move(k).value()};
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_key_generate_ed25519(const char* private_path, const char* public_path, char key_id[17]) {
+  return guarded([&] {
+    if (!private_path) return usage("private_path is NULL");
+    const std::string pub = public_path ? public_path : vramsnap::Key::public_path_for(private_path);
+    auto id = vramsnap::Key::generate_ed25519(private_path, pub);
+    if (!id.ok()) return fail(id.error());
+    copy_id(*id, key_id, 17);
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_key_ed25519_from_seed(const void* seed, size_t size, vramsnap_key** out) {
+  return guarded([&] {
+    if (!out) return usage("out is NULL");
+    *out = nullptr;
+    auto k = vramsnap::Key::ed25519_from_seed(seed, size);
+    if (!k.ok()) return fail(k.error());
+    *out = new vramsnap_key{std::move(k).value()};
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_key_public(const vramsnap_key* key, vramsnap_key** out) {
+  return guarded([&] {
+    if (!out || !key) return usage("key or out is NULL");
+    *out = nullptr;
+    auto k = key->key.public_key();
+    if (!k.ok()) return fail(k.error());
+    *out = new vramsnap_key{std::move(k).value()};
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_key_type vramsnap_key_get_type(const vramsnap_key* key) {
+  return key ? static_cast<vramsnap_key_type>(key->key.type()) : VRAMSNAP_KEY_SECRET;
+}
 
 void vramsnap_capture_options_init(vramsnap_capture_options* o) {
   if (!o) return;
@@ -309,6 +360,10 @@ int vramsnap_is_sealed(const vramsnap_snapshot* snap, char key_id[17]) {
   if (!snap || snap->snap.seal().state == vramsnap::SealState::Unsealed) return 0;
   copy_id(snap->snap.seal().key_id_hex, key_id, 17);
   return 1;
+}
+
+const char* vramsnap_seal_algorithm(const vramsnap_snapshot* snap) {
+  return snap ? snap->snap.seal().algorithm.c_str() : "";
 }
 
 void vramsnap_check_options_init(vramsnap_check_options* o) {
