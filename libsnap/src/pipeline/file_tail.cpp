@@ -48,6 +48,7 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
       std::any_of(entries.begin(), entries.end(), [](const ChunkEntry& e) { return e.codec != Codec::Zero; });
   if (opt.chunk_hash == ChunkHash::LeafSha256 && hashed_chunks)
     header.required_features |= format::kFeatureLeafSha256;
+  header.required_features |= format::seal_features(opt.key);  // Ed25519: bit 1 (section 9.4)
   header.minor = format::minor_for(header.required_features, format::known_features());
   if (RAND_bytes(header.snapshot_id.data(), static_cast<int>(header.snapshot_id.size())) != 1)
     return Error(ErrorKind::Resource, "cannot draw a random snapshot id (RAND_bytes failed)");
@@ -72,9 +73,6 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
   tr.manifest_size = manifest.size();
   tr.seal_offset = core::align_up(tr.manifest_offset + tr.manifest_size, format::kSealAlign);
   tr.file_size = tr.seal_offset + format::kSealSize + format::kTrailerSize;
-  // A seal that needs a feature bit (section 14.2) sets it, and the minor.
-  header.required_features |= format::seal_features(opt.key);
-  header.minor = tr.minor = format::minor_for(header.required_features, format::known_features());
   tr.table_hash = crypto::sha256(table);
   tr.manifest_hash = crypto::sha256(manifest_bytes);
   const auto header_bytes = format::encode_header(header);
