@@ -31,9 +31,17 @@ constexpr Hint kHints[] = {
      "remove it, or write the data to another --write-data FILE"},
     {ErrorKind::Integrity, "snapshot is not sealed", "verify restore bench",
      "seal it with 'vramsnap seal', or pass --allow-unsealed to check structure and hashes only"},
-    {ErrorKind::Usage, "no key given", "capture seal verify restore bench",
+    {ErrorKind::Usage, "no key given", "verify restore",
+     "pass --key-file FILE or --pubkey FILE, or set VRAMSNAP_KEY_FILE or VRAMSNAP_PUBKEY_FILE to a key file path, "
+     "or provide the systemd credential vramsnap.key or vramsnap.pub"},
+    {ErrorKind::Usage, "no key given", "capture seal bench",
      "pass --key-file FILE, or set VRAMSNAP_KEY_FILE to a key file path, or provide the systemd credential "
      "vramsnap.key"},
+    {ErrorKind::Integrity, "none of the keys given here can check", "verify restore",
+     "a host given only public keys (--pubkey) accepts Ed25519 signatures by them; an HMAC seal is accepted "
+     "only with its key (--key-file), an Ed25519 signature only with a --pubkey"},
+    {ErrorKind::Usage, "holds a public key, which can check signatures but never seal", "capture seal",
+     "sign with the private key (the .key file keygen wrote); hosts that verify get the .pub (--pubkey)"},
     {ErrorKind::Usage, "snapshot is sealed; a key is needed", "verify restore bench",
      "pass --key-file FILE, or --allow-unsealed to check structure and hashes only"},
     {ErrorKind::Usage, "no region named", "restore", "list the regions with 'vramsnap inspect SNAP'"},

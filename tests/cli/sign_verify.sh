@@ -86,6 +86,10 @@ expect_stderr_contains "replayed or stale snapshot"
 expect_exit 1 "$VRAMSNAP" restore s.snap --pubkey deploy.pub --min-generation 6 --extract x2
 [[ ! -e x2 ]] || assert_empty_dir x2
 
+step "no key at all: the hint names both kinds"
+expect_exit 2 env -u VRAMSNAP_KEY_FILE -u VRAMSNAP_PUBKEY_FILE -u CREDENTIALS_DIRECTORY "$VRAMSNAP" verify s.snap
+expect_stderr_contains "hint: pass --key-file FILE or --pubkey FILE"
+
 step "policy: a host given public keys refuses HMAC-sealed and unsealed files unless told otherwise"
 expect_exit 0 "$VRAMSNAP" capture -o u.snap --chunk-size 64KiB --region a=r.bin -q
 expect_exit 1 "$VRAMSNAP" verify u.snap --pubkey deploy.pub
@@ -96,6 +100,7 @@ expect_exit 0 "$VRAMSNAP" seal hm.snap --key-file h.key
 expect_exit 1 "$VRAMSNAP" verify hm.snap --pubkey deploy.pub
 expect_stderr_contains "sealed with hmac-sha256"
 expect_stderr_contains "none of the keys given here can check"
+expect_stderr_contains "vramsnap verify: hint: a host given only public keys (--pubkey)"
 expect_exit 1 "$VRAMSNAP" verify hm.snap --pubkey deploy.pub --allow-unsealed
 expect_exit 1 "$VRAMSNAP" restore hm.snap --pubkey deploy.pub --extract x3
 [[ ! -e x3 ]] || assert_empty_dir x3
@@ -131,6 +136,7 @@ done
 step "key files in the wrong place are refused, with the fix"
 expect_exit 2 "$VRAMSNAP" seal s.snap --key-file deploy.pub
 expect_stderr_contains "holds a public key"
+expect_stderr_contains "vramsnap seal: hint: sign with the private key"
 expect_exit 2 "$VRAMSNAP" capture -o p.snap --region a=r.bin --key-file deploy.pub
 expect_exit 2 "$VRAMSNAP" verify s.snap --pubkey h.key
 expect_stderr_contains "is an HMAC secret key (32 bytes), not a public key"
