@@ -61,11 +61,8 @@ io::KeySecrecy secrecy_of(std::span<const uint8_t> bytes) {
                                                                               : io::KeySecrecy::Secret;
 }
 
-}  // namespace
-
-// The loader behind load() and resolve().
-Result<Key> load_secret_key(const std::string& path, io::KeyOrigin origin);
-
+// The loader behind load() and resolve(): an HMAC secret or an Ed25519
+// private key, told apart by the bytes.
 Result<Key> load_secret_key(const std::string& path, io::KeyOrigin origin) {
   io::KeyFileRules rules;
   rules.origin = origin;
@@ -98,6 +95,8 @@ Result<Key> load_secret_key(const std::string& path, io::KeyOrigin origin) {
   return make_error(ErrorKind::Usage, fmt::format("key file {} has {} bytes; a vramsnap key has exactly {} ({})", path,
                                                   bytes.size(), kKeySize, kCreateHint));
 }
+
+}  // namespace
 
 std::string key_id_hex(const KeyId& id) { return to_hex(id); }
 
