@@ -11,22 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "gpu_check.h"
 #include "vramsnap/capture.hpp"
 #include "vramsnap/restore.hpp"
 
 using namespace vramsnap;
 
-static int passed = 0, failed = 0;
-#define CHECK(cond, ...)                                                              \
-  do {                                                                                \
-    if (cond) ++passed;                                                               \
-    else {                                                                            \
-      ++failed;                                                                       \
-      std::fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);   \
-      std::fprintf(stderr, __VA_ARGS__);                                              \
-      std::fprintf(stderr, "\n");                                                     \
-    }                                                                                 \
-  } while (0)
 
 static std::string g_dir;
 
@@ -218,6 +208,6 @@ int main() {
   module_load();
   std::string cmd = "rm -rf '" + g_dir + "'";
   if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "cleanup failed\n");
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  std::printf("%d passed, %d failed\n", gputest::passed, gputest::failed);
+  return gputest::failed ? 1 : 0;
 }
