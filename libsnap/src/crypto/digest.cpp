@@ -8,7 +8,6 @@
 #include <cstdlib>
 
 namespace vramsnap::crypto {
-namespace {
 
 // These calls fail only when OpenSSL itself is broken (no default provider,
 // allocation failure); there is no sensible way to continue hashing, and the
@@ -19,6 +18,8 @@ namespace {
   std::fprintf(stderr, "vramsnap: fatal: OpenSSL %s failed: %s\n", what, buf);
   std::abort();
 }
+
+namespace {
 
 struct MdFree {
   void operator()(EVP_MD* md) const { EVP_MD_free(md); }

@@ -8,6 +8,11 @@
 
 namespace vramsnap::crypto {
 
+// Reports a failed OpenSSL call that cannot fail unless OpenSSL itself is
+// broken, and aborts: the hashing and signing APIs have no error channel, and
+// a wrong digest is worse than stopping.
+[[noreturn]] void openssl_fatal(const char* what);
+
 using Digest = std::array<uint8_t, 32>;
 
 Digest sha256(std::span<const uint8_t> data);

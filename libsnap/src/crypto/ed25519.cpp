@@ -13,15 +13,10 @@
 
 #include <fmt/format.h>
 
+#include "crypto/digest.h"
+
 namespace vramsnap::crypto {
 namespace {
-
-[[noreturn]] void openssl_fatal(const char* what) {
-  char buf[256];
-  ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-  std::fprintf(stderr, "vramsnap: fatal: OpenSSL %s failed: %s\n", what, buf);
-  std::abort();
-}
 
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }

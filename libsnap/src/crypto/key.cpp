@@ -30,13 +30,6 @@ constexpr const char* kSecretWhat =
     "a key file is a regular file of exactly 32 bytes (create one with: vramsnap keygen -o FILE)";
 constexpr size_t kMaxKeyFileSize = 4096;  // a PEM Ed25519 key is about 120 bytes
 
-[[noreturn]] void openssl_fatal(const char* what) {
-  char buf[256];
-  ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-  std::fprintf(stderr, "vramsnap: fatal: OpenSSL %s failed: %s\n", what, buf);
-  std::abort();
-}
-
 KeyId truncated_id(const char* domain, size_t domain_size, std::span<const uint8_t> key) {
   Sha256 h;
   h.update({reinterpret_cast<const uint8_t*>(domain), domain_size});
