@@ -19,6 +19,23 @@ static int passed, failed;
     }                                                                                 \
   } while (0)
 
+/* Streaming handover: records the order, takes ownership, stops when told. */
+struct handed {
+  size_t order[8];
+  size_t count;
+  size_t stop_after;
+  void* owned[8];
+};
+static int take_region(void* user, size_t index, const vramsnap_restored_region* region) {
+  struct handed* h = (struct handed*)user;
+  if (h->count < 8) {
+    h->order[h->count] = index;
+    h->owned[h->count] = region->host;
+  }
+  h->count++;
+  return h->stop_after && h->count >= h->stop_after;
+}
+
 static int cancel_after_first(void* user, uint64_t done, uint64_t total) {
   (void)done; (void)total;
   return ++*(int*)user >= 1;
@@ -218,6 +235,67 @@ int main(int argc, char** argv) {
     rmdir(path);
     rmdir(tree);
     unlink(tsnap);
+  }
+
+  /* Streaming handover: the caller's order, each region once, the caller
+   * owns delivered buffers; stopping; labels of the snapshot and a region. */
+  {
+    CHECK(vramsnap_open(snap_path, &snap) == VRAMSNAP_OK);
+    vramsnap_stream_options so;
+    vramsnap_stream_options_init(&so);
+    CHECK(so.restore.load_modules == 1);
+    so.restore.check.key = other;
+    so.restore.check.threads = 2;
+    const char* order[1] = {"zeros"};
+    so.order = order;
+    so.order_count = 1;
+    struct handed h = {{0}, 0, 0, {0}};
+    so.on_region = take_region;
+    so.on_region_user = &h;
+    CHECK(vramsnap_restore_stream(snap, &so) == VRAMSNAP_OK);
+    CHECK(h.count == 2 && h.order[0] == 1 && h.order[1] == 0);
+    CHECK(h.owned[0] && memcmp(h.owned[0], z, 70000) == 0);
+    CHECK(h.owned[1] && memcmp(h.owned[1], a, n) == 0);
+    vramsnap_free(h.owned[0]);
+    vramsnap_free(h.owned[1]);
+    struct handed s1 = {{0}, 0, 1, {0}};
+    so.on_region_user = &s1;
+    CHECK(vramsnap_restore_stream(snap, &so) == VRAMSNAP_ERR_INTERRUPTED);
+    CHECK(s1.count == 1 && strstr(vramsnap_last_error(), "1 of 2") != NULL);
+    vramsnap_free(s1.owned[0]);
+    so.on_region = NULL;
+    CHECK(vramsnap_restore_stream(snap, &so) == VRAMSNAP_ERR_USAGE);
+    so.on_region = take_region;
+    so.restore.check.key = key; /* the wrong key: nothing delivered */
+    struct handed s2 = {{0}, 0, 0, {0}};
+    so.on_region_user = &s2;
+    CHECK(vramsnap_restore_stream(snap, &so) == VRAMSNAP_ERR_INTEGRITY && s2.count == 0);
+    CHECK(vramsnap_label_count(snap, VRAMSNAP_SNAPSHOT_LABELS) == 0);
+    CHECK(vramsnap_label_count(snap, 0) == 0);
+    const char *lk = NULL, *lv = NULL;
+    CHECK(vramsnap_label_get(snap, 0, 0, &lk, &lv) == VRAMSNAP_ERR_USAGE);
+    vramsnap_close(snap);
+
+    char lpath[4200];
+    snprintf(lpath, sizeof lpath, "%s.labels", snap_path);
+    vramsnap_capture* lc = NULL;
+    CHECK(vramsnap_capture_new(&lc) == VRAMSNAP_OK);
+    CHECK(vramsnap_capture_add_host(lc, &da, a, n) == VRAMSNAP_OK);
+    CHECK(vramsnap_capture_set_label(lc, "model", "m1") == VRAMSNAP_OK);
+    CHECK(vramsnap_capture_set_region_label(lc, "state/a", "rank", "2") == VRAMSNAP_OK);
+    CHECK(vramsnap_capture_set_region_label(lc, "nope", "rank", "2") == VRAMSNAP_ERR_USAGE);
+    CHECK(vramsnap_capture_write(lc, lpath, NULL, NULL) == VRAMSNAP_OK);
+    vramsnap_capture_free(lc);
+    CHECK(vramsnap_open(lpath, &snap) == VRAMSNAP_OK);
+    CHECK(vramsnap_label_count(snap, VRAMSNAP_SNAPSHOT_LABELS) == 1);
+    CHECK(vramsnap_label_get(snap, VRAMSNAP_SNAPSHOT_LABELS, 0, &lk, &lv) == VRAMSNAP_OK);
+    CHECK(strcmp(lk, "model") == 0 && strcmp(lv, "m1") == 0);
+    CHECK(vramsnap_label_count(snap, 0) == 1);
+    CHECK(vramsnap_label_get(snap, 0, 0, &lk, &lv) == VRAMSNAP_OK);
+    CHECK(strcmp(lk, "rank") == 0 && strcmp(lv, "2") == 0);
+    CHECK(vramsnap_label_get(snap, 0, 1, &lk, &lv) == VRAMSNAP_ERR_USAGE);
+    vramsnap_close(snap);
+    unlink(lpath);
   }
 
   /* Ed25519: sign with a private key from a seed, verify with its public key

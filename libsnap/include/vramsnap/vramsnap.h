@@ -235,6 +235,50 @@ VRAMSNAP_API double vramsnap_restored_seconds(const vramsnap_restored* r);
 VRAMSNAP_API void vramsnap_restored_release(vramsnap_restored* r);
 VRAMSNAP_API void vramsnap_restored_free(vramsnap_restored* r);
 
+/* ---- labels ------------------------------------------------------------------- */
+/* Snapshot labels (region == VRAMSNAP_SNAPSHOT_LABELS) or one region's labels,
+ * in key order. Strings are valid while the snapshot is open. */
+#define VRAMSNAP_SNAPSHOT_LABELS ((size_t)-1)
+VRAMSNAP_API size_t vramsnap_label_count(const vramsnap_snapshot* snap, size_t region);
+VRAMSNAP_API vramsnap_status vramsnap_label_get(const vramsnap_snapshot* snap, size_t region, size_t index,
+                                                const char** key, const char** value);
+/* Sets a label of the region named `region_name`, added to the capture before. */
+VRAMSNAP_API vramsnap_status vramsnap_capture_set_region_label(vramsnap_capture* c, const char* region_name,
+                                                               const char* key, const char* value);
+
+/* ---- streaming handover ------------------------------------------------------- */
+/* Called once per region, on the thread that called vramsnap_restore_stream,
+ * as soon as every chunk of the region has been verified and placed, in
+ * delivery order. `index` is the region's index in the snapshot; region->host
+ * holds its bytes. Return 0 to go on, non-zero to stop: the restore then
+ * fails with VRAMSNAP_ERR_INTERRUPTED.
+ *
+ * Ownership: a delivered region's host buffer is the caller's from the moment
+ * of the call; free it with vramsnap_free (buffers from host_alloc were the
+ * caller's all along). Delivered regions stay valid and the caller's when the
+ * restore fails later or is stopped; the library frees every buffer it
+ * allocated and has not delivered. region->name is valid during the call. */
+typedef int (*vramsnap_region_ready_fn)(void* user, size_t index, const vramsnap_restored_region* region);
+
+typedef struct vramsnap_stream_options {
+  vramsnap_restore_options restore;  /* the host target only */
+  /* Delivery order by region name; regions selected but not named follow in
+   * file order. NULL: file order. */
+  const char* const* order;
+  size_t order_count;
+  vramsnap_region_ready_fn on_region;
+  void* on_region_user;
+} vramsnap_stream_options;
+
+VRAMSNAP_API void vramsnap_stream_options_init(vramsnap_stream_options* options);
+/* Restores into host memory, handing each region over as it completes; the
+ * seal is checked first. VRAMSNAP_OK once every region has been delivered. */
+VRAMSNAP_API vramsnap_status vramsnap_restore_stream(const vramsnap_snapshot* snap,
+                                                     const vramsnap_stream_options* options);
+/* Frees a host buffer that the library handed over (streaming handover, or
+ * after vramsnap_restored_release). NULL is a no-op. */
+VRAMSNAP_API void vramsnap_free(void* buffer);
+
 #ifdef __cplusplus
 }
 #endif

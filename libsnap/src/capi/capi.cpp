@@ -3,7 +3,9 @@
 #include "vramsnap/vramsnap.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <new>
 #include <string>
 
@@ -12,6 +14,7 @@
 #include "vramsnap/restore.hpp"
 #include "vramsnap/sources.hpp"
 #include "vramsnap/snapshot.hpp"
+#include "vramsnap/stream.hpp"
 #include "vramsnap/version.hpp"
 
 struct vramsnap_key {
@@ -486,5 +489,76 @@ void vramsnap_restored_release(vramsnap_restored* r) {
   if (r) r->restored.release();
 }
 void vramsnap_restored_free(vramsnap_restored* r) { delete r; }
+
+size_t vramsnap_label_count(const vramsnap_snapshot* snap, size_t region) {
+  if (!snap) return 0;
+  if (region == VRAMSNAP_SNAPSHOT_LABELS) return snap->snap.meta().labels.size();
+  return region < snap->snap.regions().size() ? snap->snap.regions()[region].labels.size() : 0;
+}
+
+vramsnap_status vramsnap_label_get(const vramsnap_snapshot* snap, size_t region, size_t index, const char** key,
+                                   const char** value) {
+  return guarded([&] {
+    if (!snap || !key || !value) return usage("snapshot, key or value is NULL");
+    if (region != VRAMSNAP_SNAPSHOT_LABELS && region >= snap->snap.regions().size())
+      return usage("region index out of range");
+    const auto& labels =
+        region == VRAMSNAP_SNAPSHOT_LABELS ? snap->snap.meta().labels : snap->snap.regions()[region].labels;
+    if (index >= labels.size()) return usage("label index out of range");
+    auto it = std::next(labels.begin(), static_cast<long>(index));
+    *key = it->first.c_str();
+    *value = it->second.c_str();
+    return VRAMSNAP_OK;
+  });
+}
+
+vramsnap_status vramsnap_capture_set_region_label(vramsnap_capture* c, const char* region_name, const char* key,
+                                                  const char* value) {
+  return guarded([&] {
+    if (!c || !region_name || !key || !value) return usage("capture handle, region name, label key or value is NULL");
+    for (auto it = c->regions.rbegin(); it != c->regions.rend(); ++it) {
+      if (it->meta().name != region_name) continue;
+      it->meta().labels[key] = value;
+      return VRAMSNAP_OK;
+    }
+    g_last_error = std::string("no region named \"") + region_name + "\" in this capture";
+    return VRAMSNAP_ERR_USAGE;
+  });
+}
+
+void vramsnap_stream_options_init(vramsnap_stream_options* o) {
+  if (!o) return;
+  *o = vramsnap_stream_options{};
+  vramsnap_restore_options_init(&o->restore);
+}
+
+vramsnap_status vramsnap_restore_stream(const vramsnap_snapshot* snap, const vramsnap_stream_options* o) {
+  return guarded([&] {
+    if (!snap || !o || !o->on_region) return usage("snapshot, options or on_region is NULL");
+    vramsnap::StreamOptions so;
+    std::atomic<bool> cancel{false};
+    if (!fill_restore(&o->restore, so, &cancel)) return usage("region name is NULL");
+    if (o->restore.host_alloc) {
+      auto fn = o->restore.host_alloc;
+      void* user = o->restore.host_alloc_user;
+      so.host_allocator = [fn, user](const vramsnap::RegionMeta& m) { return fn(user, m.name.c_str(), m.size); };
+    }
+    for (size_t i = 0; o->order && i < o->order_count; ++i) {
+      if (!o->order[i]) return usage("region name in the delivery order is NULL");
+      so.order.emplace_back(o->order[i]);
+    }
+    auto fn = o->on_region;
+    void* user = o->on_region_user;
+    auto r = vramsnap::restore_stream(snap->snap, so, [fn, user](const vramsnap::RestoredRegion& rr) {
+      vramsnap_restored_region c;
+      fill_restored(rr, &c);
+      return fn(user, rr.index, &c) != 0 ? vramsnap::Handover::Stop : vramsnap::Handover::Continue;
+    });
+    if (!r.ok()) return fail(r.error());
+    return VRAMSNAP_OK;
+  });
+}
+
+void vramsnap_free(void* buffer) { std::free(buffer); }
 
 }  // extern "C"

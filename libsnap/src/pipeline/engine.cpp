@@ -47,7 +47,7 @@ Status run_chunks(const SnapshotData& s, const std::vector<size_t>& chunks, cons
       const size_t pos = next.fetch_add(1);
       if (pos >= chunks.size()) return;
       Status st;
-      if (io::interrupted() || (opt.cancel && opt.cancel->load()))
+      if (io::interrupted() || (opt.cancel && opt.cancel->load()) || (opt.stop && opt.stop->load()))
         st = Error(ErrorKind::Interrupted, "cancelled");
       else
         st = fn(w, chunks[pos], clocks[w]);

@@ -23,6 +23,9 @@ struct EngineOptions {
   unsigned threads = 0;
   ProgressFn progress;
   const std::atomic<bool>* cancel = nullptr;
+  // A second source of cancellation, the library's own (a streaming
+  // handover's caller said stop), so that the caller's flag stays read-only.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Effective thread count for `items` work items: `requested`, or every core

@@ -12,6 +12,7 @@
 #include "io/fs_query.h"
 #include "pipeline/extract_sink.h"
 #include "pipeline/host_sink.h"
+#include "pipeline/restore_run.h"
 #include "pipeline/stages.h"
 #include "pipeline/tree_sink.h"
 
@@ -26,8 +27,6 @@ Status Sink::commit_zero(unsigned worker, size_t chunk, WorkerClock& clock) {
   }
   return commit(worker, chunk, dst, clock);
 }
-
-namespace {
 
 Result<std::vector<size_t>> select_regions(const SnapshotData& s, const std::vector<std::string>& names) {
   std::vector<size_t> out;
@@ -51,16 +50,19 @@ Result<std::vector<size_t>> select_regions(const SnapshotData& s, const std::vec
   return out;
 }
 
-// Runs every chunk of the selected regions through read -> verify -> decode
-// -> place. The caller has checked the seal.
 Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt, Sink& sink,
-                   RestoreStats& stats) {
+                   RestoreStats& stats, const RunHooks* hooks) {
   std::vector<size_t> chunks;
-  for (size_t r : regions)
-    for (size_t i = s.region_ranges[r].first; i < s.region_ranges[r].second; ++i) chunks.push_back(i);
+  if (hooks && !hooks->chunks.empty()) {
+    chunks = hooks->chunks;
+  } else {
+    for (size_t r : regions)
+      for (size_t i = s.region_ranges[r].first; i < s.region_ranges[r].second; ++i) chunks.push_back(i);
+  }
   const unsigned threads = effective_threads(opt.threads, chunks.size());
   stats.threads = threads;
   VRAMSNAP_TRY(sink.prepare(threads, stats.phases));
+  if (hooks && hooks->prepared) hooks->prepared();
 
   struct Worker {
     io::AlignedBuffer stored;  // compressed chunks' stored bytes
@@ -68,7 +70,7 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
     codec::ChunkDecoder decoder;
   };
   std::vector<Worker> workers(threads);
-  auto fn = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
+  auto place = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
     const auto& c = s.chunks[i];
     if (c.codec == Codec::Zero) return sink.commit_zero(w, i, clk);
     VRAMSNAP_ASSIGN_OR_RETURN(std::span<uint8_t> dst, sink.acquire(w, i, clk));
@@ -86,8 +88,14 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
     }
     return sink.commit(w, i, dst, clk);
   };
+  auto fn = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
+    VRAMSNAP_TRY(place(w, i, clk));
+    if (hooks && hooks->placed) hooks->placed(i);
+    return {};
+  };
   size_t failed_at = 0;
-  auto st = run_chunks(s, chunks, EngineOptions{threads, opt.progress, opt.cancel}, fn, &stats.phases, &failed_at);
+  auto st = run_chunks(s, chunks, EngineOptions{threads, opt.progress, opt.cancel, hooks ? hooks->stop : nullptr}, fn,
+                       &stats.phases, &failed_at);
   std::optional<ChunkFailure> engine_failed;
   if (!st.ok()) engine_failed = ChunkFailure{failed_at, std::move(st).error()};
   // A failed or cancelled run still lets the sink settle (in-flight copies)
@@ -102,6 +110,8 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
   stats.chunks = chunks.size();
   return {};
 }
+
+namespace {
 
 // The declared output of an extract against its bound, before anything is
 // created: a file that declares terabytes fails in milliseconds.
