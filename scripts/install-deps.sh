@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-dev      # fuzz targets (libFuzzer) and sanitizer builds
   hyperfine                  # scripts/bench-compare.sh
   python3-matplotlib         # scripts/plot-bench.py
+  python3-numpy python3-torch  # the Python package (libsnap/python) and its tests
 )
 
 missing=()

@@ -33,4 +33,18 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cc -std=c11 -Wall -Wextra -Werror "$src/examples/embed.c" $(pkg-config --cflags --libs vramsnap) -o "$work/embed_pc"
 mkdir -p "$work/run4"
 "$work/embed_pc" "$work/run4"
+# The Python package: imported from the prefix's Python path, it loads the
+# library installed beside it (no VRAMSNAP_LIBRARY, no loader path).
+if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+  pydir="$prefix/lib/python3/dist-packages"
+  test -f "$pydir/vramsnap/__init__.py" && test -f "$pydir/vramsnap/_paths.py"
+  (cd "$work" && env -u LD_LIBRARY_PATH -u VRAMSNAP_LIBRARY PYTHONPATH="$pydir" PYTHONDONTWRITEBYTECODE=1 \
+    /usr/bin/python3 -c '
+import os, sys, numpy as np, vramsnap, vramsnap.numpy as vnp
+lib = os.path.realpath(vramsnap._lib.lib._name)
+assert lib.startswith(os.path.realpath(sys.argv[1])), lib
+vnp.save_file({"x": np.arange(5, dtype=np.int32)}, "py.snap")
+assert vnp.load_file("py.snap", allow_unsealed=True)["x"].tolist() == [0, 1, 2, 3, 4]
+' "$prefix")
+fi
 echo "package: installed tree builds and runs the examples (CMake and pkg-config)"

@@ -1,0 +1,58 @@
+"""vramsnap: verified snapshots of GPU workloads, from Python.
+
+    import vramsnap.torch
+    vramsnap.torch.save_file(model.state_dict(), "model.snap", key_file="snap.key")
+    state = vramsnap.torch.load_file("model.snap", device="cuda:0", key_file="snap.key")
+
+vramsnap.numpy and vramsnap.torch follow safetensors' save_file/load_file;
+vramsnap.open() lists a snapshot's regions, labels and seal; verify() checks
+it; restore_stream() hands regions over as soon as each is verified. Every
+failure raises a vramsnap.Error subclass carrying vramsnap(1)'s exit code."""
+
+from . import errors
+from ._lib import lib as _cdll
+from ._memory import live_buffers
+from ._snapshot import Region, Snapshot
+from .errors import (CompatError, Error, FormatError, IntegrityError, Interrupted, IoError, ResourceError,
+                     UsageError)
+
+__all__ = ["open", "verify", "restore_stream", "Snapshot", "Region", "Error", "IntegrityError", "UsageError",
+           "FormatError", "IoError", "ResourceError", "CompatError", "Interrupted", "live_buffers", "version"]
+
+
+def version():
+    return _cdll.vramsnap_version().decode()
+
+
+def open(path_or_url):  # noqa: A001 - the name users expect
+    """Opens a snapshot (its structure is checked; no chunk is read)."""
+    return Snapshot(path_or_url)
+
+
+def verify(path_or_snapshot, key_file=None, public_key_files=(), allow_unsealed=False, threads=0,
+           min_generation=None):
+    """Checks the seal and every chunk; True, or raises (IntegrityError, FormatError, ...)."""
+    from ._restore import opened
+    snap, mine = opened(path_or_snapshot)
+    try:
+        return snap.verify(key_file, public_key_files, allow_unsealed, threads, min_generation)
+    finally:
+        if mine:
+            snap.close()
+
+
+def restore_stream(path_or_snapshot, key_file=None, allow_unsealed=False, public_key_files=(), order=None,
+                   regions=None, framework="numpy", threads=0, max_host_bytes=None):
+    """Iterator of (name, array) in `order` (names or indices), each yielded as
+    soon as it and everything before it are verified and placed. Arrays own
+    their memory. Stopping early (break) cancels the rest; a failure later in
+    the file raises from the iterator after the regions already yielded."""
+    if framework == "numpy":
+        from .numpy import load_stream
+    elif framework == "torch":
+        from .torch import load_stream
+    else:
+        raise ValueError("vramsnap: framework must be 'numpy' or 'torch'")
+    return load_stream(path_or_snapshot, key_file=key_file, allow_unsealed=allow_unsealed,
+                       public_key_files=public_key_files, order=order, regions=regions, threads=threads,
+                       max_host_bytes=max_host_bytes)

@@ -1,0 +1,143 @@
+"""Restores through the C API, handing back per-region byte views whose
+memory the library placed: host buffers handed over (HostBuffer), or
+regions inside a restore handle that stays alive (CUDA). The framework
+modules (vramsnap.numpy, vramsnap.torch) turn the bytes into typed arrays."""
+
+import ctypes
+import os
+import queue
+import threading
+
+from . import _keys
+from ._lib import (PROGRESS_FN, REGION_READY_FN, TARGET_CUDA, RestoredRegion, RestoreOptions, StreamOptions, check, lib, text)
+from ._memory import BorrowedHost, DeviceBytes, HostBuffer, RestoredHandle
+from ._snapshot import Snapshot
+
+
+def _names(names):
+    if not names:
+        return None, 0, None
+    enc = [os.fsencode(n) for n in names]
+    arr = (ctypes.c_char_p * len(enc))(*enc)
+    return arr, len(enc), enc
+
+
+def _fill(opts, key, trusted, allow_unsealed, threads, regions, max_host_bytes):
+    keep = [_keys.fill_check(opts.check, key, trusted, allow_unsealed, threads)]
+    arr, n, enc = _names(regions)
+    if arr is not None:
+        opts.regions, opts.region_count = arr, n
+        keep += [arr, enc]
+    if max_host_bytes is not None:
+        opts.max_host_bytes = max_host_bytes
+    return keep
+
+
+def _region_names(snap, regions):
+    """Names for a list of region names or indices."""
+    if regions is None:
+        return None
+    return [snap.regions[r].name if isinstance(r, int) else r for r in regions]
+
+
+def restore(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, device=None, max_host_bytes=None):
+    """[(Region, bytes)] for every restored region, in file order. bytes is a
+    uint8 numpy view (host) or a DeviceBytes (device memory of a CUDA
+    restore, device=N)."""
+    opts = RestoreOptions()
+    lib.vramsnap_restore_options_init(ctypes.byref(opts))
+    keep = _fill(opts, key, trusted, allow_unsealed, threads, _region_names(snap, regions), max_host_bytes)
+    if device is not None:
+        opts.target, opts.device = TARGET_CUDA, device
+    h = ctypes.c_void_p()
+    check(lib.vramsnap_restore(snap.handle, ctypes.byref(opts), ctypes.byref(h)))
+    del keep
+    owner = RestoredHandle(h)  # frees everything if anything below fails
+    rr = RestoredRegion()
+    placed = []
+    for i in range(lib.vramsnap_restored_count(h)):
+        check(lib.vramsnap_restored_get(h, i, ctypes.byref(rr)))
+        placed.append((snap.region(text(rr.name)), rr.host, rr.device_ptr, rr.size))
+    if device is not None:
+        return [(reg, DeviceBytes(owner, dptr, size) if dptr else BorrowedHost(owner, host, size).array())
+                for reg, host, dptr, size in placed]
+    # Host target: each buffer becomes its arrays' own, freed with the last one.
+    lib.vramsnap_restored_release(h)
+    return [(reg, HostBuffer(host, size).array()) for reg, host, _, size in placed]
+
+
+class _Stream:
+    """The C call runs on a thread of its own (ctypes lets go of the GIL);
+    its callback wraps each delivered buffer at once, so it is owned by
+    Python from the moment of delivery, and queues it for the iterator."""
+
+    _END = object()
+
+    def __init__(self, snap, key, trusted, allow_unsealed, threads, regions, order, max_host_bytes):
+        self.snap = snap
+        self.q = queue.Queue()
+        self.stop = threading.Event()
+        self.error = None
+        opts = StreamOptions()
+        lib.vramsnap_stream_options_init(ctypes.byref(opts))
+        self.keep = [key, trusted]
+        self.keep += _fill(opts.restore, key, trusted, allow_unsealed, threads, _region_names(snap, regions),
+                           max_host_bytes)
+        arr, n, enc = _names(_region_names(snap, order))
+        if arr is not None:
+            opts.order, opts.order_count = arr, n
+            self.keep += [arr, enc]
+        self.cb = REGION_READY_FN(self._on_region)
+        opts.on_region = self.cb
+        # Progress comes ~20 times a second: it ends the restore soon after
+        # the consumer stops, even while no region is due.
+        self.progress = PROGRESS_FN(lambda _u, _done, _total: 1 if self.stop.is_set() else 0)
+        opts.restore.check.progress = self.progress
+        self.opts = opts
+        self.thread = threading.Thread(target=self._run, name="vramsnap-stream", daemon=True)
+        self.thread.start()
+
+    def _on_region(self, _user, index, region):
+        try:
+            r = region.contents
+            buf = HostBuffer(r.host, r.size)  # owned by Python from here on
+            self.q.put((self.snap.regions[index], buf.array()))
+        except BaseException as e:  # a callback must not raise into C
+            self.error = e
+            return 1
+        return 1 if self.stop.is_set() else 0
+
+    def _run(self):
+        try:
+            check(lib.vramsnap_restore_stream(self.snap.handle, ctypes.byref(self.opts)))
+        except BaseException as e:
+            if self.error is None:
+                self.error = e
+        self.q.put(self._END)
+
+    def __iter__(self):
+        try:
+            while True:
+                item = self.q.get()
+                if item is self._END:
+                    break
+                yield item
+            if self.error is not None:
+                raise self.error
+        finally:
+            # The consumer stopped early (break, exception, close): tell the
+            # restore to stop; what it had not delivered the library frees,
+            # what sits in the queue Python frees.
+            self.stop.set()
+            self.thread.join()
+
+
+def stream(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, order=None, max_host_bytes=None):
+    return iter(_Stream(snap, key, trusted, allow_unsealed, threads, regions, order, max_host_bytes))
+
+
+def opened(path_or_snapshot):
+    """(Snapshot, whether the caller's) for a path, URL or an open Snapshot."""
+    if isinstance(path_or_snapshot, Snapshot):
+        return path_or_snapshot, False
+    return Snapshot(path_or_snapshot), True

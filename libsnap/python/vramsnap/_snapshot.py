@@ -1,0 +1,98 @@
+"""An opened snapshot: regions, labels, seal status, verify. Opening reads
+only the file's structure (trailer, table, manifest, seal): no chunk data."""
+
+import ctypes
+import os
+from dataclasses import dataclass, field
+
+from . import _keys
+from ._lib import KIND_NAMES, SNAPSHOT_LABELS, CheckOptions, RegionInfo, check, lib, text
+
+
+@dataclass(frozen=True)
+class Region:
+    index: int
+    name: str
+    kind: str             # "device", "host", "module", "other"
+    dtype: str            # "" when unknown
+    shape: tuple          # () when unknown (or a scalar: labels["rank"] == "0")
+    size: int             # bytes
+    device: int           # device ordinal captured from; -1 for none
+    labels: dict = field(default_factory=dict)
+
+
+def _labels(h, region):
+    out = {}
+    k, v = ctypes.c_char_p(), ctypes.c_char_p()
+    for i in range(lib.vramsnap_label_count(h, region)):
+        check(lib.vramsnap_label_get(h, region, i, ctypes.byref(k), ctypes.byref(v)))
+        out[text(k.value)] = text(v.value)
+    return out
+
+
+class Snapshot:
+    """vramsnap.open(path_or_url): a snapshot whose structure has been checked.
+    Use as a context manager, or close() it; chunk data is read by verify and
+    the restores."""
+
+    _close = lib.vramsnap_close
+
+    def __init__(self, path_or_url):
+        self._h = None
+        self.path = os.fspath(path_or_url)
+        h = ctypes.c_void_p()
+        check(lib.vramsnap_open(os.fsencode(self.path), ctypes.byref(h)))
+        self._h = h
+        self.regions = []
+        info = RegionInfo()
+        for i in range(lib.vramsnap_region_count(h)):
+            check(lib.vramsnap_region_get(h, i, ctypes.byref(info)))
+            shape = tuple(info.shape[d] for d in range(info.rank)) if info.rank else ()
+            self.regions.append(Region(i, text(info.name), KIND_NAMES.get(info.kind, "other"), text(info.dtype),
+                                       shape, info.size, info.device, _labels(h, i)))
+        self.labels = _labels(h, SNAPSHOT_LABELS)
+        key_id = ctypes.create_string_buffer(17)
+        self.sealed = bool(lib.vramsnap_is_sealed(h, key_id))
+        self.key_id = key_id.value.decode() if self.sealed else ""
+        self.seal_algorithm = text(lib.vramsnap_seal_algorithm(h))
+        self.generation = lib.vramsnap_generation(h)
+        self.id = text(lib.vramsnap_snapshot_id(h))
+
+    @property
+    def handle(self):
+        if not self._h:
+            raise ValueError("vramsnap: the snapshot is closed")
+        return self._h
+
+    def region(self, name):
+        for r in self.regions:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def verify(self, key_file=None, public_key_files=(), allow_unsealed=False, threads=0, min_generation=None):
+        """Checks the seal and every chunk's hash; raises on the first failure."""
+        key, trusted = _keys.for_checking(key_file, public_key_files)
+        opts = CheckOptions()
+        lib.vramsnap_check_options_init(ctypes.byref(opts))
+        keep = _keys.fill_check(opts, key, trusted, allow_unsealed, threads, min_generation)
+        check(lib.vramsnap_verify(self.handle, ctypes.byref(opts)))
+        del keep
+        return True
+
+    def close(self):
+        if self._h:
+            self._close(self._h)
+            self._h = None
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        seal = f"{self.seal_algorithm} key {self.key_id}" if self.sealed else "unsealed"
+        return f"<vramsnap.Snapshot {self.path!r}: {len(self.regions)} regions, {seal}>"

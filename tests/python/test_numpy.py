@@ -1,0 +1,221 @@
+"""vramsnap.numpy and the package's common parts: round trips of every dtype
+the format and numpy share, ownership of restored memory, errors mapped to
+their classes, open/verify, and the streaming handover."""
+
+import gc
+import os
+import weakref
+
+import numpy as np
+
+import vramsnap
+import vramsnap.numpy as vnp
+from support import TempDirCase, flip_byte, tamper_region
+
+DTYPES = [np.bool_, np.uint8, np.int8, np.uint16, np.int16, np.float16, np.uint32, np.int32, np.float32,
+          np.uint64, np.int64, np.float64, np.complex64, np.complex128]
+
+
+def sample(dtype, shape, seed):
+    rng = np.random.default_rng(seed)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, size=shape).astype(np.bool_)
+    if np.issubdtype(dtype, np.complexfloating):
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    if np.issubdtype(dtype, np.floating):
+        return rng.standard_normal(shape).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+
+
+def buffer_owner(a):
+    while a.base is not None and isinstance(a.base, np.ndarray):
+        a = a.base
+    return a.base
+
+
+class RoundTrip(TempDirCase):
+    def test_every_dtype_and_shape_sealed(self):
+        arrays = {}
+        for i, dt in enumerate(DTYPES):
+            name = np.dtype(dt).name
+            arrays[f"{name}/matrix"] = sample(dt, (33, 17), i)
+            arrays[f"{name}/scalar"] = sample(dt, (), 100 + i)
+            arrays[f"{name}/empty"] = np.zeros((0, 4), dtype=dt)
+        arrays["big/f32"] = sample(np.float32, (300, 1000), 7)  # several 64 KiB chunks... and more
+        key = self.key_file()
+        path = self.path("a.snap")
+        snap_id = vnp.save_file(arrays, path, metadata={"format": "np"}, key_file=key, labels={"model": "t"},
+                                chunk_size=64 * 1024)
+        self.assertEqual(len(snap_id), 32)
+        out = vnp.load_file(path, key_file=key)
+        self.assertEqual(list(out), list(arrays))
+        for name, a in arrays.items():
+            with self.subTest(name=name):
+                b = out[name]
+                self.assertEqual(b.dtype, a.dtype)
+                self.assertEqual(b.shape, a.shape)
+                np.testing.assert_array_equal(b, a)
+        with vramsnap.open(path) as snap:
+            self.assertTrue(snap.sealed)
+            self.assertEqual(snap.seal_algorithm, "hmac-sha256")
+            self.assertEqual(snap.labels, {"format": "np", "model": "t"})
+            self.assertEqual(snap.id, snap_id)
+            r = snap.region("float32/matrix")
+            self.assertEqual((r.dtype, r.shape, r.size, r.kind), ("f32", (33, 17), 33 * 17 * 4, "host"))
+            self.assertEqual(snap.region("int8/scalar").labels, {"rank": "0"})
+        self.assertTrue(vramsnap.verify(path, key_file=key))
+
+    def test_unsealed_needs_allow_unsealed(self):
+        path = self.path("u.snap")
+        vnp.save_file({"x": np.arange(10, dtype=np.int64)}, path)
+        with self.assertRaises(vramsnap.IntegrityError) as cm:
+            vnp.load_file(path)
+        self.assertEqual(cm.exception.exit_code, 1)
+        np.testing.assert_array_equal(vnp.load_file(path, allow_unsealed=True)["x"], np.arange(10))
+
+    def test_refuses_what_it_cannot_store_without_a_copy(self):
+        with self.assertRaises(ValueError):
+            vnp.save_file({"t": np.zeros((4, 4), np.float32).T}, self.path("t.snap"))
+        with self.assertRaises(TypeError):
+            vnp.save_file({"o": np.array(["a"], dtype=object)}, self.path("o.snap"))
+        self.assertFalse(os.path.exists(self.path("t.snap")))
+
+
+class Ownership(TempDirCase):
+    def test_arrays_own_their_buffers(self):
+        path = self.path("o.snap")
+        vnp.save_file({"a": np.arange(50000, dtype=np.float32), "b": np.ones(7000, np.int16),
+                       "e": np.zeros(0, np.uint8)}, path)
+        gc.collect()
+        base = vramsnap.live_buffers()
+        out = vnp.load_file(path, allow_unsealed=True)
+        self.assertEqual(vramsnap.live_buffers(), base + 2)  # the empty region has no buffer
+        owner = buffer_owner(out["a"])
+        self.assertIsNotNone(owner)
+        gone = []
+        weakref.finalize(owner, gone.append, True)
+        a = out["a"][10:20]  # a view keeps the whole buffer alive
+        del out, owner
+        gc.collect()
+        self.assertEqual(vramsnap.live_buffers(), base + 1)
+        self.assertEqual(gone, [])
+        np.testing.assert_array_equal(a, np.arange(10, 20, dtype=np.float32))
+        del a
+        gc.collect()
+        self.assertEqual(gone, [True])
+        self.assertEqual(vramsnap.live_buffers(), base)
+
+    def test_snapshot_closed_arrays_stay(self):
+        path = self.path("c.snap")
+        vnp.save_file({"a": np.arange(1000, dtype=np.int32)}, path)
+        snap = vramsnap.open(path)
+        out = vnp.load_file(snap, allow_unsealed=True)
+        snap.close()
+        del snap
+        gc.collect()
+        np.testing.assert_array_equal(out["a"], np.arange(1000))
+
+
+class Errors(TempDirCase):
+    def setUp(self):
+        super().setUp()
+        self.key = self.key_file()
+        self.snap = self.path("e.snap")
+        vnp.save_file({"a": np.arange(100000, dtype=np.float64), "b": np.arange(100, dtype=np.int8)}, self.snap,
+                      key_file=self.key)
+
+    def check(self, cls, code, fn, *args, **kw):
+        with self.assertRaises(cls) as cm:
+            fn(*args, **kw)
+        self.assertIsInstance(cm.exception, vramsnap.Error)
+        self.assertEqual(cm.exception.exit_code, code)
+        self.assertTrue(str(cm.exception))
+        return cm.exception
+
+    def test_tampered_chunk_is_integrity(self):
+        tamper_region(self.snap, 0)
+        gc.collect()
+        base = vramsnap.live_buffers()
+        e = self.check(vramsnap.IntegrityError, 1, vnp.load_file, self.snap, key_file=self.key)
+        self.assertIn("chunk", str(e))
+        self.check(vramsnap.IntegrityError, 1, vramsnap.verify, self.snap, key_file=self.key)
+        self.assertEqual(vramsnap.live_buffers(), base)
+
+    def test_wrong_or_missing_key_is_integrity(self):
+        e = self.check(vramsnap.IntegrityError, 1, vnp.load_file, self.snap, key_file=self.key_file("other.key"))
+        self.assertIn("key", str(e))
+        e = self.check(vramsnap.UsageError, 2, vnp.load_file, self.snap)
+        self.assertIn("key is needed", str(e))
+
+    def test_structure_io_usage(self):
+        os.chmod(self.key, 0o644)  # a key file others can read is refused
+        e = self.check(vramsnap.UsageError, 2, vnp.load_file, self.snap, key_file=self.key)
+        self.assertIn("chmod 600", str(e))
+        os.chmod(self.key, 0o600)
+        garbage = self.path("g.snap")
+        with open(garbage, "wb") as f:
+            f.write(b"not a snapshot" * 100)
+        self.check(vramsnap.FormatError, 3, vramsnap.open, garbage)
+        flip_byte(self.snap, os.path.getsize(self.snap) - 1)  # the trailer's magic
+        self.check(vramsnap.FormatError, 3, vnp.load_file, self.snap, key_file=self.key)
+        e = self.check(vramsnap.IoError, 4, vramsnap.open, self.path("missing.snap"))
+        self.assertIsInstance(e, OSError)
+        self.check(vramsnap.IoError, 4, vnp.load_file, self.path("x.snap"), key_file=self.path("missing.key"))
+
+    def test_usage(self):
+        e = self.check(vramsnap.UsageError, 2, vnp.load_file, self.snap, key_file=self.key, regions=["nope"])
+        self.assertIsInstance(e, ValueError)
+        self.assertIn("nope", str(e))
+
+
+class Stream(TempDirCase):
+    def make(self, n=12, key=None):
+        path = self.path("s.snap")
+        arrays = {f"layer.{i}": np.full(20000 + 1000 * i, i, dtype=np.float32) for i in range(n)}
+        vnp.save_file(arrays, path, key_file=key, chunk_size=64 * 1024)
+        return path, arrays
+
+    def test_order_and_each_once(self):
+        key = self.key_file()
+        path, arrays = self.make(key=key)
+        order = ["layer.7", 3, "layer.0"]
+        got = list(vramsnap.restore_stream(path, key_file=key, order=order, threads=2))
+        names = [n for n, _ in got]
+        self.assertEqual(names, ["layer.7", "layer.3", "layer.0"] +
+                         [f"layer.{i}" for i in range(12) if i not in (7, 3, 0)])
+        for n, a in got:
+            np.testing.assert_array_equal(a, arrays[n])
+
+    def test_stop_early_frees_the_rest(self):
+        path, _ = self.make()
+        gc.collect()
+        base = vramsnap.live_buffers()
+        it = vramsnap.restore_stream(path, allow_unsealed=True, threads=2)
+        name, first = next(it)
+        self.assertEqual(name, "layer.0")
+        it.close()
+        del it
+        gc.collect()
+        self.assertEqual(vramsnap.live_buffers(), base + 1)
+        np.testing.assert_array_equal(first, np.zeros(20000, np.float32))
+        del first
+        gc.collect()
+        self.assertEqual(vramsnap.live_buffers(), base)
+
+    def test_failure_after_deliveries(self):
+        key = self.key_file()
+        path, arrays = self.make(key=key)
+        tamper_region(path, 11)
+        got = []
+        with self.assertRaises(vramsnap.IntegrityError):
+            for n, a in vramsnap.restore_stream(path, key_file=key, threads=1):
+                got.append(n)
+                np.testing.assert_array_equal(a, arrays[n])
+        self.assertNotIn("layer.11", got)
+        self.assertEqual(got, [f"layer.{i}" for i in range(len(got))])
+
+    def test_seal_first(self):
+        path, _ = self.make(key=self.key_file())
+        with self.assertRaises(vramsnap.IntegrityError):
+            next(vramsnap.restore_stream(path, key_file=self.key_file("wrong.key")))
