@@ -3,6 +3,7 @@
 own their buffers, load_state_dict into a module, and streaming."""
 
 import gc
+import unittest
 
 import torch
 
@@ -115,3 +116,16 @@ class Stream(TempDirCase):
             for n, _ in vt.load_stream(path, key_file=key, order=order):
                 seen.append(n)
         self.assertNotIn(order[-1], seen)
+
+
+class NoGpu(TempDirCase):
+    @unittest.skipIf(torch.cuda.is_available(), "a GPU is usable here")
+    def test_cuda_without_a_gpu_is_compat(self):
+        path = self.path("c.snap")
+        vt.save_file({"w": torch.ones(10)}, path)
+        gc.collect()
+        base = vramsnap.live_buffers()
+        with self.assertRaises(vramsnap.CompatError) as cm:
+            vt.load_file(path, device="cuda:0", allow_unsealed=True)
+        self.assertEqual(cm.exception.exit_code, 6)
+        self.assertEqual(vramsnap.live_buffers(), base)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._lib import lib
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # __del__ may run inside a locked section of the same thread
 _live = 0
 
 

@@ -148,6 +148,11 @@ Result<RestoreStats> restore_stream(const Snapshot& snap, const StreamOptions& o
     run_status = pipeline::run_restore(s, regions, opt, sink, state->stats, &hooks);
     tracker.run_ended(run_status.ok());
   });
+  // However this function is left, the restore stops before it is joined.
+  struct StopOnExit {
+    std::atomic<bool>& stop;
+    ~StopOnExit() { stop = true; }
+  } stop_on_exit{stop};
 
   // Hands region r over: its library buffer leaves the restore's keeping.
   // The records and buffers were made by prepare(), which happened before
