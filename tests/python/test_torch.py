@@ -128,4 +128,6 @@ class NoGpu(TempDirCase):
         with self.assertRaises(vramsnap.CompatError) as cm:
             vt.load_file(path, device="cuda:0", allow_unsealed=True)
         self.assertEqual(cm.exception.exit_code, 6)
+        with self.assertRaises(vramsnap.CompatError):
+            vt.load_file(path, device="cuda", allow_unsealed=True)
         self.assertEqual(vramsnap.live_buffers(), base)

@@ -46,8 +46,8 @@ def save_file(tensors, filename, metadata=None, key_file=None, labels=None, code
     items = _items(tensors)
     all_labels = dict(metadata or {})
     all_labels.update(labels or {})
-    if any(it.on_device for it in items):
-        torch.cuda.synchronize()  # the capture reads device memory on its own streams
+    for ordinal in sorted({it.device for it in items if it.on_device}):
+        torch.cuda.synchronize(ordinal)  # the capture reads device memory on its own streams
     return _capture.write(filename, items, all_labels, key_file, codec, threads=threads, **options)
 
 
@@ -63,7 +63,7 @@ def _typed(region, data):
     """A tensor of the region's type on its bytes (uint8 numpy view or device bytes)."""
     dtype = _TO_TORCH.get(region.dtype)
     if isinstance(data, DeviceBytes):
-        t = torch.as_tensor(data, device="cuda")
+        t = torch.as_tensor(data)  # on the library's memory, on the GPU that holds it
     else:
         t = torch.from_numpy(data)
     if dtype is None:
@@ -83,7 +83,9 @@ def _device_ordinal(device):
         return None
     if device.type != "cuda":
         raise ValueError(f"vramsnap: device must be 'cpu' or 'cuda:N', not {device}")
-    return device.index if device.index is not None else torch.cuda.current_device()
+    if device.index is not None:
+        return device.index
+    return torch.cuda.current_device() if torch.cuda.is_available() else 0
 
 
 def load_file(filename, device="cpu", key_file=None, allow_unsealed=False, public_key_files=(), regions=None,
