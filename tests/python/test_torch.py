@@ -131,3 +131,25 @@ class NoGpu(TempDirCase):
         with self.assertRaises(vramsnap.CompatError):
             vt.load_file(path, device="cuda", allow_unsealed=True)
         self.assertEqual(vramsnap.live_buffers(), base)
+
+
+class SafeOpen(TempDirCase):
+    def test_keys_metadata_get_tensor(self):
+        key = self.key_file()
+        path = self.path("so.snap")
+        tensors = {"a.weight": sample(torch.bfloat16, (8, 8), 1), "b": sample(torch.int64, (5,), 2)}
+        vt.save_file(tensors, path, metadata={"format": "pt"}, key_file=key)
+        with vramsnap.safe_open(path, framework="pt", key_file=key) as f:
+            self.assertEqual(f.keys(), ["a.weight", "b"])
+            self.assertEqual(f.metadata(), {"format": "pt"})
+            for name in f.keys():
+                self.assertTrue(same(f.get_tensor(name), tensors[name]))
+            with self.assertRaises(vramsnap.UsageError):
+                f.get_tensor("missing")
+        with vramsnap.safe_open(path, framework="np", key_file=key) as f:
+            self.assertEqual(f.get_tensor("b").tolist(), tensors["b"].tolist())
+        tamper_region(path, 1)
+        with vramsnap.safe_open(path, key_file=key) as f:
+            self.assertTrue(same(f.get_tensor("a.weight"), tensors["a.weight"]))  # only its own chunks are read
+            with self.assertRaises(vramsnap.IntegrityError):
+                f.get_tensor("b")

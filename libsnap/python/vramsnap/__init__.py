@@ -16,7 +16,7 @@ from ._snapshot import Region, Snapshot
 from .errors import (CompatError, Error, FormatError, IntegrityError, Interrupted, IoError, ResourceError,
                      UsageError)
 
-__all__ = ["open", "verify", "restore_stream", "Snapshot", "Region", "Error", "IntegrityError", "UsageError",
+__all__ = ["open", "safe_open", "verify", "restore_stream", "Snapshot", "Region", "Error", "IntegrityError", "UsageError",
            "FormatError", "IoError", "ResourceError", "CompatError", "Interrupted", "live_buffers", "version"]
 
 
@@ -27,6 +27,14 @@ def version():
 def open(path_or_url):  # noqa: A001 - the name users expect
     """Opens a snapshot (its structure is checked; no chunk is read)."""
     return Snapshot(path_or_url)
+
+
+def safe_open(path_or_url, framework="pt", device="cpu", key_file=None, allow_unsealed=False,
+              public_key_files=(), threads=0):
+    """safetensors' safe_open: keys(), metadata(), get_tensor(name), each
+    tensor restored and verified on its own when asked for."""
+    from ._safe_open import SafeOpen
+    return SafeOpen(path_or_url, framework, device, key_file, allow_unsealed, public_key_files, threads)
 
 
 def verify(path_or_snapshot, key_file=None, public_key_files=(), allow_unsealed=False, threads=0,
