@@ -75,9 +75,12 @@ def load_stream(filename, key_file=None, allow_unsealed=False, public_key_files=
     snap, mine = _restore.opened(filename)
     try:
         key, trusted = _keys.for_checking(key_file, public_key_files)
-        for r, data in _restore.stream(snap, key, trusted, allow_unsealed, threads, regions, order,
-                                       max_host_bytes):
-            yield r.name, typed(r, data)
+        it = _restore.stream(snap, key, trusted, allow_unsealed, threads, regions, order, max_host_bytes)
+        try:
+            for r, data in it:
+                yield r.name, typed(r, data)
+        finally:
+            it.close()  # the restore has stopped and its thread is joined before the snapshot closes
     finally:
         if mine:
             snap.close()
