@@ -4,6 +4,7 @@ their classes, open/verify, and the streaming handover."""
 
 import gc
 import os
+import tracemalloc
 import weakref
 
 import numpy as np
@@ -105,6 +106,24 @@ class Ownership(TempDirCase):
         gc.collect()
         self.assertEqual(gone, [True])
         self.assertEqual(vramsnap.live_buffers(), base)
+
+    def test_no_copy_in_python(self):
+        # numpy reports its allocations to tracemalloc: a staging copy of the
+        # 32 MiB array on save, or of the restored bytes on load, would show.
+        big = np.random.default_rng(1).standard_normal(4 << 20).astype(np.float64)
+        path = self.path("n.snap")
+        tracemalloc.start()
+        try:
+            vnp.save_file({"big": big}, path)
+            _, peak_save = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            out = vnp.load_file(path, allow_unsealed=True)
+            _, peak_load = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.assertLess(peak_save, 1 << 20)
+        self.assertLess(peak_load, 1 << 20)
+        np.testing.assert_array_equal(out["big"], big)
 
     def test_snapshot_closed_arrays_stay(self):
         path = self.path("c.snap")
