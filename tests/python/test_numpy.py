@@ -4,7 +4,10 @@ their classes, open/verify, and the streaming handover."""
 
 import gc
 import os
+import shutil
+import subprocess
 import tracemalloc
+import unittest
 import weakref
 
 import numpy as np
@@ -66,6 +69,21 @@ class RoundTrip(TempDirCase):
             self.assertEqual((r.dtype, r.shape, r.size, r.kind), ("f32", (33, 17), 33 * 17 * 4, "host"))
             self.assertEqual(snap.region("int8/scalar").labels, {"rank": "0"})
         self.assertTrue(vramsnap.verify(path, key_file=key))
+
+    @unittest.skipUnless(shutil.which("openssl"), "no openssl command to make an Ed25519 key")
+    def test_ed25519_signed_checked_with_the_public_key(self):
+        priv, pub = self.path("ed.pem"), self.path("ed.pub")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", priv], check=True)
+        os.chmod(priv, 0o600)
+        subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True)
+        path = self.path("signed.snap")
+        vnp.save_file({"a": np.arange(1000, dtype=np.int16)}, path, key_file=priv)
+        with vramsnap.open(path) as snap:
+            self.assertEqual(snap.seal_algorithm, "ed25519")
+        np.testing.assert_array_equal(vnp.load_file(path, public_key_files=[pub])["a"], np.arange(1000))
+        self.assertTrue(vramsnap.verify(path, public_key_files=pub))
+        with self.assertRaises(vramsnap.IntegrityError):
+            vnp.load_file(path, key_file=self.key_file())  # an HMAC key cannot check a signature
 
     def test_unsealed_needs_allow_unsealed(self):
         path = self.path("u.snap")
