@@ -123,7 +123,8 @@ def main():
 
     lines = [f"# {' '.join(['/usr/bin/python3'] + sys.argv)}",
              f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%dT%H:%M:%SZ} {platform.node()} "
-             f"{os.cpu_count()} cores; vramsnap {vramsnap.version()}; numpy {np.__version__}"]
+             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; vramsnap {vramsnap.version()}; "
+             f"numpy {np.__version__}"]
 
     def say(s):
         print(s, flush=True)
