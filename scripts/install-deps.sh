@@ -7,6 +7,8 @@ packages=(
   cmake ninja-build g++ pkg-config
   libzstd-dev zstd libssl-dev openssl
   libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev
+  libcurl4-openssl-dev       # http(s):// and oci:// sources, push
+  nginx docker-registry      # remote-source tests: real servers on loopback
   clang libclang-rt-dev      # fuzz targets (libFuzzer) and sanitizer builds
   hyperfine                  # scripts/bench-compare.sh
   python3-matplotlib         # scripts/plot-bench.py

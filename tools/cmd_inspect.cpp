@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "exit_code.h"
 #include "keys.h"
+#include "remote_args.h"
 #include "terminal.h"
 #include "text.h"
 #include "vramsnap/snapshot.hpp"
@@ -15,6 +16,7 @@ namespace {
 struct Opts {
   std::string snap, format = "text";
   bool chunks = false, json = false, quiet = false;
+  RemoteOptions remote;
 };
 
 struct RegionTotals {
@@ -219,7 +221,8 @@ void print_text(const Snapshot& s, bool with_chunks) {
 Command register_inspect(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("inspect", "Show a snapshot's metadata, seal status, regions and byte layout (no key, no GPU)");
-  sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
+  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->required()->type_name("SNAP");
+  add_remote_options(sub, o->remote);
   sub->add_flag("--chunks", o->chunks, "List every chunk");
   auto* json = sub->add_flag("--json", o->json, "Same as --format json (formats/inspect-output.schema.json)");
   sub->add_option("--format", o->format, "Output format: text (default), json or csv")
@@ -228,9 +231,9 @@ Command register_inspect(CLI::App& app) {
   sub->add_flag("-q,--quiet", o->quiet, "Accepted as by every command (inspect shows no progress)");
   sub->footer("inspect checks the file's structure and the hashes of its table and manifest, but not the chunk\n"
               "data or the seal: use 'vramsnap verify' for that.\n"
-              "Examples:\n  vramsnap inspect model.snap\n  vramsnap inspect model.snap --chunks --format csv");
+              "Examples:\n  vramsnap inspect model.snap\n  vramsnap inspect oci://registry.example/models/llama:v3\n  vramsnap inspect model.snap --chunks --format csv");
   return {sub, [o] {
-            auto snap = Snapshot::open(o->snap);
+            auto snap = open_snapshot(o->snap, o->remote);
             if (!snap.ok()) return report_error("inspect", snap.error());
             const std::string f = o->json ? "json" : o->format;
             if (f == "json") print_json(to_json(*snap, o->chunks).dump(2));

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "exit_code.h"
 #include "keys.h"
+#include "remote_args.h"
 #include "target_arg.h"
 #include "terminal.h"
 #include "text.h"
@@ -23,6 +24,7 @@ struct Opts {
   bool allow_unsealed = false, json = false, quiet = false, fixed_va = false, warm = false, no_modules = false;
   std::optional<uint64_t> min_generation;
   unsigned threads = 0;
+  RemoteOptions remote;
 };
 
 nlohmann::json phases_json(const PhaseTimes& p) {
@@ -92,7 +94,7 @@ int run(const Opts& o) {
     return report_error("restore", Error(ErrorKind::Usage, "--max-output bounds --extract or --extract-tree"));
   auto keys = find_check_keys(o.key_file, o.pub, o.allow_unsealed);
   if (!keys.ok()) return report_error("restore", keys.error());
-  auto snap = Snapshot::open(o.snap);
+  auto snap = open_snapshot(o.snap, o.remote);
   if (!snap.ok()) return report_error("restore", snap.error());
   const double open_s = static_cast<double>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count() -
@@ -151,7 +153,8 @@ int run(const Opts& o) {
 Command register_restore(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("restore", "Verified restore into host memory, a CUDA GPU, or files");
-  sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
+  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->required()->type_name("SNAP");
+  add_remote_options(sub, o->remote);
   add_key_option(sub, o->key_file);
   add_public_key_options(sub, o->pub);
   sub->add_flag("--allow-unsealed", o->allow_unsealed, "Accept an unsealed snapshot (hashes are still checked)");
@@ -187,7 +190,8 @@ Command register_restore(CLI::App& app) {
               "Examples:\n  vramsnap restore model.snap --key-file ci.key --target cuda:0 --json\n"
               "  vramsnap restore model.snap --key-file ci.key --extract out/ --region embed.weight\n"
               "  vramsnap restore model.snap --pubkey deploy.pub --target cuda:0\n"
-              "  vramsnap restore img.snap --key-file ci.key --extract-tree img2/");
+              "  vramsnap restore img.snap --key-file ci.key --extract-tree img2/\n"
+              "  vramsnap restore oci://registry.example/models/llama@sha256:... --pubkey deploy.pub --target cuda:0");
   return {sub, [o] { return run(*o); }};
 }
 

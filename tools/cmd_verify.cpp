@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "exit_code.h"
 #include "keys.h"
+#include "remote_args.h"
 #include "terminal.h"
 #include "text.h"
 #include "vramsnap/restore.hpp"
@@ -18,6 +19,7 @@ struct Opts {
   bool allow_unsealed = false, json = false, quiet = false, decode = false;
   std::optional<uint64_t> min_generation;
   unsigned threads = 0;
+  RemoteOptions remote;
 };
 
 int fail(const Opts&, const Error& e) { return report_error("verify", e); }
@@ -26,7 +28,7 @@ int run(const Opts& o) {
   if (o.json) report_failures_as_json(o.snap);
   auto keys = find_check_keys(o.key_file, o.pub, o.allow_unsealed);
   if (!keys.ok()) return fail(o, keys.error());
-  auto snap = Snapshot::open(o.snap);
+  auto snap = open_snapshot(o.snap, o.remote);
   if (!snap.ok()) return fail(o, snap.error());
   VerifyOptions vo;
   if (keys->key) vo.key = &*keys->key;
@@ -75,7 +77,8 @@ int run(const Opts& o) {
 Command register_verify(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("verify", "Check a snapshot's structure, seal and every chunk's SHA-256");
-  sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
+  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->required()->type_name("SNAP");
+  add_remote_options(sub, o->remote);
   add_key_option(sub, o->key_file);
   add_public_key_options(sub, o->pub);
   sub->add_flag("--allow-unsealed", o->allow_unsealed,

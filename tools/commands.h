@@ -38,5 +38,6 @@ Command register_seal(CLI::App& app);
 Command register_verify(CLI::App& app);
 Command register_restore(CLI::App& app);
 Command register_bench(CLI::App& app);
+Command register_push(CLI::App& app);
 
 }  // namespace vramsnap::cli

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       "Run 'vramsnap COMMAND --help' for a command's options, or see vramsnap(1).");
   std::vector<Command> commands = {register_keygen(app),  register_capture(app), register_inspect(app),
                                    register_seal(app),    register_verify(app),  register_restore(app),
-                                   register_bench(app)};
+                                   register_bench(app),  register_push(app)};
   // An empty value is never "unset": --key-file "" must not fall back to
   // $VRAMSNAP_KEY_FILE, nor --extract "" become a host restore.
   for (const auto& c : commands)

@@ -79,7 +79,8 @@ class VRAMSNAP_API Snapshot {
   // header, and their mutual consistency). Reads no chunk data: three reads
   // of the source in all.
   static Result<Snapshot> open(std::shared_ptr<const Source> source);
-  // The same over open_file_source(path).
+  // The same over open_source(path): a file path, an http(s) URL or an
+  // oci:// reference (remote options from the environment: see remote.hpp).
   static Result<Snapshot> open(const std::string& path);
 
   // The source's name (a path or URL).

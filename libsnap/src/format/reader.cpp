@@ -10,6 +10,7 @@
 #include "format/binary.h"
 #include "format/features.h"
 #include "format/seal/registry.h"
+#include "vramsnap/remote.hpp"
 #include "format/manifest.h"
 #include "format/seal.h"
 #include "format/snapshot_data.h"
@@ -207,7 +208,7 @@ Result<Snapshot> Snapshot::open(std::shared_ptr<const Source> source) {
 }
 
 Result<Snapshot> Snapshot::open(const std::string& path) {
-  VRAMSNAP_ASSIGN_OR_RETURN(auto src, open_file_source(path));
+  VRAMSNAP_ASSIGN_OR_RETURN(auto src, open_source(path));
   return open(std::move(src));
 }
 

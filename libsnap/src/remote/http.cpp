@@ -1,0 +1,391 @@
+// libcurl under one set of rules. Each exchange resets the easy handle (the
+// connection cache survives a reset, so requests reuse connections) and sets
+// every option again, so nothing of one request leaks into the next.
+#include "remote/http.h"
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include <chrono>
+#include <cctype>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace vramsnap::remote {
+namespace {
+
+constexpr size_t kMaxHeaderBytes = 64 * 1024;
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+void wipe(std::string& s) {
+  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
+struct CurlList {
+  curl_slist* list = nullptr;
+  ~CurlList() { curl_slist_free_all(list); }
+  void add(const std::string& s) { list = curl_slist_append(list, s.c_str()); }
+};
+
+// The state of one transfer, reached from curl's callbacks.
+struct Transfer {
+  Transfer(const Request* q, Response* r) : req(q), resp(r) {}
+  const Request* req;
+  Response* resp;
+  size_t header_bytes = 0;
+  bool headers_done = false;
+  Status error;
+  bool failed = false;
+  bool stalled = false;
+  uint64_t uploaded = 0;
+  // Stall detection: curl's low-speed check averages over seconds, so a
+  // transfer that stops after a burst would go unnoticed for long.
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  curl_off_t last_bytes = -1;
+  unsigned stall_s = 30;
+
+  void fail(Error e) {
+    if (!failed) error = std::move(e);
+    failed = true;
+  }
+};
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t len = size * n;
+  t->header_bytes += len;
+  if (t->header_bytes > kMaxHeaderBytes) {
+    t->fail(Error(ErrorKind::IO, "response headers larger than 64 KiB"));
+    return 0;
+  }
+  std::string_view line(data, len);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.starts_with("HTTP/")) {  // a new response (after a redirect or a 100)
+    t->resp->headers.clear();
+    t->resp->status = 0;
+    const auto sp = line.find(' ');
+    if (sp != std::string_view::npos && line.size() >= sp + 4) {
+      long s = 0;
+      for (size_t i = sp + 1; i < sp + 4; ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(line[i]))) return len;
+        s = s * 10 + (line[i] - '0');
+      }
+      t->resp->status = s;
+    }
+    return len;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return len;
+  std::string name(line.substr(0, colon));
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  t->resp->headers.emplace_back(std::move(name), std::string(value));
+  return len;
+}
+
+size_t on_write(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t len = size * n;
+  if (!t->headers_done) {
+    t->headers_done = true;
+    if (t->req->on_headers) {
+      auto s = t->req->on_headers(*t->resp);
+      if (!s.ok()) {
+        t->fail(std::move(s).error());
+        return 0;
+      }
+    }
+  }
+  const bool ok_status = t->resp->status >= 200 && t->resp->status < 300;
+  if (ok_status && t->req->on_body) {
+    auto s = t->req->on_body({reinterpret_cast<const uint8_t*>(data), len});
+    if (!s.ok()) {
+      t->fail(std::move(s).error());
+      return 0;
+    }
+    return len;
+  }
+  if (t->resp->body.size() + len > t->req->max_body) {
+    t->fail(Error(ErrorKind::Limit, fmt::format("response body larger than {} bytes", t->req->max_body)));
+    return 0;
+  }
+  t->resp->body.append(data, len);
+  return len;
+}
+
+size_t on_read(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  auto r = t->req->upload({reinterpret_cast<uint8_t*>(data), size * n});
+  if (!r.ok()) {
+    t->fail(std::move(r).error());
+    return CURL_READFUNC_ABORT;
+  }
+  t->uploaded += *r;
+  return *r;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+  auto* t = static_cast<Transfer*>(user);
+  const auto now = std::chrono::steady_clock::now();
+  if (dlnow + ulnow != t->last_bytes) {
+    t->last_bytes = dlnow + ulnow;
+    t->last_progress = now;
+    return 0;
+  }
+  if (now - t->last_progress >= std::chrono::seconds(t->stall_s)) {
+    t->stalled = true;
+    return 1;
+  }
+  return 0;
+}
+
+bool transient_code(CURLcode c) {
+  switch (c) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string what_failed(CURLcode c, const char* errbuf) {
+  std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(c);
+  switch (c) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return "TLS certificate not trusted (" + detail + "); pass the CA with --ca-file";
+    case CURLE_SSL_CONNECT_ERROR:
+      return "TLS handshake failed (" + detail + ")";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timed out (" + detail + "); --timeout sets the limit";
+    case CURLE_TOO_MANY_REDIRECTS:
+      return "too many redirects";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return "redirected to a scheme that is not allowed (" + detail + ")";
+    default:
+      return detail;
+  }
+}
+
+}  // namespace
+
+Auth::~Auth() {
+  wipe(token);
+  wipe(user);
+  wipe(password);
+}
+
+Transport transport_from(const RemoteOptions& o) {
+  Transport t;
+  t.ca_file = o.ca_file;
+  t.insecure = o.insecure;
+  t.timeout_s = o.timeout_s == 0 ? 30 : o.timeout_s;
+  t.retry.max_attempts = o.retries == 0 ? 1 : o.retries;
+  t.retry.max_total = std::max(t.retry.max_total, t.retry.max_attempts);
+  return t;
+}
+
+Status check_scheme(const HttpUrl& url, const Transport& t) {
+  if (url.scheme == "http" && !t.insecure && !is_loopback_host(url.host))
+    return Error(ErrorKind::Usage, fmt::format("{}: plain HTTP to a host other than loopback is refused (use https, or "
+                                               "--insecure to allow it)", redacted(url.text)));
+  return {};
+}
+
+std::optional<std::string> Response::header(std::string_view name) const {
+  std::optional<std::string> v;
+  for (const auto& [k, val] : headers)
+    if (k == name) v = val;
+  return v;
+}
+
+Easy::Easy() {
+  global_init();
+  h_ = curl_easy_init();
+}
+
+Easy::~Easy() { curl_easy_cleanup(static_cast<CURL*>(h_)); }
+
+Exchange Easy::perform(const Request& req, const Transport& t) {
+  Exchange ex;
+  CURL* h = static_cast<CURL*>(h_);
+  if (!h) {
+    ex.status = Error(ErrorKind::Resource, "cannot create an HTTP handle (libcurl)");
+    return ex;
+  }
+  curl_easy_reset(h);
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  Transfer tr(&req, &ex.response);
+  CurlList headers;
+  for (const auto& hd : req.headers) headers.add(hd);
+  const bool loopback_origin = [&] {
+    auto u = parse_http_url(req.url);
+    return u.ok() && u->scheme == "http" && is_loopback_host(u->host);
+  }();
+  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  // A redirect may not downgrade to plain HTTP unless allowed or already on loopback.
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, (t.insecure || loopback_origin) ? "http,https" : "https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(t.timeout_s));
+  tr.stall_s = t.timeout_s;
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &tr);
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!t.ca_file.empty()) {
+    // Added to the system store, which stays trusted through its directory.
+    curl_easy_setopt(h, CURLOPT_CAINFO, t.ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
+  }
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "vramsnap/" VRAMSNAP_VERSION);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &tr);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &tr);
+  if (req.auth && req.auth->kind == Auth::Kind::Bearer) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
+    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, req.auth->token.c_str());
+  } else if (req.auth && req.auth->kind == Auth::Kind::Basic) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(h, CURLOPT_USERNAME, req.auth->user.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, req.auth->password.c_str());
+  }
+  if (!req.range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, req.range.c_str());
+  if (req.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (req.method == "POST") {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+  } else if (req.method == "PUT") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    if (req.upload) {
+      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(h, CURLOPT_READDATA, &tr);
+      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.upload_size));
+    } else {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+    }
+    headers.add("Expect:");
+  } else if (req.method != "GET") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  }
+  if (headers.list) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
+
+  const CURLcode rc = curl_easy_perform(h);
+  char* eff = nullptr;
+  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff) ex.response.effective_url = eff;
+  // Drop the secrets curl copied; the next exchange sets its own.
+  curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, nullptr);
+  curl_easy_setopt(h, CURLOPT_USERNAME, nullptr);
+  curl_easy_setopt(h, CURLOPT_PASSWORD, nullptr);
+  if (tr.failed) {
+    ex.status = std::move(tr.error);
+    ex.callback_failed = true;
+    return ex;
+  }
+  if (tr.stalled) {
+    ex.status = Error(ErrorKind::IO, fmt::format("no data for {} s; --timeout sets the limit", t.timeout_s));
+    ex.transient = true;
+    return ex;
+  }
+  if (rc != CURLE_OK) {
+    ex.status = Error(ErrorKind::IO, what_failed(rc, errbuf));
+    ex.transient = transient_code(rc);
+    return ex;
+  }
+  if (!tr.headers_done && req.on_headers) {  // a response without a body
+    tr.headers_done = true;
+    auto s = req.on_headers(ex.response);
+    if (!s.ok()) {
+      ex.status = std::move(s).error();
+      ex.callback_failed = true;
+    }
+  }
+  return ex;
+}
+
+void EasyPool::Release::operator()(Easy* e) const {
+  std::lock_guard<std::mutex> lock(pool->mu_);
+  pool->idle_.emplace_back(e);
+}
+
+EasyPool::Handle EasyPool::acquire() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.empty()) return Handle(new Easy, Release{this});
+  Easy* e = idle_.back().release();
+  idle_.pop_back();
+  return Handle(e, Release{this});
+}
+
+void backoff_sleep(const RetryPolicy& p, unsigned attempt) {
+  const uint64_t wait = backoff_ms(p, attempt);
+  if (wait == 0) return;
+  thread_local std::minstd_rand rng(std::random_device{}());
+  const uint64_t jittered = wait / 2 + rng() % (wait / 2 + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(jittered));
+}
+
+Result<Response> perform_retried(Easy& easy, const Request& req, const Transport& t) {
+  const std::string shown = redacted(req.url);
+  for (unsigned attempt = 1;; ++attempt) {
+    Exchange ex = easy.perform(req, t);
+    const bool again = req.idempotent && may_retry(t.retry, attempt, attempt);
+    if (!ex.status.ok()) {
+      if (ex.transient && again) {
+        backoff_sleep(t.retry, attempt + 1);
+        continue;
+      }
+      if (ex.callback_failed) return std::move(ex.status).error();
+      return Error(ex.status.error().kind(),
+                   fmt::format("{}: {}{}", shown, ex.status.error().message(),
+                               ex.transient ? fmt::format(" (after {} tries)", attempt) : ""));
+    }
+    if (retryable_status(ex.response.status) && again) {
+      backoff_sleep(t.retry, attempt + 1);
+      continue;
+    }
+    return std::move(ex.response);
+  }
+}
+
+Error status_error(const Response& r, std::string_view shown_url) {
+  std::string why;
+  switch (r.status) {
+    case 401: why = "authentication required or refused (give a token with --auth-file, or registry credentials)"; break;
+    case 403: why = "access denied (the credentials lack permission)"; break;
+    case 404: why = "not found"; break;
+    case 416: why = "range not satisfiable"; break;
+    default: why = r.status >= 500 ? "server error" : "unexpected response"; break;
+  }
+  return Error(ErrorKind::IO, fmt::format("{}: HTTP {}: {}", shown_url, r.status, why));
+}
+
+}  // namespace vramsnap::remote

@@ -1,0 +1,133 @@
+// Resolving oci://REGISTRY/REPO:TAG (or @sha256:DIGEST) to the snapshot's
+// blob: the manifest (or an index, then its vramsnap manifest) fetched with
+// a size cap and checked against its digest when the reference names one;
+// then the blob is an HttpSource whose identity is its digest. A digest that
+// names no manifest is tried as the blob's own digest, so the SHA-256 that
+// `vramsnap push` prints (the file's) restores too.
+#include "remote/oci.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crypto/digest.h"
+#include "remote/http_source.h"
+#include "remote/registry.h"
+
+namespace vramsnap::remote {
+namespace {
+
+constexpr uint64_t kMaxBlob = uint64_t{1} << 52;
+
+Result<Descriptor> descriptor_of(const nlohmann::json& d, const std::string& name) {
+  if (!d.is_object()) return Error(ErrorKind::Format, name + ": a descriptor is not an object");
+  auto dg = d.find("digest");
+  auto sz = d.find("size");
+  if (dg == d.end() || !dg->is_string() || !is_sha256_digest(dg->get<std::string>()))
+    return Error(ErrorKind::Format, name + ": a descriptor's digest is missing or not sha256:<64 hex>");
+  if (sz == d.end() || !sz->is_number_unsigned() || sz->get<uint64_t>() > kMaxBlob)
+    return Error(ErrorKind::Format, name + ": a descriptor's size is missing or out of range");
+  return Descriptor{dg->get<std::string>(), sz->get<uint64_t>()};
+}
+
+std::string string_field(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string sha256_digest(const std::string& body) {
+  const auto d = crypto::sha256({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+  return "sha256:" + crypto::to_hex(d);
+}
+
+Result<Response> get_manifest(Registry& reg, const std::string& reference) {
+  Request req;
+  req.url = "/v2/" + reg.ref().repository + "/manifests/" + reference;
+  req.headers = {fmt::format("Accept: {}, {}, application/vnd.docker.distribution.manifest.v2+json",
+                             kManifestMediaType, kIndexMediaType)};
+  req.max_body = kMaxManifest;
+  return reg.send(std::move(req));
+}
+
+}  // namespace
+
+Result<ManifestChoice> choose_from_manifest(const std::string& body, const std::string& name) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error(ErrorKind::Format, name + ": the manifest is not a JSON object");
+  ManifestChoice c;
+  const std::string media = string_field(j, "mediaType");
+  if (media == kIndexMediaType || (media.empty() && j.contains("manifests"))) {
+    auto ms = j.find("manifests");
+    if (ms == j.end() || !ms->is_array()) return Error(ErrorKind::Format, name + ": the index has no manifests array");
+    for (const auto& m : *ms) {
+      if (!m.is_object() || string_field(m, "artifactType") != kArtifactType) continue;
+      VRAMSNAP_ASSIGN_OR_RETURN(c.chosen, descriptor_of(m, name));
+      c.is_index = true;
+      return c;
+    }
+    return Error(ErrorKind::Format, fmt::format("{}: the index lists no manifest of artifactType {}", name, kArtifactType));
+  }
+  auto layers = j.find("layers");
+  if (layers == j.end() || !layers->is_array()) return Error(ErrorKind::Format, name + ": the manifest has no layers array");
+  int found = 0;
+  for (const auto& l : *layers) {
+    if (!l.is_object() || string_field(l, "mediaType") != kLayerMediaType) continue;
+    VRAMSNAP_ASSIGN_OR_RETURN(c.chosen, descriptor_of(l, name));
+    ++found;
+  }
+  if (found == 0)
+    return Error(ErrorKind::Format, fmt::format("{}: not a vramsnap artifact (no layer of media type {})", name,
+                                                kLayerMediaType));
+  if (found > 1) return Error(ErrorKind::Format, name + ": more than one snapshot layer in the manifest");
+  return c;
+}
+
+Result<std::shared_ptr<const Source>> open_oci_source(const std::string& text, const RemoteOptions& o) {
+  VRAMSNAP_ASSIGN_OR_RETURN(auto ref, parse_oci_ref(text));
+  const std::string name = "oci://" + ref.text();
+  VRAMSNAP_ASSIGN_OR_RETURN(auto reg, Registry::connect(ref, o, false));
+  {
+    VRAMSNAP_ASSIGN_OR_RETURN(auto url, parse_http_url(reg->base() + "/v2/"));
+    VRAMSNAP_TRY(check_scheme(url, reg->transport()));
+  }
+  Descriptor blob;
+  bool have_blob = false, from_manifest = false;
+  std::string reference = ref.digest.empty() ? ref.tag : ref.digest;
+  for (int depth = 0; depth < 2 && !have_blob; ++depth) {
+    VRAMSNAP_ASSIGN_OR_RETURN(auto resp, get_manifest(*reg, reference));
+    if (resp.status == 404 && depth == 0 && !ref.digest.empty()) {
+      // Not a manifest: perhaps the snapshot blob's own digest.
+      blob.digest = ref.digest;
+      have_blob = true;
+      break;
+    }
+    if (resp.status != 200) return status_error(resp, name + " (manifest)");
+    if (reference.starts_with("sha256:") && sha256_digest(resp.body) != reference)
+      return Error(ErrorKind::Integrity, fmt::format("{}: the registry's manifest does not match digest {}", name,
+                                                     reference));
+    VRAMSNAP_ASSIGN_OR_RETURN(auto choice, choose_from_manifest(resp.body, name));
+    if (choice.is_index) {
+      reference = choice.chosen.digest;
+      continue;
+    }
+    blob = choice.chosen;
+    have_blob = from_manifest = true;
+  }
+  if (!have_blob) return Error(ErrorKind::Format, name + ": an index points at another index");
+  // The blob request goes through send() once so a pull token is in hand;
+  // the range probe inside open_http_source then reuses it.
+  HttpObject obj;
+  obj.url = reg->base() + "/v2/" + ref.repository + "/blobs/" + blob.digest;
+  obj.name = name;
+  obj.transport = reg->transport();
+  obj.digest = blob.digest;
+  if (from_manifest) obj.expected_size = blob.size;
+  Request head;
+  head.method = "HEAD";
+  head.url = obj.url;
+  VRAMSNAP_ASSIGN_OR_RETURN(auto hr, reg->send(std::move(head)));
+  if (hr.status != 200) return status_error(hr, name + " (blob " + blob.digest + ")");
+  obj.auth = reg->auth();
+  return open_http_source(std::move(obj));
+}
+
+}  // namespace vramsnap::remote

@@ -1,0 +1,100 @@
+// The registry token flow. The token endpoint (the challenge's realm) is
+// held to the same scheme rules as the registry, its answer is bounded JSON,
+// and the login goes only to that endpoint, as Basic auth, through curl's
+// auth options (so a redirect elsewhere does not carry it).
+#include "remote/registry.h"
+
+#include <curl/curl.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "remote/challenge.h"
+#include "remote/credentials.h"
+
+namespace vramsnap::remote {
+namespace {
+
+std::string escape(const std::string& s) {
+  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Registry>> Registry::connect(const OciRef& ref, const RemoteOptions& o, bool push) {
+  std::unique_ptr<Registry> r(new Registry);
+  r->ref_ = ref;
+  r->t_ = transport_from(o);
+  const bool plain = is_loopback_host(ref.host) || o.insecure;
+  r->base_ = (plain ? "http://" : "https://") + ref.registry;
+  r->scope_ = "repository:" + ref.repository + (push ? ":pull,push" : ":pull");
+  VRAMSNAP_ASSIGN_OR_RETURN(r->auth_, load_bearer(o));
+  VRAMSNAP_ASSIGN_OR_RETURN(r->login_, load_registry_login(o, ref.registry));
+  return r;
+}
+
+Result<std::shared_ptr<const Auth>> Registry::fetch_token(const std::string& header) {
+  auto ch = parse_challenge(header);
+  if (!ch) return Error(ErrorKind::IO, fmt::format("oci://{}: malformed WWW-Authenticate challenge", ref_.text()));
+  if (ch->scheme == "basic") {
+    if (!login_)
+      return Error(ErrorKind::IO, fmt::format("oci://{}: the registry asks for a login; add one to the docker "
+                                              "config.json (--registry-config)", ref_.text()));
+    return std::shared_ptr<const Auth>(std::make_shared<Auth>(*login_));
+  }
+  if (ch->scheme != "bearer" || !ch->params.count("realm"))
+    return Error(ErrorKind::IO, fmt::format("oci://{}: unsupported authentication scheme '{}'", ref_.text(),
+                                            ch->scheme.substr(0, 32)));
+  const std::string realm = ch->params["realm"];
+  VRAMSNAP_ASSIGN_OR_RETURN(auto realm_url, parse_http_url(realm));
+  VRAMSNAP_TRY(check_scheme(realm_url, t_));
+  // A push asks for its own scope (pull,push); a pull takes the challenge's.
+  std::string scope = scope_;
+  if (!scope_.ends_with(",push") && ch->params.count("scope")) scope = ch->params["scope"];
+  std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
+  if (ch->params.count("service")) url += "service=" + escape(ch->params["service"]) + "&";
+  url += "scope=" + escape(scope);
+  Request req;
+  req.url = url;
+  req.auth = login_ ? &*login_ : nullptr;
+  req.max_body = 1024 * 1024;
+  VRAMSNAP_ASSIGN_OR_RETURN(auto resp, perform_retried(easy_, req, t_));
+  if (resp.status != 200) return status_error(resp, redacted(realm) + " (token endpoint)");
+  auto j = nlohmann::json::parse(resp.body, nullptr, false);
+  std::string token;
+  if (j.is_object()) {
+    for (const char* key : {"token", "access_token"}) {
+      auto it = j.find(key);
+      if (it != j.end() && it->is_string() && !it->get<std::string>().empty()) {
+        token = it->get<std::string>();
+        break;
+      }
+    }
+  }
+  if (token.empty() || token.size() > 16 * 1024)
+    return Error(ErrorKind::IO, fmt::format("{}: the token endpoint's answer holds no usable token", redacted(realm)));
+  for (char c : token)
+    if (c < 0x21 || c > 0x7e) return Error(ErrorKind::IO, fmt::format("{}: the token holds invalid characters", redacted(realm)));
+  auto a = std::make_shared<Auth>();
+  a->kind = Auth::Kind::Bearer;
+  a->token = std::move(token);
+  return std::shared_ptr<const Auth>(std::move(a));
+}
+
+Result<Response> Registry::send(Request req) {
+  if (req.url.starts_with("/")) req.url = base_ + req.url;
+  for (int round = 0;; ++round) {
+    req.auth = auth_.get();
+    VRAMSNAP_ASSIGN_OR_RETURN(auto resp, perform_retried(easy_, req, t_));
+    if (resp.status != 401 || round > 0 || tried_token_) return resp;
+    auto challenge = resp.header("www-authenticate");
+    if (!challenge) return resp;
+    tried_token_ = true;
+    VRAMSNAP_ASSIGN_OR_RETURN(auth_, fetch_token(*challenge));
+  }
+}
+
+}  // namespace vramsnap::remote
