@@ -13,10 +13,16 @@ component picks a behaviour (/MODE/FILE):
   auth      requires "Authorization: Bearer <TOKEN>", else 401
   forbidden 403 always
   authredir requires the token, then redirects to http://localhost:PORT/ok/FILE
+and a tiny registry with the token flow: /v2/REPO/manifests/TAG (an
+artifact manifest for FILE = REPO's last component + ".snap") and
+/v2/REPO/blobs/DIGEST answer 401 with a Bearer challenge unless they carry
+the registry token, which /token hands out for Basic "ci:TOKEN".
 Every request is logged as one JSON line (mode, range, whether it carried
 Authorization, the Host) to LOG. Standard library only.
 Usage: fault_server.py DIR PORTFILE LOG TOKEN
 """
+import base64
+import hashlib
 import http.server
 import json
 import os
@@ -68,6 +74,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def registry(self, mode, rest):
+        port = self.server.server_address[1]
+        if mode == "token":
+            want = "Basic " + base64.b64encode(("ci:" + TOKEN).encode()).decode()
+            if self.headers.get("Authorization") != want:
+                return self.plain(401, b"login required")
+            return self.plain(200, json.dumps({"token": "reg-" + TOKEN}).encode())
+        if self.headers.get("Authorization") != "Bearer reg-" + TOKEN:
+            return self.plain(401, b"", {"WWW-Authenticate":
+                              'Bearer realm="http://127.0.0.1:%d/token/",service="fault",scope="repository:x:pull"' % port})
+        repo, kind, ref = rest.rsplit("/", 2)
+        path = os.path.join(ROOT, repo.rsplit("/", 1)[-1] + ".snap")
+        if not os.path.isfile(path):
+            return self.plain(404)
+        with open(path, "rb") as f:
+            data = f.read()
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if kind == "manifests":
+            m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                 "artifactType": "application/vnd.vramsnap.snapshot.v1",
+                 "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2,
+                            "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+                 "layers": [{"mediaType": "application/vnd.vramsnap.snapshot.v1", "digest": digest,
+                             "size": len(data)}]}
+            return self.plain(200, json.dumps(m).encode(),
+                              {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+        if ref != digest:
+            return self.plain(404)
+        rng = self.headers.get("Range")
+        if rng is None:
+            return self.plain(200, data, {"ETag": '"%s"' % digest})
+        first, last = rng[len("bytes="):].split("-")
+        first, last = int(first), min(int(last), len(data) - 1)
+        return self.plain(206, data[first:last + 1], {"ETag": '"%s"' % digest,
+                                                      "Content-Range": "bytes %d-%d/%d" % (first, last, len(data))})
+
     def do_GET(self):
         parts = self.path.split("/", 2)
         if len(parts) < 3:
@@ -75,6 +117,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         mode, name = parts[1], parts[2].split("?")[0]
         rng = self.headers.get("Range")
         self.log_request_line(mode, rng)
+        if mode in ("v2", "token"):
+            return self.registry(mode, name)
         path = os.path.join(ROOT, os.path.basename(name))
         if mode == "forbidden":
             return self.plain(403, b"forbidden")

@@ -2,14 +2,17 @@
 // blob: the manifest (or an index, then its vramsnap manifest) fetched with
 // a size cap and checked against its digest when the reference names one;
 // then the blob is an HttpSource whose identity is its digest. A digest that
-// names no manifest is tried as the blob's own digest, so the SHA-256 that
-// `vramsnap push` prints (the file's) restores too.
+// may also be the snapshot blob's own (its first bytes tell), so the SHA-256
+// that `vramsnap push` prints (the file's) restores too.
 #include "remote/oci.h"
+
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "crypto/digest.h"
+#include "format/layout.h"
 #include "remote/http_source.h"
 #include "remote/registry.h"
 
@@ -37,6 +40,23 @@ std::string string_field(const nlohmann::json& j, const char* key) {
 std::string sha256_digest(const std::string& body) {
   const auto d = crypto::sha256({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
   return "sha256:" + crypto::to_hex(d);
+}
+
+// Whether the blob `digest` is a snapshot itself (its first bytes are the
+// header magic) rather than a manifest: one 8-byte range request.
+Result<bool> blob_is_snapshot(Registry& reg, const std::string& digest, const std::string& name) {
+  Request req;
+  req.url = "/v2/" + reg.ref().repository + "/blobs/" + digest;
+  req.range = "0-7";
+  req.max_body = 4096;
+  req.on_headers = [&](const Response& r) -> Status {
+    if (r.status == 200) return Error(ErrorKind::IO, name + ": the registry ignores Range requests");
+    return {};
+  };
+  VRAMSNAP_ASSIGN_OR_RETURN(auto resp, reg.send(std::move(req)));
+  if (resp.status != 206) return false;  // a manifest (registries may not serve those as blobs), or nothing
+  const auto& m = format::kHeaderMagic;
+  return resp.body.size() == m.size() && std::equal(m.begin(), m.end(), reinterpret_cast<const uint8_t*>(resp.body.data()));
 }
 
 Result<Response> get_manifest(Registry& reg, const std::string& reference) {
@@ -92,14 +112,15 @@ Result<std::shared_ptr<const Source>> open_oci_source(const std::string& text, c
   Descriptor blob;
   bool have_blob = false, from_manifest = false;
   std::string reference = ref.digest.empty() ? ref.tag : ref.digest;
-  for (int depth = 0; depth < 2 && !have_blob; ++depth) {
-    VRAMSNAP_ASSIGN_OR_RETURN(auto resp, get_manifest(*reg, reference));
-    if (resp.status == 404 && depth == 0 && !ref.digest.empty()) {
-      // Not a manifest: perhaps the snapshot blob's own digest.
+  if (!ref.digest.empty()) {
+    VRAMSNAP_ASSIGN_OR_RETURN(const bool direct, blob_is_snapshot(*reg, ref.digest, name));
+    if (direct) {
       blob.digest = ref.digest;
       have_blob = true;
-      break;
     }
+  }
+  for (int depth = 0; depth < 2 && !have_blob; ++depth) {
+    VRAMSNAP_ASSIGN_OR_RETURN(auto resp, get_manifest(*reg, reference));
     if (resp.status != 200) return status_error(resp, name + " (manifest)");
     if (reference.starts_with("sha256:") && sha256_digest(resp.body) != reference)
       return Error(ErrorKind::Integrity, fmt::format("{}: the registry's manifest does not match digest {}", name,

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# OCI registries: push to a real registry (Debian's docker-registry, started
+# here on a loopback port with storage in the temp dir), then inspect,
+# verify and restore by tag, by manifest digest and by the file's SHA-256;
+# pushes are idempotent and a failed push leaves no tag. The registry token
+# flow (Bearer challenge, token from a login in a docker config.json) runs
+# against the tiny registry of fault_server.py. Reliability cases 32-33.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+[[ -x /usr/bin/docker-registry ]] || skip "needs /usr/bin/docker-registry (Debian package docker-registry)"
+[[ -x /usr/bin/python3 ]] || skip "needs /usr/bin/python3"
+need python3
+
+make_key k.key
+gen_random r.bin 300000
+gen_zeros z.bin 100000
+expect_exit 0 "$VRAMSNAP" capture -o s.snap --chunk-size 64KiB --key-file k.key --region r=r.bin --region z=z.bin \
+  --label team=ml --generation 7
+file_digest=sha256:$(sha256sum s.snap | cut -d' ' -f1)
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+RP=$(free_port)
+mkdir storage
+cat >registry.yml <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $T/storage
+http:
+  addr: 127.0.0.1:$RP
+YML
+/usr/bin/docker-registry serve registry.yml >registry.log 2>&1 &
+for _ in $(seq 100); do
+  /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $RP), 0.2)" 2>/dev/null && break
+  sleep 0.1
+done
+R=oci://127.0.0.1:$RP
+
+step "push prints the file's SHA-256 and the manifest digest"
+expect_exit 0 "$VRAMSNAP" push s.snap "$R/models/s:v1" --json
+assert_json "j['ok'] is True and j['digest'] == '$file_digest' and j['blob_existed'] is False" \
+  'j["manifest_digest"].startswith("sha256:") and j["reference"].endswith(j["manifest_digest"])'
+manifest_digest=$(json_value 'j["manifest_digest"]')
+expect_exit 0 "$VRAMSNAP" push s.snap "$R/models/s:v1"
+expect_stdout_contains "blob already in the registry"
+expect_stdout_contains "$file_digest"
+
+step "the artifact: artifactType, empty config, one snapshot layer, annotations"
+/usr/bin/python3 - "$RP" "$file_digest" <<'PY' || fail "the pushed manifest is not the expected artifact"
+import json, sys, urllib.request
+port, digest = sys.argv[1:3]
+req = urllib.request.Request("http://127.0.0.1:%s/v2/models/s/manifests/v1" % port,
+                             headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+m = json.load(urllib.request.urlopen(req))
+a = m["annotations"]
+ok = (m["artifactType"] == "application/vnd.vramsnap.snapshot.v1"
+      and m["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
+      and len(m["layers"]) == 1 and m["layers"][0]["digest"] == digest
+      and a["org.vramsnap.generation"] == "7" and a["org.vramsnap.label.team"] == "ml"
+      and len(a["org.vramsnap.snapshot.id"]) == 32 and len(a["org.vramsnap.key-id"]) == 16)
+sys.exit(0 if ok else 1)
+PY
+
+step "inspect oci:// prints the same report as for the file"
+expect_exit 0 "$VRAMSNAP" inspect s.snap --json
+cp "$OUT" local.json
+for ref in "$R/models/s:v1" "$R/models/s@$manifest_digest" "$R/models/s@$file_digest"; do
+  expect_exit 0 "$VRAMSNAP" inspect "$ref" --json
+  "${PYTHON[@]}" - local.json "$OUT" <<'PY' || fail "inspect --json of $ref differs from the file's"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+for j in (a, b):
+    j.pop("path", None)
+sys.exit(0 if a == b else 1)
+PY
+done
+
+step "verify and restore by tag, manifest digest and file digest"
+expect_exit 0 "$VRAMSNAP" verify "$R/models/s:v1" --key-file k.key
+expect_exit 0 "$VRAMSNAP" verify "$R/models/s@$manifest_digest" --key-file k.key
+expect_exit 0 "$VRAMSNAP" restore "$R/models/s@$file_digest" --key-file k.key --extract out -q
+assert_same_bytes out/r r.bin
+assert_same_bytes out/z z.bin
+
+step "missing tags and digests are I/O errors (exit 4)"
+expect_exit 4 "$VRAMSNAP" inspect "$R/models/s:nope"
+expect_stderr_contains "HTTP 404"
+expect_exit 4 "$VRAMSNAP" inspect "$R/models/s@sha256:$(printf '%064d' 0)"
+expect_exit 2 "$VRAMSNAP" inspect "$R/Models/s:v1"
+
+step "a push that fails leaves no tag"
+head -c 5000 /dev/urandom >not-a-snapshot
+expect_exit 3 "$VRAMSNAP" push not-a-snapshot "$R/models/bad:v1"
+expect_exit 4 "$VRAMSNAP" inspect "$R/models/bad:v1"
+expect_exit 2 "$VRAMSNAP" push s.snap "$R/models/s@$file_digest"
+
+step "registry token flow: Bearer challenge, token from a docker config.json login"
+TOKEN=tok-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SECRETS+=("$TOKEN")
+/usr/bin/python3 "$(dirname "$0")/fault_server.py" "$T" "$T/port" "$T/log" "$TOKEN" 2>"$T/server.err" &
+for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
+P=$(cat port)
+login=$(printf 'ci:%s' "$TOKEN" | base64 -w0)
+SECRETS_B64+=("${login%%=*}")
+mkdir -m 700 dockercfg
+printf '{"auths": {"127.0.0.1:%s": {"auth": "%s"}}}\n' "$P" "$login" >dockercfg/config.json
+chmod 600 dockercfg/config.json
+expect_exit 0 "$VRAMSNAP" verify "oci://127.0.0.1:$P/models/s:latest" --key-file k.key --registry-config dockercfg/config.json
+expect_exit 0 env DOCKER_CONFIG="$T/dockercfg" "$VRAMSNAP" restore "oci://127.0.0.1:$P/models/s:latest" --key-file k.key \
+  --extract out2 -q
+assert_same_bytes out2/r r.bin
+grep -q '"mode": "token"' log || fail "no token was fetched"
+expect_exit 4 env HOME="$T" "$VRAMSNAP" inspect "oci://127.0.0.1:$P/models/s:latest"
+expect_stderr_contains "token endpoint"
+chmod 644 dockercfg/config.json
+expect_exit 2 "$VRAMSNAP" inspect "oci://127.0.0.1:$P/models/s:latest" --registry-config dockercfg/config.json
+
+assert_no_temp_files .
+echo "PASS: $TEST_NAME"
