@@ -75,15 +75,16 @@ class ReadOnlyFile {
   std::string path_;
 };
 
-// Plain read of the whole file: `threads` threads pread pieces of `piece`
+// Plain read of the whole file through its Source (pread for a file, range
+// requests for a URL): `threads` threads read pieces of `piece`
 // bytes (claimed in order) into their own reused, page-aligned buffers (the
 // kernel's copy runs several times slower into a misaligned buffer on some
 // CPUs, and the reference must not depend on where malloc put it).
 class PlainReader {
  public:
-  PlainReader(ReadOnlyFile file, unsigned threads, uint64_t piece)
+  PlainReader(std::shared_ptr<const Source> file, unsigned threads, uint64_t piece)
       : file_(std::move(file)), piece_(piece), bufs_(threads) {
-    const size_t n = static_cast<size_t>(std::min(piece_, std::max<uint64_t>(file_.size(), 1)));
+    const size_t n = static_cast<size_t>(std::min(piece_, std::max<uint64_t>(file_->size(), 1)));
     for (auto& b : bufs_) {
       void* p = nullptr;
       if (posix_memalign(&p, 4096, n) != 0) throw std::bad_alloc();
@@ -92,7 +93,7 @@ class PlainReader {
     }
   }
   Result<double> run() {
-    const uint64_t pieces = (file_.size() + piece_ - 1) / piece_;
+    const uint64_t pieces = (file_->size() + piece_ - 1) / piece_;
     std::atomic<uint64_t> next{0};
     std::atomic<bool> failed{false};
     std::optional<Error> err;
@@ -102,8 +103,8 @@ class PlainReader {
         const uint64_t k = next.fetch_add(1);
         if (k >= pieces || failed.load()) return;
         const uint64_t off = k * piece_;
-        const uint64_t n = std::min(piece_, file_.size() - off);
-        auto st = file_.read_exact({bufs_[w].get(), static_cast<size_t>(n)}, off);
+        const uint64_t n = std::min(piece_, file_->size() - off);
+        auto st = file_->read(off, {bufs_[w].get(), static_cast<size_t>(n)});
         if (!st.ok()) {
           std::lock_guard lk(mu);
           if (!err) err = std::move(st).error();
@@ -127,7 +128,7 @@ class PlainReader {
   struct Free {
     void operator()(uint8_t* p) const { std::free(p); }
   };
-  ReadOnlyFile file_;
+  std::shared_ptr<const Source> file_;
   uint64_t piece_;
   std::vector<std::unique_ptr<uint8_t, Free>> bufs_;
 };
@@ -187,13 +188,14 @@ Status drop_from_page_cache(const std::string& path) {
 
 Result<Measurements> measure_restores(const RestoreSetup& setup) {
   Measurements m;
-  VRAMSNAP_ASSIGN_OR_RETURN(auto probe, Snapshot::open(setup.path));
+  const bool remote = is_remote_location(setup.path);
+  VRAMSNAP_ASSIGN_OR_RETURN(auto source, open_source(setup.path, setup.remote));
+  VRAMSNAP_ASSIGN_OR_RETURN(auto probe, Snapshot::open(source));
   m.file_size = probe.layout().file_size;
   const uint64_t piece = probe.meta().chunk_size ? probe.meta().chunk_size : (4ull << 20);
   // The restore's own rule, so both sides run the same number of threads.
   m.read_threads = restore_worker_threads(setup.threads, probe.chunks().size());
-  VRAMSNAP_ASSIGN_OR_RETURN(auto file, ReadOnlyFile::open(setup.path));
-  PlainReader reader(std::move(file), m.read_threads, piece);
+  PlainReader reader(std::move(source), m.read_threads, piece);
 
   // The device target leaves no raw bytes in host memory: one untimed host
   // restore provides the sample for the zstd references.
@@ -207,11 +209,13 @@ Result<Measurements> measure_restores(const RestoreSetup& setup) {
 
   for (unsigned k = 0; k < setup.warmup + setup.iterations; ++k) {
     const bool timed = k >= setup.warmup;
-    if (setup.cold) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
+    if (setup.cold && !remote) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
     RestoreRun run;
     {
       const double t0 = now_s();
-      auto snap = Snapshot::open(setup.path);
+      auto src = open_source(setup.path, setup.remote);
+      if (!src.ok()) return std::move(src).error();
+      auto snap = Snapshot::open(std::move(*src));
       if (!snap.ok()) return std::move(snap).error();
       const double open_s = now_s() - t0;
       auto r = restore(*snap, restore_options(setup, setup.target));
@@ -228,7 +232,7 @@ Result<Measurements> measure_restores(const RestoreSetup& setup) {
     }  // everything the restore allocated is freed here, outside the timing
     if (timed) m.restores.push_back(run);
 
-    if (setup.cold) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
+    if (setup.cold && !remote) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
     VRAMSNAP_ASSIGN_OR_RETURN(double t_read, reader.run());
     if (timed) m.read_seconds.push_back(t_read);
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "vramsnap/remote.hpp"
 #include "vramsnap/restore.hpp"
 
 namespace vramsnap::cli::bench {
@@ -20,7 +21,8 @@ struct Percentiles {
 Percentiles percentiles(std::vector<double> values);
 
 struct RestoreSetup {
-  std::string path;
+  std::string path;  // a file, an http(s):// URL or an oci:// reference
+  RemoteOptions remote;
   const Key* key = nullptr;
   bool allow_unsealed = false;
   Target target = Target::Host;
@@ -42,7 +44,7 @@ struct Measurements {
   std::vector<RestoreRun> restores;
   RestoreStats stats;                 // of the last run (bytes, chunks, threads)
   uint64_t file_size = 0;
-  std::vector<double> read_seconds;   // plain pread of the whole file, same threads
+  std::vector<double> read_seconds;   // plain read of the whole file (pread, or range GETs), same threads
   unsigned read_threads = 0;
   std::vector<uint8_t> sample;        // first sample_cap raw bytes, in region order
 };

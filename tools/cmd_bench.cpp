@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "exit_code.h"
 #include "keys.h"
+#include "remote_args.h"
 #include "target_arg.h"
 #include "terminal.h"
 #include "text.h"
@@ -39,6 +40,7 @@ struct Opts {
       machine, codec = "auto", chunk_size;
   bool allow_unsealed = false, cold = false, quiet = false;
   unsigned iterations = 10, warmup = 2, threads = 0;
+  RemoteOptions remote;
   double max_regression = 10.0;
   uint64_t seed = synth::kDefaultSeed;
 };
@@ -219,7 +221,11 @@ int run(const Opts& o) {
   setup.iterations = o.iterations;
   setup.warmup = o.warmup;
   setup.cold = o.cold;
-  auto snap = Snapshot::open(setup.path);
+  setup.remote = o.remote;
+  if (o.cold && is_remote_location(setup.path))
+    return report_error("bench", Error(ErrorKind::Usage, "--cold drops a local file from the page cache; it does not "
+                                                         "apply to a remote snapshot"));
+  auto snap = open_snapshot(setup.path, o.remote);
   if (!snap.ok()) return report_error("bench", snap.error());
 
   // ---- measurements --------------------------------------------------------
@@ -424,7 +430,9 @@ int compare_baseline(const Opts& o, const Json& doc, const Json& cur) {
 Command register_bench(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("bench", "Time verified restores, with same-run reference figures (read, zstd, H2D)");
-  sub->add_option("snapshot", o->snap, "Snapshot file to bench (or use --synthetic)")->type_name("SNAP");
+  sub->add_option("snapshot", o->snap, "Snapshot to bench: a file, an http(s):// URL or an oci:// reference (or use "
+                                       "--synthetic)")->type_name("SNAP");
+  add_remote_options(sub, o->remote);
   sub->add_option("--synthetic", o->synthetic, "Bench a temporary sealed snapshot of SIZE synthetic bytes (e.g. 1GiB)")
       ->type_name("SIZE");
   sub->add_option("--pattern", o->pattern, "Synthetic data: bf16 (default; N(0,0.02) as bfloat16), f32, zeros, random, "
