@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (clang, -DVRAMSNAP_FUZZ=ON, in build-fuzz/) and
 # runs each for SECONDS on a scratch copy of its seed corpus.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 60 s, every target
-#   targets: codec snapshot manifest structs safetensors
+#   targets: codec snapshot manifest structs safetensors remote
 # Prints one line per target; exits 1 if any target crashed, leaked, timed out
 # or ran out of memory. Reproducers are kept in build-fuzz/crashes/ (replay
 # one with: build-fuzz/tests/fuzz/fuzz_<target> <file>), full logs in
@@ -16,7 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-all_targets=(codec snapshot manifest structs safetensors)
+all_targets=(codec snapshot manifest structs safetensors remote)
 seconds=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
   seconds=$1

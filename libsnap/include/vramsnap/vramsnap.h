@@ -149,6 +149,10 @@ typedef struct vramsnap_region_info {
   uint32_t flags;
 } vramsnap_region_info;
 
+/* path: a file, an http(s):// URL or an oci://REGISTRY/REPO:TAG|@sha256:DIGEST
+   reference, read in place with range requests; credentials for remote
+   locations come from $VRAMSNAP_AUTH_FILE and the docker config.json
+   ($DOCKER_CONFIG), as described in vramsnap/remote.hpp. */
 VRAMSNAP_API vramsnap_status vramsnap_open(const char* path, vramsnap_snapshot** out);
 VRAMSNAP_API void vramsnap_close(vramsnap_snapshot* snap);
 VRAMSNAP_API size_t vramsnap_region_count(const vramsnap_snapshot* snap);

@@ -3,6 +3,7 @@
 // bounded size; the bytes are wiped after use.
 #include "remote/credentials.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <cstdlib>
@@ -18,24 +19,26 @@ namespace {
 constexpr size_t kMaxToken = 16 * 1024;
 constexpr size_t kMaxConfig = 1024 * 1024;
 
-// base64 "user:password" -> Auth (Basic).
+// base64 "user:password" -> Auth (Basic). The decoded copy is wiped.
 std::optional<Auth> decode_basic(const std::string& b64) {
   if (b64.empty() || b64.size() > 8192 || b64.size() % 4 != 0) return std::nullopt;
   std::string out(b64.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-  if (n < 0) return std::nullopt;
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) --len;
-  out.resize(len);
-  const auto colon = out.find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  Auth a;
-  a.kind = Auth::Kind::Basic;
-  a.user = out.substr(0, colon);
-  a.password = out.substr(colon + 1);
-  Auth wiper;
-  wiper.token = std::move(out);  // wiped with `wiper`
+  std::optional<Auth> a;
+  if (n >= 0) {
+    size_t len = static_cast<size_t>(n);
+    for (size_t i = b64.size(); i > 0 && b64[i - 1] == '=' && len > 0; --i) --len;
+    const std::string_view text(out.data(), len);
+    const auto colon = text.find(':');
+    if (colon != std::string_view::npos) {
+      a.emplace();
+      a->kind = Auth::Kind::Basic;
+      a->user = std::string(text.substr(0, colon));
+      a->password = std::string(text.substr(colon + 1));
+    }
+  }
+  OPENSSL_cleanse(out.data(), out.size());
   return a;
 }
 
