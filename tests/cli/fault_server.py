@@ -16,7 +16,8 @@ component picks a behaviour (/MODE/FILE):
 and a tiny registry with the token flow: /v2/REPO/manifests/TAG (an
 artifact manifest for FILE = REPO's last component + ".snap") and
 /v2/REPO/blobs/DIGEST answer 401 with a Bearer challenge unless they carry
-the registry token, which /token hands out for Basic "ci:TOKEN".
+a registry token, which /token hands out for Basic "ci:TOKEN"; each token
+expires after 8 requests, so a restore must fetch fresh ones.
 Every request is logged as one JSON line (mode, range, whether it carried
 Authorization, the Host) to LOG. Standard library only.
 Usage: fault_server.py DIR PORTFILE LOG TOKEN
@@ -80,8 +81,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             want = "Basic " + base64.b64encode(("ci:" + TOKEN).encode()).decode()
             if self.headers.get("Authorization") != want:
                 return self.plain(401, b"login required")
-            return self.plain(200, json.dumps({"token": "reg-" + TOKEN}).encode())
-        if self.headers.get("Authorization") != "Bearer reg-" + TOKEN:
+            return self.plain(200, json.dumps({"token": "reg-%s-%d" % (TOKEN, count("tokens"))}).encode())
+        given = self.headers.get("Authorization", "")
+        if not given.startswith("Bearer reg-" + TOKEN + "-") or count(given) > 8:
             return self.plain(401, b"", {"WWW-Authenticate":
                               'Bearer realm="http://127.0.0.1:%d/token/",service="fault",scope="repository:x:pull"' % port})
         repo, kind, ref = rest.rsplit("/", 2)

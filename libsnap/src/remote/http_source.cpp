@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -82,7 +83,7 @@ class HttpSource final : public Source {
  public:
   HttpSource(HttpObject o, uint64_t size, std::string etag, std::string if_range, std::string identity)
       : o_(std::move(o)), size_(size), etag_(std::move(etag)), if_range_(std::move(if_range)),
-        identity_(std::move(identity)) {}
+        identity_(std::move(identity)), auth_(o_.auth) {}
 
   const std::string& name() const override { return o_.name; }
   uint64_t size() const override { return size_; }
@@ -103,13 +104,15 @@ class HttpSource final : public Source {
     Cursor cur(parts, on_piece);
     auto easy = pool_.acquire();
     unsigned attempts = 0, stalled = 0;
+    bool reauthenticated = false;
     while (true) {
       ++attempts;
       const uint64_t before = cur.written();
       const uint64_t first = offset + before;
+      const std::shared_ptr<const Auth> auth = current_auth();
       Request req;
       req.url = o_.url;
-      req.auth = o_.auth.get();
+      req.auth = auth.get();
       req.range = fmt::format("{}-{}", first, last);
       if (!if_range_.empty()) req.headers.push_back("If-Range: " + if_range_);
       req.on_headers = [&](const Response& r) { return check_response(r, first, last); };
@@ -127,6 +130,11 @@ class HttpSource final : public Source {
         why = "the response ended early";
       } else if (retryable_status(ex.response.status)) {
         why = fmt::format("HTTP {}", ex.response.status);
+      } else if (ex.response.status == 401 && o_.reauthenticate && !reauthenticated) {
+        reauthenticated = true;
+        VRAMSNAP_TRY(refresh_auth(auth));
+        --attempts;
+        continue;
       } else {
         return status_error(ex.response, o_.name);
       }
@@ -138,6 +146,22 @@ class HttpSource final : public Source {
   }
 
  private:
+  std::shared_ptr<const Auth> current_auth() const {
+    std::lock_guard<std::mutex> lock(auth_mu_);
+    return auth_;
+  }
+
+  // One refresh for all the threads that saw the same credentials fail.
+  Status refresh_auth(const std::shared_ptr<const Auth>& failed) const {
+    std::lock_guard<std::mutex> lock(refresh_mu_);
+    if (current_auth() != failed) return {};
+    auto fresh = o_.reauthenticate();
+    if (!fresh.ok()) return std::move(fresh).error();
+    std::lock_guard<std::mutex> lock2(auth_mu_);
+    auth_ = std::move(*fresh);
+    return {};
+  }
+
   Status check_response(const Response& r, uint64_t first, uint64_t last) const {
     if (r.status == 200) {
       if (!if_range_.empty())
@@ -163,6 +187,8 @@ class HttpSource final : public Source {
   HttpObject o_;
   uint64_t size_;
   std::string etag_, if_range_, identity_;
+  mutable std::mutex auth_mu_, refresh_mu_;
+  mutable std::shared_ptr<const Auth> auth_;
   mutable EasyPool pool_;
 };
 

@@ -2,6 +2,7 @@
 // A Source over one object on an HTTP(S) server: a presigned object-store
 // URL, a plain web server, or a registry blob (remote/oci_source.cpp).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,9 @@ struct HttpObject {
   Transport transport;
   std::string digest;                 // "sha256:..." when known (registry blobs): the identity
   std::optional<uint64_t> expected_size;
+  // New credentials after a 401 (registry tokens expire, restores can
+  // outlast them); tried once per read. Thread-safe. Empty: a 401 is final.
+  std::function<Result<std::shared_ptr<const Auth>>()> reauthenticate;
 };
 
 // Learns size and identity with one ranged GET of the first byte; refuses a

@@ -104,7 +104,7 @@ Result<ManifestChoice> choose_from_manifest(const std::string& body, const std::
 Result<std::shared_ptr<const Source>> open_oci_source(const std::string& text, const RemoteOptions& o) {
   VRAMSNAP_ASSIGN_OR_RETURN(auto ref, parse_oci_ref(text));
   const std::string name = "oci://" + ref.text();
-  VRAMSNAP_ASSIGN_OR_RETURN(auto reg, Registry::connect(ref, o, false));
+  VRAMSNAP_ASSIGN_OR_RETURN(std::shared_ptr<Registry> reg, Registry::connect(ref, o, false));
   {
     VRAMSNAP_ASSIGN_OR_RETURN(auto url, parse_http_url(reg->base() + "/v2/"));
     VRAMSNAP_TRY(check_scheme(url, reg->transport()));
@@ -148,6 +148,7 @@ Result<std::shared_ptr<const Source>> open_oci_source(const std::string& text, c
   VRAMSNAP_ASSIGN_OR_RETURN(auto hr, reg->send(std::move(head)));
   if (hr.status != 200) return status_error(hr, name + " (blob " + blob.digest + ")");
   obj.auth = reg->auth();
+  obj.reauthenticate = [reg] { return reg->reauthenticate(); };
   return open_http_source(std::move(obj));
 }
 

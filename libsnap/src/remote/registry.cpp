@@ -85,6 +85,7 @@ Result<std::shared_ptr<const Auth>> Registry::fetch_token(const std::string& hea
 }
 
 Result<Response> Registry::send(Request req) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (req.url.starts_with("/")) req.url = base_ + req.url;
   for (int round = 0;; ++round) {
     req.auth = auth_.get();
@@ -93,8 +94,17 @@ Result<Response> Registry::send(Request req) {
     auto challenge = resp.header("www-authenticate");
     if (!challenge) return resp;
     tried_token_ = true;
+    challenge_ = *challenge;
     VRAMSNAP_ASSIGN_OR_RETURN(auth_, fetch_token(*challenge));
   }
+}
+
+Result<std::shared_ptr<const Auth>> Registry::reauthenticate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (challenge_.empty())
+    return Error(ErrorKind::IO, fmt::format("oci://{}: the registry refused the credentials (HTTP 401)", ref_.text()));
+  VRAMSNAP_ASSIGN_OR_RETURN(auth_, fetch_token(challenge_));
+  return auth_;
 }
 
 }  // namespace vramsnap::remote

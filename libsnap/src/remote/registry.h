@@ -5,6 +5,7 @@
 // is answered by fetching a token from the realm (with the docker login, if
 // any) and trying once more; `Basic` challenges get the login itself.
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,10 @@ class Registry {
   // absolute URL on this registry), authenticating as the registry asks.
   Result<Response> send(Request req);
 
+  // A fresh token for the last challenge (an expired one was refused).
+  // Thread-safe, like send().
+  Result<std::shared_ptr<const Auth>> reauthenticate();
+
  private:
   Registry() = default;
   Result<std::shared_ptr<const Auth>> fetch_token(const std::string& challenge_header);
@@ -40,7 +45,9 @@ class Registry {
   std::string scope_;
   std::optional<Auth> login_;
   std::shared_ptr<const Auth> auth_;
+  std::string challenge_;  // the last WWW-Authenticate answered
   bool tried_token_ = false;
+  std::mutex mu_;          // one exchange at a time on easy_
   Easy easy_;
 };
 
