@@ -40,7 +40,7 @@ struct Opts {
       machine, codec = "auto", chunk_size;
   bool allow_unsealed = false, cold = false, quiet = false;
   unsigned iterations = 10, warmup = 2, threads = 0;
-  RemoteOptions remote;
+  RemoteFlags remote;
   double max_regression = 10.0;
   uint64_t seed = synth::kDefaultSeed;
 };
@@ -158,8 +158,10 @@ int compare_baseline(const Opts& o, const Json& doc, const Json& cur);
 
 namespace {
 
-int run(const Opts& o) {
+int run(Opts o) {
   // ---- what to bench -------------------------------------------------------
+  if (!o.remote.url_file.empty())
+    if (auto s = resolve_location(o.snap, o.remote); !s.ok()) return report_error("bench", s.error());
   if (o.snap.empty() == o.synthetic.empty())
     return report_error("bench", Error(ErrorKind::Usage, "give either a snapshot file or --synthetic SIZE"));
   auto pattern = synth::parse_pattern(o.pattern);
@@ -213,7 +215,7 @@ int run(const Opts& o) {
     if (!k.ok()) return report_error("bench", k.error());
     key = std::move(*k);
     setup.path = o.snap;
-    input = {{"kind", "file"}, {"path", o.snap}};
+    input = {{"kind", "file"}, {"path", redacted_location(o.snap)}};
   }
   setup.key = key ? &*key : nullptr;
   setup.allow_unsealed = o.allow_unsealed;
@@ -221,7 +223,7 @@ int run(const Opts& o) {
   setup.iterations = o.iterations;
   setup.warmup = o.warmup;
   setup.cold = o.cold;
-  setup.remote = o.remote;
+  setup.remote = o.remote.options;
   if (o.cold && is_remote_location(setup.path))
     return report_error("bench", Error(ErrorKind::Usage, "--cold drops a local file from the page cache; it does not "
                                                          "apply to a remote snapshot"));
@@ -338,7 +340,7 @@ int run(const Opts& o) {
     print_json(j.dump(2));
   } else {
     fmt::print("bench {}: {} raw in {} ({:.2f}x), {}, {}; target {}, {}, {} (+{} warm-up), {} page cache\n",
-               size ? fmt::format("synthetic {} {}", human_bytes(*size), o.pattern) : escaped(o.snap), human_bytes(raw),
+               size ? fmt::format("synthetic {} {}", human_bytes(*size), o.pattern) : escaped(redacted_location(o.snap)), human_bytes(raw),
                human_bytes(m->file_size), m->file_size ? static_cast<double>(raw) / static_cast<double>(m->file_size) : 0.0,
                plural(m->stats.chunks, "chunk"), j["snapshot"]["sealed"].get<bool>() ? "sealed" : "unsealed", o.target,
                plural(m->stats.threads, "thread"), plural(o.iterations, "run"), o.warmup, o.cold ? "cold" : "warm");

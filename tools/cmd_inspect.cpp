@@ -16,7 +16,7 @@ namespace {
 struct Opts {
   std::string snap, format = "text";
   bool chunks = false, json = false, quiet = false;
-  RemoteOptions remote;
+  RemoteFlags remote;
 };
 
 struct RegionTotals {
@@ -221,7 +221,7 @@ void print_text(const Snapshot& s, bool with_chunks) {
 Command register_inspect(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("inspect", "Show a snapshot's metadata, seal status, regions and byte layout (no key, no GPU)");
-  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->required()->type_name("SNAP");
+  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->type_name("SNAP");
   add_remote_options(sub, o->remote);
   sub->add_flag("--chunks", o->chunks, "List every chunk");
   auto* json = sub->add_flag("--json", o->json, "Same as --format json (formats/inspect-output.schema.json)");
@@ -233,6 +233,7 @@ Command register_inspect(CLI::App& app) {
               "data or the seal: use 'vramsnap verify' for that.\n"
               "Examples:\n  vramsnap inspect model.snap\n  vramsnap inspect oci://registry.example/models/llama:v3\n  vramsnap inspect model.snap --chunks --format csv");
   return {sub, [o] {
+            if (auto s = resolve_location(o->snap, o->remote); !s.ok()) return report_error("inspect", s.error());
             auto snap = open_snapshot(o->snap, o->remote);
             if (!snap.ok()) return report_error("inspect", snap.error());
             const std::string f = o->json ? "json" : o->format;

@@ -14,7 +14,7 @@ namespace {
 struct Opts {
   std::string snap, dest;
   bool json = false, quiet = false;
-  RemoteOptions remote;
+  RemoteFlags remote;
 };
 
 int run(const Opts& o) {
@@ -22,7 +22,7 @@ int run(const Opts& o) {
   if (is_remote_location(o.snap))
     return report_error("push", Error(ErrorKind::Usage, "push uploads a local file; " + escaped(o.snap) +
                                                             " is a remote location"));
-  auto r = push_snapshot(o.snap, o.dest, o.remote);
+  auto r = push_snapshot(o.snap, o.dest, o.remote.options);
   if (!r.ok()) return report_error("push", r.error());
   if (o.json) {
     print_json(nlohmann::json{{"ok", true},
@@ -49,7 +49,7 @@ Command register_push(CLI::App& app) {
   auto* sub = app.add_subcommand("push", "Upload a snapshot to an OCI registry as an artifact; print its digest");
   sub->add_option("snapshot", o->snap, "Snapshot file")->required()->type_name("SNAP");
   sub->add_option("destination", o->dest, "oci://REGISTRY/REPOSITORY:TAG")->required()->type_name("REF");
-  add_remote_options(sub, o->remote);
+  add_remote_options(sub, o->remote, false);
   sub->add_flag("--json", o->json, "Print the result as JSON (formats/push-output.schema.json)");
   sub->add_flag("-q,--quiet", o->quiet, "Accepted as by every command");
   sub->footer("The snapshot becomes one blob of an OCI artifact (artifactType application/vnd.vramsnap.snapshot.v1);\n"

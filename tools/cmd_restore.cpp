@@ -24,7 +24,7 @@ struct Opts {
   bool allow_unsealed = false, json = false, quiet = false, fixed_va = false, warm = false, no_modules = false;
   std::optional<uint64_t> min_generation;
   unsigned threads = 0;
-  RemoteOptions remote;
+  RemoteFlags remote;
 };
 
 nlohmann::json phases_json(const PhaseTimes& p) {
@@ -55,8 +55,12 @@ void print_phases(const PhaseTimes& p, const RestoreStats& st, const std::string
              wall > 0 ? static_cast<double>(st.raw_bytes) / wall / 1e9 : 0.0, plural(st.threads, "thread"));
 }
 
-int run(const Opts& o) {
-  if (o.json) report_failures_as_json(o.snap);
+int run(Opts o) {
+  if (auto s = resolve_location(o.snap, o.remote); !s.ok()) {
+    if (o.json) report_failures_as_json();
+    return report_error("restore", s.error());
+  }
+  if (o.json) report_failures_as_json(redacted_location(o.snap));
   const uint64_t t_open0 = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
   RestoreOptions ro;
@@ -131,7 +135,7 @@ int run(const Opts& o) {
   stats.phases.open = open_s;
   if (o.json) {
     const double wall = stats.phases.open + stats.phases.total;
-    nlohmann::json j = {{"ok", true}, {"path", o.snap}, {"snapshot_id", snap->meta().id_hex},
+    nlohmann::json j = {{"ok", true}, {"path", redacted_location(o.snap)}, {"snapshot_id", snap->meta().id_hex},
                         {"target", out_dir.empty() ? o.target : (!o.extract.empty() ? "extract" : "extract-tree")}, {"threads", stats.threads},
                         {"chunks", stats.chunks}, {"raw_bytes", stats.raw_bytes}, {"stored_bytes", stats.stored_bytes},
                         {"seconds", wall}, {"gb_per_s", wall > 0 ? static_cast<double>(stats.raw_bytes) / wall / 1e9 : 0.0},
@@ -153,7 +157,7 @@ int run(const Opts& o) {
 Command register_restore(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("restore", "Verified restore into host memory, a CUDA GPU, or files");
-  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->required()->type_name("SNAP");
+  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->type_name("SNAP");
   add_remote_options(sub, o->remote);
   add_key_option(sub, o->key_file);
   add_public_key_options(sub, o->pub);

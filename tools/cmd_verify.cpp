@@ -19,13 +19,18 @@ struct Opts {
   bool allow_unsealed = false, json = false, quiet = false, decode = false;
   std::optional<uint64_t> min_generation;
   unsigned threads = 0;
-  RemoteOptions remote;
+  RemoteFlags remote;
 };
 
 int fail(const Opts&, const Error& e) { return report_error("verify", e); }
 
-int run(const Opts& o) {
-  if (o.json) report_failures_as_json(o.snap);
+int run(Opts o) {
+  if (auto s = resolve_location(o.snap, o.remote); !s.ok()) {
+    if (o.json) report_failures_as_json();
+    return fail(o, s.error());
+  }
+  const std::string shown = redacted_location(o.snap);
+  if (o.json) report_failures_as_json(shown);
   auto keys = find_check_keys(o.key_file, o.pub, o.allow_unsealed);
   if (!keys.ok()) return fail(o, keys.error());
   auto snap = open_snapshot(o.snap, o.remote);
@@ -51,7 +56,7 @@ int run(const Opts& o) {
   else seal = "sealed with key " + rep->seal.key_id_hex + ", seal NOT checked (no key; --allow-unsealed)";
   if (o.json) {
     print_json(nlohmann::json{{"ok", true},
-                              {"path", o.snap},
+                              {"path", shown},
                               {"snapshot_id", snap->meta().id_hex},
                               {"generation", snap->meta().generation},
                               {"seal", {{"state", seal_state_name(rep->seal)},
@@ -66,7 +71,7 @@ int run(const Opts& o) {
                               {"gb_per_s", gbps}}
                    .dump(2));
   } else {
-    fmt::print("OK {}: {}; {}, {} checked in {:.3f} s ({:.2f} GB/s); generation {}\n", escaped(o.snap), seal,
+    fmt::print("OK {}: {}; {}, {} checked in {:.3f} s ({:.2f} GB/s); generation {}\n", escaped(shown), seal,
                plural(rep->chunks_checked, "chunk"), human_bytes(rep->bytes_checked), rep->seconds, gbps, snap->meta().generation);
   }
   return kExitOk;
@@ -77,7 +82,7 @@ int run(const Opts& o) {
 Command register_verify(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("verify", "Check a snapshot's structure, seal and every chunk's SHA-256");
-  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->required()->type_name("SNAP");
+  sub->add_option("snapshot", o->snap, kSnapLocationHelp)->type_name("SNAP");
   add_remote_options(sub, o->remote);
   add_key_option(sub, o->key_file);
   add_public_key_options(sub, o->pub);

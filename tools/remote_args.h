@@ -10,14 +10,25 @@
 
 namespace vramsnap::cli {
 
-// --auth-file, --ca-file, --registry-config, --insecure, --timeout, --retries.
-void add_remote_options(CLI::App* app, RemoteOptions& target);
+struct RemoteFlags {
+  RemoteOptions options;
+  std::string url_file;  // --url-file: the location, kept out of argv
+};
+
+// --auth-file, --ca-file, --registry-config, --insecure, --timeout,
+// --retries, and (with `url_file`) --url-file.
+void add_remote_options(CLI::App* app, RemoteFlags& target, bool url_file = true);
+
+// The location: the SNAP argument, or the first line of --url-file (a
+// presigned URL carries a signature, which argv would show to every local
+// user). Exactly one of them; usage error otherwise.
+Status resolve_location(std::string& snap, const RemoteFlags& flags);
 
 // A path, URL or reference, opened with those options.
-Result<Snapshot> open_snapshot(const std::string& location, const RemoteOptions& options);
+Result<Snapshot> open_snapshot(const std::string& location, const RemoteFlags& flags);
 
 // Help text for the SNAP argument of reading commands.
 inline constexpr const char* kSnapLocationHelp =
-    "Snapshot: a file, an http(s):// URL, or oci://REGISTRY/REPO:TAG or oci://REGISTRY/REPO@sha256:DIGEST";
+    "Snapshot: a file, an http(s):// URL (or --url-file), or oci://REGISTRY/REPO:TAG or oci://REGISTRY/REPO@sha256:DIGEST";
 
 }  // namespace vramsnap::cli

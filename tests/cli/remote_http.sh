@@ -115,6 +115,19 @@ if grep '"mode": "ok"' log | grep -q '"auth": true'; then fail "the token follow
 if grep '"mode": "authredir"' log | grep -q '"auth": false'; then fail "a request to the token's host lacked it"; fi
 rm -rf out
 
+step "a presigned URL from --url-file: kept out of argv, its query never printed"
+printf '%s\n' "$U/ok/s.snap?X-Amz-Signature=SIGNATURE-SECRET" >url
+expect_exit 0 "$VRAMSNAP" restore --url-file url --key-file k.key --extract out --json
+assert_json 'j["path"] == "'"$U"'/ok/s.snap?..."'
+expect_stdout_not_contains "SIGNATURE-SECRET"
+assert_same_bytes out/r r.bin
+rm -rf out
+expect_exit 0 "$VRAMSNAP" verify --url-file url --key-file k.key
+expect_stdout_not_contains "SIGNATURE-SECRET"
+expect_exit 2 "$VRAMSNAP" verify "$U/ok/s.snap" --url-file url --key-file k.key
+expect_exit 2 "$VRAMSNAP" inspect
+expect_stderr_contains "SNAP or --url-file"
+
 step "connection refused: retried within the bound, then exit 4 naming the URL"
 expect_exit 4 "$VRAMSNAP" inspect "http://127.0.0.1:1/x.snap" --retries 2
 expect_stderr_contains "http://127.0.0.1:1/x.snap"

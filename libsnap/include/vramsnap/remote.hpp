@@ -18,8 +18,9 @@
 namespace vramsnap {
 
 struct RemoteOptions {
-  // A file holding a bearer token (for https URLs and registries that take
-  // one). Empty: $VRAMSNAP_AUTH_FILE when set, else no token.
+  // A file holding a bearer token for the URL's host, or for a registry that
+  // takes one directly. Empty: for http(s) URLs $VRAMSNAP_AUTH_FILE when
+  // set, else no token; registries then use the docker logins only.
   std::string auth_file;
   // Extra CA certificates (PEM) trusted besides the system store.
   std::string ca_file;
@@ -38,6 +39,11 @@ struct RemoteOptions {
 
 // True for http://, https:// and oci:// locations.
 VRAMSNAP_API bool is_remote_location(const std::string& location);
+
+// What messages and reports show of a location: a URL without user info,
+// query or fragment (a presigned URL's signature is a credential); a path or
+// an oci:// reference as given.
+VRAMSNAP_API std::string redacted_location(const std::string& location);
 
 // A path (open_file_source), an http(s) URL or an oci:// reference. Remote
 // opens make one small request (two or three for a registry: manifest,

@@ -13,6 +13,10 @@ bool is_remote_location(const std::string& location) {
   return remote::location_kind(location) != remote::LocationKind::File;
 }
 
+std::string redacted_location(const std::string& location) {
+  return remote::location_kind(location) == remote::LocationKind::Http ? remote::redacted(location) : location;
+}
+
 Result<std::shared_ptr<const Source>> open_source(const std::string& location, const RemoteOptions& o) {
   switch (remote::location_kind(location)) {
     case remote::LocationKind::File:

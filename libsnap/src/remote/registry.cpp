@@ -31,7 +31,12 @@ Result<std::unique_ptr<Registry>> Registry::connect(const OciRef& ref, const Rem
   const bool plain = is_loopback_host(ref.host) || o.insecure;
   r->base_ = (plain ? "http://" : "https://") + ref.registry;
   r->scope_ = "repository:" + ref.repository + (push ? ":pull,push" : ":pull");
-  VRAMSNAP_ASSIGN_OR_RETURN(r->auth_, load_bearer(o));
+  // A registry gets a bearer token file only when named for it: the ambient
+  // $VRAMSNAP_AUTH_FILE is for http(s) URLs, and the registry's own
+  // credentials are the docker logins.
+  if (!o.auth_file.empty()) {
+    VRAMSNAP_ASSIGN_OR_RETURN(r->auth_, load_bearer(o));
+  }
   VRAMSNAP_ASSIGN_OR_RETURN(r->login_, load_registry_login(o, ref.registry));
   return r;
 }
