@@ -4,13 +4,10 @@
 #include "remote/http.h"
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 
 #include <chrono>
 #include <cctype>
 #include <mutex>
-#include <random>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -22,11 +19,6 @@ constexpr size_t kMaxHeaderBytes = 64 * 1024;
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-void wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-  s.clear();
 }
 
 struct CurlList {
@@ -187,36 +179,6 @@ std::string what_failed(CURLcode c, const char* errbuf) {
 
 }  // namespace
 
-Auth::~Auth() {
-  wipe(token);
-  wipe(user);
-  wipe(password);
-}
-
-Transport transport_from(const RemoteOptions& o) {
-  Transport t;
-  t.ca_file = o.ca_file;
-  t.insecure = o.insecure;
-  t.timeout_s = o.timeout_s == 0 ? 30 : o.timeout_s;
-  t.retry.max_attempts = o.retries == 0 ? 1 : o.retries;
-  t.retry.max_total = std::max(t.retry.max_total, t.retry.max_attempts);
-  return t;
-}
-
-Status check_scheme(const HttpUrl& url, const Transport& t) {
-  if (url.scheme == "http" && !t.insecure && !is_loopback_host(url.host))
-    return Error(ErrorKind::Usage, fmt::format("{}: plain HTTP to a host other than loopback is refused (use https, or "
-                                               "--insecure to allow it)", redacted(url.text)));
-  return {};
-}
-
-std::optional<std::string> Response::header(std::string_view name) const {
-  std::optional<std::string> v;
-  for (const auto& [k, val] : headers)
-    if (k == name) v = val;
-  return v;
-}
-
 Easy::Easy() {
   global_init();
   h_ = curl_easy_init();
@@ -330,62 +292,6 @@ Exchange Easy::perform(const Request& req, const Transport& t) {
     }
   }
   return ex;
-}
-
-void EasyPool::Release::operator()(Easy* e) const {
-  std::lock_guard<std::mutex> lock(pool->mu_);
-  pool->idle_.emplace_back(e);
-}
-
-EasyPool::Handle EasyPool::acquire() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (idle_.empty()) return Handle(new Easy, Release{this});
-  Easy* e = idle_.back().release();
-  idle_.pop_back();
-  return Handle(e, Release{this});
-}
-
-void backoff_sleep(const RetryPolicy& p, unsigned attempt) {
-  const uint64_t wait = backoff_ms(p, attempt);
-  if (wait == 0) return;
-  thread_local std::minstd_rand rng(std::random_device{}());
-  const uint64_t jittered = wait / 2 + rng() % (wait / 2 + 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(jittered));
-}
-
-Result<Response> perform_retried(Easy& easy, const Request& req, const Transport& t) {
-  const std::string shown = redacted(req.url);
-  for (unsigned attempt = 1;; ++attempt) {
-    Exchange ex = easy.perform(req, t);
-    const bool again = req.idempotent && may_retry(t.retry, attempt, attempt);
-    if (!ex.status.ok()) {
-      if (ex.transient && again) {
-        backoff_sleep(t.retry, attempt + 1);
-        continue;
-      }
-      if (ex.callback_failed) return std::move(ex.status).error();
-      return Error(ex.status.error().kind(),
-                   fmt::format("{}: {}{}", shown, ex.status.error().message(),
-                               ex.transient ? fmt::format(" (after {} tries)", attempt) : ""));
-    }
-    if (retryable_status(ex.response.status) && again) {
-      backoff_sleep(t.retry, attempt + 1);
-      continue;
-    }
-    return std::move(ex.response);
-  }
-}
-
-Error status_error(const Response& r, std::string_view shown_url) {
-  std::string why;
-  switch (r.status) {
-    case 401: why = "authentication required or refused (give a token with --auth-file, or registry credentials)"; break;
-    case 403: why = "access denied (the credentials lack permission)"; break;
-    case 404: why = "not found"; break;
-    case 416: why = "range not satisfiable"; break;
-    default: why = r.status >= 500 ? "server error" : "unexpected response"; break;
-  }
-  return Error(ErrorKind::IO, fmt::format("{}: HTTP {}: {}", shown_url, r.status, why));
 }
 
 }  // namespace vramsnap::remote

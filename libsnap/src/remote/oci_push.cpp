@@ -67,8 +67,8 @@ Result<bool> ensure_blob(Registry& reg, const Descriptor& d, const io::InputFile
   put.url = url;
   put.headers = {"Content-Type: application/octet-stream"};
   put.idempotent = false;
+  uint64_t at = 0;  // read position of the streamed body; outlives the request
   if (file) {
-    uint64_t at = 0;
     put.upload_size = d.size;
     put.upload = [file, &at](std::span<uint8_t> dst) -> Result<size_t> {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), file->size() - at));
