@@ -108,6 +108,8 @@ class EasyPool {
   };
   using Handle = std::unique_ptr<Easy, Release>;
   Handle acquire();
+  // Adds an idle handle (with its open connection).
+  void give(std::unique_ptr<Easy> easy);
 
  private:
   std::mutex mu_;

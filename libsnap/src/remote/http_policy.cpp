@@ -56,6 +56,11 @@ void EasyPool::Release::operator()(Easy* e) const {
   pool->idle_.emplace_back(e);
 }
 
+void EasyPool::give(std::unique_ptr<Easy> easy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.push_back(std::move(easy));
+}
+
 EasyPool::Handle EasyPool::acquire() {
   std::lock_guard<std::mutex> lock(mu_);
   if (idle_.empty()) return Handle(new Easy, Release{this});

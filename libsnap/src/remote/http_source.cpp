@@ -85,6 +85,8 @@ class HttpSource final : public Source {
       : o_(std::move(o)), size_(size), etag_(std::move(etag)), if_range_(std::move(if_range)),
         identity_(std::move(identity)), auth_(o_.auth) {}
 
+  void adopt(std::unique_ptr<Easy> easy) { pool_.give(std::move(easy)); }
+
   const std::string& name() const override { return o_.name; }
   uint64_t size() const override { return size_; }
   std::string identity() const override { return identity_; }
@@ -216,7 +218,7 @@ std::optional<ContentRange> parse_content_range(std::string_view v) {
 Result<std::shared_ptr<const Source>> open_http_source(HttpObject o) {
   VRAMSNAP_ASSIGN_OR_RETURN(auto url, parse_http_url(o.url));
   VRAMSNAP_TRY(check_scheme(url, o.transport));
-  Easy easy;
+  auto easy = std::make_unique<Easy>();
   Request req;
   req.url = o.url;
   req.auth = o.auth.get();
@@ -230,7 +232,7 @@ Result<std::shared_ptr<const Source>> open_http_source(HttpObject o) {
                                          "support, or copy the file and restore from disk");
     return {};
   };
-  auto resp = perform_retried(easy, req, o.transport);
+  auto resp = perform_retried(*easy, req, o.transport);
   if (!resp.ok()) {
     return std::move(resp).error();
   }
@@ -258,8 +260,9 @@ Result<std::shared_ptr<const Source>> open_http_source(HttpObject o) {
   if (!o.digest.empty()) identity = o.digest;
   else if (!etag.empty()) identity = "etag:" + etag + ":" + std::to_string(size);
   else identity = fmt::format("size:{}:modified:{}", size, modified);
-  return std::shared_ptr<const Source>(
-      std::make_shared<HttpSource>(std::move(o), size, std::move(etag), std::move(if_range), std::move(identity)));
+  auto src = std::make_shared<HttpSource>(std::move(o), size, std::move(etag), std::move(if_range), std::move(identity));
+  src->adopt(std::move(easy));  // the probe's connection serves the first read
+  return std::shared_ptr<const Source>(std::move(src));
 }
 
 }  // namespace vramsnap::remote
