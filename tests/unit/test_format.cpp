@@ -1378,13 +1378,19 @@ TEST_CASE("format: required feature bits are checked against the table of known 
   // format 1.2). Other bits are refused by number; bit 0 under minor 0 is a
   // malformed file.
   const auto known = vramsnap::format::known_features();
-  REQUIRE(known.size() == 2);
+  REQUIRE(known.size() >= 3);
   CHECK(known[0].bit == 0);
   CHECK(std::string(known[0].name) == "leaf-sha256");
   CHECK(known[0].minor == 1);
   CHECK(known[1].bit == 1);
   CHECK(std::string(known[1].name) == "ed25519");
   CHECK(known[1].minor == 2);
+  const auto planes = std::find_if(known.begin(), known.end(), [](const Feature& f) { return f.bit == 3; });
+  REQUIRE(planes != known.end());
+  CHECK(std::string(planes->name) == "planes");
+  CHECK(planes->minor == 4);
+  VT_CHECK_ERROR(check_required_features(8, 3, known), ErrorKind::Format, "feature planes (bit 3) is defined by format 1.4");
+  CHECK(check_required_features(9, 4, known).ok());
   VT_CHECK_ERROR(check_required_features(2, 1, known), ErrorKind::Format, "claims 1.1");
   CHECK(check_required_features(0, 0, known).ok());
   CHECK(check_required_features(1, 1, known).ok());
