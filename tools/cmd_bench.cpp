@@ -246,6 +246,18 @@ int run(Opts o) {
   if (!o.quiet) fmt::print(stderr, "bench: zstd -3 single-thread decode and HMAC references...\n");
   auto z = bench::measure_zstd(m->sample, std::max(3u, o.iterations));
   if (!z.ok()) return report_error("bench", z.error());
+  // The same sample stored raw, with shuffle and with planes, chunk by chunk
+  // as capture stores it, each decoded by one core.
+  std::string sample_dtype = size ? std::string(synth::dtype_of(*pattern)) : std::string();
+  for (const auto& r : snap->regions())
+    if (sample_dtype.empty() && r.size) sample_dtype = r.dtype;
+  if (!o.quiet) fmt::print(stderr, "bench: raw, shuffle and planes over the sample ({}), one core...\n", sample_dtype);
+  std::vector<CodecTiming> codec_runs;
+  for (CodecChoice c : {CodecChoice::Raw, CodecChoice::Shuffle, CodecChoice::Planes}) {
+    auto t = measure_codec(m->sample, c, sample_dtype, snap->meta().chunk_size, std::max(3u, o.iterations));
+    if (!t.ok()) return report_error("bench", t.error());
+    codec_runs.push_back(std::move(*t));
+  }
   std::optional<CopyBandwidth> h2d;
   if (setup.target == Target::Cuda) {
     const uint64_t bytes = std::clamp<uint64_t>(m->stats.raw_bytes, 1ull << 20, 256ull << 20);
@@ -285,12 +297,13 @@ int run(Opts o) {
                   {"memory_bytes", facts.memory_bytes}, {"loadavg_1m_at_start", facts.loadavg_1m},
                   {"gpu", h2d ? Json(h2d->gpu_name) : Json(nullptr)}};
   j["input"] = input;
-  uint64_t codec_chunks[4] = {};
-  for (const auto& c : snap->chunks()) ++codec_chunks[static_cast<int>(c.codec)];
+  uint64_t codec_chunks[256] = {};
+  for (const auto& c : snap->chunks()) ++codec_chunks[static_cast<size_t>(c.codec)];
+  Json chunk_counts = Json::object();
+  for (Codec c : known_codecs()) chunk_counts[to_string(c)] = codec_chunks[static_cast<size_t>(c)];
   j["snapshot"] = {{"file_size", m->file_size}, {"raw_bytes", raw}, {"stored_bytes", m->stats.stored_bytes},
                    {"chunks", m->stats.chunks}, {"chunk_size", snap->meta().chunk_size},
-                   {"codec_chunks", {{"zero", codec_chunks[0]}, {"raw", codec_chunks[1]}, {"zstd", codec_chunks[2]},
-                                     {"shuffle", codec_chunks[3]}}},
+                   {"codec_chunks", chunk_counts},
                    {"sealed", snap->seal().state != SealState::Unsealed}};
   j["target"] = o.target;
   j["threads"] = m->stats.threads;
@@ -318,6 +331,26 @@ int run(Opts o) {
                           {"seconds", pct_json(hp)}, {"gb_per_s", h2d_gbps}};
   }
   j["references"] = refs;
+  // Codec comparison: ratios against shuffle (C8: planes decodes >= 1.5x
+  // faster on one core and stores <= 1.02x).
+  const CodecTiming& shuffle_run = codec_runs[1];
+  const double shuffle_dec = gbps(shuffle_run.raw_bytes, bench::percentiles(shuffle_run.decode_seconds).p50);
+  Json codecs = Json::array();
+  for (const auto& t : codec_runs) {
+    const auto dp = bench::percentiles(t.decode_seconds);
+    const double dec = gbps(t.raw_bytes, dp.p50);
+    Json stored_as = Json::object();
+    for (Codec c : known_codecs())
+      if (t.chunks_by_codec[static_cast<size_t>(c)]) stored_as[to_string(c)] = t.chunks_by_codec[static_cast<size_t>(c)];
+    codecs.push_back({{"codec", to_string(static_cast<Codec>(t.choice))}, {"sample_bytes", t.raw_bytes},
+                      {"stored_bytes", t.stored_bytes}, {"chunks_stored_as", stored_as},
+                      {"stored_vs_shuffle", ratio(double(t.stored_bytes), double(shuffle_run.stored_bytes))},
+                      {"encode_gb_per_s_1t", gbps(t.raw_bytes, t.encode_seconds)},
+                      {"decode_seconds_1t", pct_json(dp)}, {"decode_gb_per_s_1t", dec},
+                      {"decode_vs_shuffle", ratio(dec, shuffle_dec)},
+                      {"device_decode_gb_per_s", nullptr}});
+  }
+  j["codecs"] = codecs;
   j["ratios"] = {{"restore_vs_plain_read", ratio(restore_gbps, read_gbps)},
                  {"restore_vs_zstd_decode_1t", ratio(restore_gbps, dec_gbps)},
                  {"restore_vs_naive_pipeline", ratio(restore_gbps, naive_gbps)},
@@ -365,6 +398,16 @@ int run(Opts o) {
     row("naive: whole-stream HMAC-SHA256, then 1-thread decode", naive_gbps);
     if (h2d) row(fmt::format("pinned cudaMemcpyAsync H2D ({}, {})", human_bytes(h2d->bytes), h2d->gpu_name), h2d_gbps);
     fmt::print("{}", r.render());
+    Table ct({fmt::format("codec ({} sample, {})", human_bytes(shuffle_run.raw_bytes), sample_dtype), "stored",
+              "vs shuffle", "encode GB/s", "decode GB/s 1t", "vs shuffle", "device GB/s"},
+             {false, true, true, true, true, true, true});
+    for (const auto& c : j["codecs"]) {
+      auto x = [](const Json& v) { return v.is_null() ? std::string("-") : fmt::format("{:.3f}x", v.get<double>()); };
+      ct.add({c["codec"].get<std::string>(), human_bytes(c["stored_bytes"].get<uint64_t>()), x(c["stored_vs_shuffle"]),
+              fmt::format("{:.3f}", c["encode_gb_per_s_1t"].get<double>()),
+              fmt::format("{:.3f}", c["decode_gb_per_s_1t"].get<double>()), x(c["decode_vs_shuffle"]), "-"});
+    }
+    fmt::print("\n{}", ct.render());
   }
   if (!o.baseline.empty()) return compare_baseline(o, baseline, j);
   return kExitOk;
@@ -444,7 +487,7 @@ Command register_bench(CLI::App& app) {
   sub->add_option("--write-data", o->write_data, "Write the raw synthetic bytes to FILE and exit (for zstd/openssl "
                                                  "comparisons)")->type_name("FILE");
   sub->add_option("--codec", o->codec, "Synthetic capture codec (default auto)")
-      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle"}));
+      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle", "planes"}));
   sub->add_option("--chunk-size", o->chunk_size, "Synthetic capture chunk size (default 4MiB)")->type_name("SIZE");
   sub->add_option("--workdir", o->workdir, "Directory for the temporary snapshot (default $TMPDIR or /tmp)")->type_name("DIR");
   add_key_option(sub, o->key_file);

@@ -27,8 +27,9 @@ struct Opts {
 
 std::string codec_mix(const RegionSummary& r) {
   std::vector<std::string> parts;
-  for (int c = 0; c < 4; ++c)
-    if (r.codec_chunks[c]) parts.push_back(fmt::format("{}:{}", to_string(static_cast<Codec>(c)), r.codec_chunks[c]));
+  for (Codec c : known_codecs())
+    if (const size_t i = static_cast<size_t>(c); i < r.codec_chunks.size() && r.codec_chunks[i])
+      parts.push_back(fmt::format("{}:{}", to_string(c), r.codec_chunks[i]));
   return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, " "));
 }
 
@@ -40,7 +41,8 @@ nlohmann::json summary_json(const CaptureSummary& s) {
   nlohmann::json regions = nlohmann::json::array();
   for (const auto& r : s.regions) {
     nlohmann::json codecs;
-    for (int c = 0; c < 4; ++c) codecs[to_string(static_cast<Codec>(c))] = r.codec_chunks[c];
+    for (Codec c : known_codecs())
+      if (const size_t i = static_cast<size_t>(c); i < r.codec_chunks.size()) codecs[to_string(c)] = r.codec_chunks[i];
     regions.push_back({{"name", r.meta.name}, {"kind", to_string(r.meta.kind)}, {"dtype", r.meta.dtype},
                        {"shape", r.meta.shape}, {"size", r.meta.size}, {"stored", r.stored}, {"chunks", r.chunks},
                        {"codecs", codecs}});
@@ -183,9 +185,10 @@ Command register_capture(CLI::App& app) {
   sub->add_option("--generation", o->generation, "Generation number (sealed; 'verify --min-generation' refuses older)")
       ->type_name("N")->check(kUint64Arg);
   sub->add_option("--chunk-size", o->chunk_size, "Chunk size, 64KiB..256MiB (default 4MiB)")->type_name("SIZE");
-  sub->add_option("--codec", o->codec, "auto (default: per chunk, raw when compression gains < 3%), raw, zstd, or "
-                                       "shuffle (byte planes by dtype size, then zstd)")
-      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle"}));
+  sub->add_option("--codec", o->codec, "auto (default: per chunk, raw when compression gains < 3%), raw, zstd, "
+                                       "shuffle (byte planes by dtype size, then zstd), or planes (byte planes, "
+                                       "Huffman-coded in blocks a GPU decodes)")
+      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle", "planes"}));
   sub->add_option("--level", o->level, "zstd level (default 3)")->check(CLI::Range(-7, 19));
   sub->add_option("--chunk-hash", o->chunk_hash,
                   "leaf-sha256 (default: over 16 KiB leaves, format 1.1, verifiable on a GPU) or sha256 (flat, "

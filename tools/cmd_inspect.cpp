@@ -21,7 +21,7 @@ struct Opts {
 
 struct RegionTotals {
   uint64_t stored = 0, chunks = 0;
-  std::array<uint64_t, 4> codecs{};
+  std::array<uint64_t, 256> codecs{};  // chunks per codec id
 };
 
 std::vector<RegionTotals> totals(const Snapshot& s) {
@@ -38,10 +38,10 @@ std::string ratio(uint64_t raw, uint64_t stored) {
   return stored ? fmt::format("{:.2f}x", static_cast<double>(raw) / static_cast<double>(stored)) : (raw ? "inf" : "-");
 }
 
-std::string codec_mix(const std::array<uint64_t, 4>& c) {
+std::string codec_mix(const std::array<uint64_t, 256>& c) {
   std::vector<std::string> parts;
-  for (int i = 0; i < 4; ++i)
-    if (c[i]) parts.push_back(fmt::format("{}:{}", to_string(static_cast<Codec>(i)), c[i]));
+  for (Codec id : known_codecs())
+    if (c[static_cast<size_t>(id)]) parts.push_back(fmt::format("{}:{}", to_string(id), c[static_cast<size_t>(id)]));
   return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, " "));
 }
 
@@ -63,7 +63,7 @@ nlohmann::json to_json(const Snapshot& s, bool with_chunks) {
   for (size_t i = 0; i < s.regions().size(); ++i) {
     const auto& r = s.regions()[i];
     json codecs;
-    for (int c = 0; c < 4; ++c) codecs[to_string(static_cast<Codec>(c))] = t[i].codecs[c];
+    for (Codec c : known_codecs()) codecs[to_string(c)] = t[i].codecs[static_cast<size_t>(c)];
     json flags = json::array();
     if (r.flags & kFlagReadMostly) flags.push_back("read_mostly");
     if (r.flags & kFlagWarm) flags.push_back("warm");
@@ -134,12 +134,16 @@ void print_csv(const Snapshot& s, bool with_chunks) {
     return;
   }
   const auto t = totals(s);
-  fmt::print("name,kind,dtype,shape,device,size,stored,chunks,zero,raw,zstd,shuffle\n");
+  fmt::print("name,kind,dtype,shape,device,size,stored,chunks");
+  for (Codec c : known_codecs()) fmt::print(",{}", to_string(c));
+  fmt::print("\n");
   for (size_t i = 0; i < s.regions().size(); ++i) {
     const auto& r = s.regions()[i];
-    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(r.name), to_string(r.kind), r.dtype,
+    fmt::print("{},{},{},{},{},{},{},{}", csv_field(r.name), to_string(r.kind), r.dtype,
                csv_field(r.shape.empty() ? "" : fmt::format("{}", fmt::join(r.shape, "x"))), r.device, r.size,
-               t[i].stored, t[i].chunks, t[i].codecs[0], t[i].codecs[1], t[i].codecs[2], t[i].codecs[3]);
+               t[i].stored, t[i].chunks);
+    for (Codec c : known_codecs()) fmt::print(",{}", t[i].codecs[static_cast<size_t>(c)]);
+    fmt::print("\n");
   }
 }
 
@@ -208,7 +212,7 @@ void print_text(const Snapshot& s, bool with_chunks) {
     for (size_t i = 0; i < s.chunks().size(); ++i) {
       const auto& c = s.chunks()[i];
       ct.add({std::to_string(i), escaped(s.regions()[c.region].name), std::to_string(c.region_offset), std::to_string(c.raw_size),
-              c.codec == Codec::Shuffle ? fmt::format("shuffle/{}", c.elem_size) : to_string(c.codec),
+              c.elem_size ? fmt::format("{}/{}", to_string(c.codec), c.elem_size) : to_string(c.codec),
               c.codec == Codec::Zero ? "-" : std::to_string(c.stored_offset), std::to_string(c.stored_size),
               to_hex({c.hash.data(), 8})});
     }

@@ -44,7 +44,7 @@ assert_no_temp_files .
 step "inspect --json: metadata, regions, and the layout accounts for every byte"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --json
 assert_json \
-  'j["format_version"] == "1.1" and j["required_features"] == 1 and j["chunk_hash"] == "leaf-sha256-16k"' \
+  'j["format_version"] == "1.4" and j["required_features"] == 9 and j["chunk_hash"] == "leaf-sha256-16k"  # bf16 as planes' \
   'j["seal"] == {"state": "unsealed", "key_id": None}' \
   'j["chunk_size"] == 65536'
 w='j["regions"][1]'
@@ -76,11 +76,11 @@ assert_json \
   'all(len(c["sha256"]) == 64 for c in j["chunks"])' \
   'all(c["stored_offset"] % 4096 == 0 for c in j["chunks"] if c["codec"] != "zero")  # chunks 4 KiB aligned' \
   'sum(c["raw_size"] for c in j["chunks"]) == j["totals"]["raw_bytes"]' \
-  'all(c["elem_size"] == 2 for c in j["chunks"] if c["codec"] == "shuffle")  # bf16 shuffle elem size'
+  'all(c["elem_size"] == 2 for c in j["chunks"] if c["codec"] in ("shuffle", "planes"))  # bf16 elem size'
 
 step "inspect text"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap
-expect_stdout_contains "format      1.1"
+expect_stdout_contains "format      1.4"
 expect_stdout_contains "chunk hash  leaf-sha256-16k"
 expect_stdout_contains "seal        unsealed"
 expect_stdout_contains "chunk size  64.00 KiB"
@@ -90,11 +90,11 @@ expect_stdout_matches '^weights +device +bf16 +\[96, 1024\] +1 '
 expect_stdout_matches "^total = file size +$snap_size\$"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --chunks
 expect_stdout_matches '^ +0 +host +0 +10000 +raw '
-expect_stdout_matches 'shuffle/2'
+expect_stdout_matches 'planes/2'
 
 step "inspect --format csv (regions and chunks)"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --format csv
-assert_eq "$(head -n1 "$OUT")" "name,kind,dtype,shape,device,size,stored,chunks,zero,raw,zstd,shuffle" "csv header"
+assert_eq "$(head -n1 "$OUT")" "name,kind,dtype,shape,device,size,stored,chunks,zero,raw,zstd,shuffle,planes" "csv header"
 assert_eq "$(wc -l <"$OUT")" 8 "csv rows"
 expect_stdout_contains "weights,device,bf16,96x1024,1,196608,"
 expect_stdout_contains "empty,device,f32,0x16,0,0,0,0,0,0,0,0"
@@ -104,8 +104,8 @@ chunks=$(("$(wc -l <"$OUT")" - 1))
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --json
 assert_json "j[\"totals\"][\"chunks\"] == $chunks  # csv chunk rows"
 
-step "--codec raw / zstd / shuffle / auto, --level, --threads"
-for codec in raw zstd shuffle auto; do
+step "--codec raw / zstd / shuffle / planes / auto, --level, --threads"
+for codec in raw zstd shuffle planes auto; do
   expect_exit 0 "$VRAMSNAP" capture -o "c-$codec.snap" --json --codec "$codec" --level 5 --threads 1 \
     --chunk-size 64KiB --region w=dev.bf16,kind=device,dtype=bf16 --region t=text.log --region z=zeros.bin
   assert_json 'j["threads"] == 1'
@@ -115,7 +115,8 @@ for codec in raw zstd shuffle auto; do
     raw) assert_json '[r["codecs"]["raw"] for r in j["regions"]] == [3, 2, 2] and j["stored_bytes"] == j["raw_bytes"]  # raw' ;;
     zstd) assert_json '[r["codecs"]["zstd"] for r in j["regions"]] == [3, 2, 0] and j["regions"][2]["codecs"]["zero"] == 2  # zstd' ;;
     shuffle) assert_json '[r["codecs"]["shuffle"] for r in j["regions"]] == [3, 0, 0] and j["regions"][1]["codecs"]["zstd"] == 2 and j["regions"][2]["codecs"]["zero"] == 2  # shuffle' ;;
-    auto) assert_json 'j["regions"][0]["codecs"]["shuffle"] == 3 and j["regions"][1]["codecs"]["zstd"] == 2 and j["regions"][2]["codecs"]["zero"] == 2  # auto' ;;
+    planes) assert_json '[r["codecs"]["planes"] for r in j["regions"]] == [3, 0, 0] and j["regions"][1]["codecs"]["zstd"] == 2 and j["regions"][2]["codecs"]["zero"] == 2  # planes' ;;
+    auto) assert_json 'j["regions"][0]["codecs"]["planes"] == 3 and j["regions"][1]["codecs"]["zstd"] == 2 and j["regions"][2]["codecs"]["zero"] == 2  # auto' ;;
   esac
   expect_exit 0 "$VRAMSNAP" verify "c-$codec.snap" --allow-unsealed --decode
 done

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend/kernels/launch.h"
+#include "codec/codec.h"
 #include "gpu_check.h"
 #include "crypto/leaf_hash.h"
 
@@ -75,6 +76,84 @@ static int leaf_verify_matches_cpu(int sm_count) {
   return 0;
 }
 
+// planes chunks of every element size and awkward lengths (one spanning
+// several slices), two of them damaged, decoded in one launch: the bytes of
+// every good chunk must be the CPU decoder's, and exactly the damaged ones
+// must report a fault; nothing is written outside a chunk's destination.
+static int planes_decode_matches_cpu(int sm_count) {
+  namespace pl = vramsnap::codec::planes;
+  struct Case { size_t elems; unsigned e; size_t tail; bool damage; };
+  const std::vector<Case> cases = {{pl::kSliceElements * 2 + 4097, 2, 0, false}, {100000, 4, 3, false},
+                                   {30001, 8, 5, false}, {4096, 2, 1, false}, {70000, 2, 0, true},
+                                   {50000, 4, 0, true}, {1u << 21, 2, 0, false}};
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  vramsnap::codec::ChunkEncoder enc(3);
+  vramsnap::codec::ChunkDecoder dec;
+  constexpr size_t kGuard = 256;
+  std::vector<std::vector<uint8_t>> raw(cases.size()), stored(cases.size()), want(cases.size());
+  std::vector<bool> cpu_ok(cases.size());
+  for (size_t c = 0; c < cases.size(); ++c) {
+    const auto& k = cases[c];
+    raw[c].resize(k.elems * k.e + k.tail);
+    for (size_t i = 0; i < k.elems; ++i) {
+      const float f = dist(rng);
+      uint64_t bits = 0;
+      std::memcpy(&bits, &f, 4);
+      if (k.e == 2) bits >>= 16;
+      if (k.e == 8) bits <<= 29;
+      for (unsigned b = 0; b < k.e; ++b) raw[c][i * k.e + b] = static_cast<uint8_t>(bits >> (8 * b));
+    }
+    for (size_t i = 0; i < k.tail; ++i) raw[c][k.elems * k.e + i] = static_cast<uint8_t>(rng());
+    auto r = enc.encode(raw[c], vramsnap::CodecChoice::Planes, k.e);
+    if (!r.ok() || r->codec != vramsnap::Codec::Planes) {
+      CHECK(false, "case %zu did not encode as planes", c);
+      return 1;
+    }
+    stored[c].assign(r->stored.begin(), r->stored.end());
+    if (k.damage) stored[c][stored[c].size() - 2] ^= 0x21;  // the last Huffman block or the raw plane
+    want[c].assign(raw[c].size(), 0);
+    cpu_ok[c] = dec.decode(vramsnap::Codec::Planes, static_cast<uint8_t>(k.e), stored[c], want[c]).ok();
+  }
+  std::vector<uint8_t*> din(cases.size()), dout(cases.size());
+  std::vector<pl::PlanesJob> jobs(cases.size());
+  for (size_t c = 0; c < cases.size(); ++c) {
+    CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&din[c]), stored[c].size()));
+    CUDA_OK(cudaMemcpy(din[c], stored[c].data(), stored[c].size(), cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&dout[c]), raw[c].size() + 2 * kGuard));
+    CUDA_OK(cudaMemset(dout[c], 0xA5, raw[c].size() + 2 * kGuard));
+    jobs[c] = {din[c], stored[c].size(), dout[c] + kGuard, raw[c].size(), cases[c].e, 0};
+  }
+  const uint32_t slices = pl::assign_slices(jobs.data(), static_cast<uint32_t>(jobs.size()));
+  pl::PlanesJob* djobs = nullptr;
+  uint32_t* dstatus = nullptr;
+  CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&djobs), jobs.size() * sizeof(pl::PlanesJob)));
+  CUDA_OK(cudaMemcpy(djobs, jobs.data(), jobs.size() * sizeof(pl::PlanesJob), cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&dstatus), jobs.size() * sizeof(uint32_t)));
+  CUDA_OK(cudaMemset(dstatus, 0, jobs.size() * sizeof(uint32_t)));
+  const pl::PlanesBatch batch{djobs, static_cast<uint32_t>(jobs.size()), slices, dstatus};
+  CUDA_OK(k::launch_planes_decode(batch, sm_count, nullptr));
+  CUDA_OK(cudaDeviceSynchronize());
+  std::vector<uint32_t> status(jobs.size());
+  CUDA_OK(cudaMemcpy(status.data(), dstatus, status.size() * sizeof(uint32_t), cudaMemcpyDeviceToHost));
+  for (size_t c = 0; c < cases.size(); ++c) {
+    std::vector<uint8_t> got(raw[c].size() + 2 * kGuard);
+    CUDA_OK(cudaMemcpy(got.data(), dout[c], got.size(), cudaMemcpyDeviceToHost));
+    bool guards = true;
+    for (size_t i = 0; i < kGuard; ++i) guards = guards && got[i] == 0xA5 && got[got.size() - 1 - i] == 0xA5;
+    CHECK(guards, "chunk %zu: written outside its destination", c);
+    CHECK((status[c] == 0) == cpu_ok[c], "chunk %zu: GPU status %u, CPU %s", c, status[c], cpu_ok[c] ? "ok" : "refused");
+    if (cpu_ok[c] && status[c] == 0)
+      CHECK(std::memcmp(got.data() + kGuard, want[c].data(), want[c].size()) == 0, "chunk %zu: bytes differ from the CPU's", c);
+    if (!cases[c].damage) CHECK(status[c] == 0 && cpu_ok[c], "chunk %zu: an intact chunk was refused", c);
+    cudaFree(din[c]);
+    cudaFree(dout[c]);
+  }
+  cudaFree(djobs);
+  cudaFree(dstatus);
+  return 0;
+}
+
 int main() {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
@@ -84,6 +163,7 @@ int main() {
   int sms = 0;
   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
   if (leaf_verify_matches_cpu(sms) != 0) ++gputest::failed;
+  if (planes_decode_matches_cpu(sms) != 0) ++gputest::failed;
   std::printf("%d passed, %d failed\n", gputest::passed, gputest::failed);
   return gputest::failed ? 1 : 0;
 }

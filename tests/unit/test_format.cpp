@@ -23,7 +23,8 @@ using nlohmann::json;
 
 namespace {
 
-// The base snapshot of most cases (unsealed, ~60 KiB):
+// The base snapshot of most cases (unsealed, ~60 KiB, codec shuffle asked
+// for, so the bf16 region is not stored with planes as auto would):
 //   region 0 "layers/0/w"  bf16, 70 KiB  -> chunks 0, 1 (shuffle)
 //   region 1 "kv/zero"     u8, 100 KiB of zeros -> chunks 2, 3 (zero)
 //   region 2 "empty"       0 bytes -> no chunk
@@ -40,7 +41,9 @@ struct Base {
     regions.push_back(region("kv/zero", Bytes(100 * KiB, 0), "u8"));
     regions.push_back(region("empty", {}, "u8"));
     regions.push_back(region("text", text_like(10 * KiB, 12), "u8"));
-    bytes = make_snapshot(dir / "base.snap", regions);
+    auto opt = capture_options();
+    opt.codec = vramsnap::CodecChoice::Shuffle;
+    bytes = make_snapshot(dir / "base.snap", regions, opt);
     sf = parse(bytes);
     REQUIRE(sf.records.size() == 5);
     REQUIRE(sf.records[0].codec == 3);
@@ -136,6 +139,7 @@ TEST_CASE("format: the test serialiser reproduces captured files byte for byte")
   const auto key = make_key(k);
   auto opt = capture_options();
   opt.key = &key;
+  opt.codec = vramsnap::CodecChoice::Shuffle;  // as the base
   const Bytes sealed = make_snapshot(b.dir / "sealed.snap", b.regions, opt);
   SnapFile ss = parse(sealed);
   BuildOptions bo;
@@ -331,8 +335,9 @@ TEST_CASE("format: required feature bits are refused, optional ones ignored") {
     SnapFile s = b.sf;
     s.set_header_field(L::hdr::kRequired, bits, 8);
     char hexbits[32];
-    // Bits 0 (leaf-sha256) and 1 (ed25519) are known: only the others are named.
-    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(3)));
+    // Bits 0 (leaf-sha256), 1 (ed25519) and 3 (planes) are known: only the
+    // others are named.
+    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(0xb)));
     auto r = b.open(build(s));
     VT_CHECK_ERROR(r, ErrorKind::Format, "requires format features this vramsnap does not know");
     VT_CHECK_ERROR(r, ErrorKind::Format, hexbits);
@@ -489,7 +494,9 @@ TEST_CASE("format: chunk records with invalid fields") {
     std::string msg;
   };
   const std::vector<Case> cases = {
-      {"unknown codec 4", 4, [](Record& r) { r.codec = 4; }, "chunk table: chunk 4: unknown codec id 4"},
+      {"unknown codec 5", 4, [](Record& r) { r.codec = 5; }, "chunk table: chunk 4: unknown codec id 5"},
+      {"planes without its feature bit", 0, [](Record& r) { r.codec = 4; r.elem = 2; },
+       "chunk table: chunk 0: codec planes needs feature planes, which the header does not set"},
       {"unknown codec 255", 0, [](Record& r) { r.codec = 255; }, "chunk 0: unknown codec id 255"},
       {"flags", 1, [](Record& r) { r.flags = 0x8000; }, "chunk 1: unknown flags"},
       {"raw size 0", 4, [](Record& r) { r.raw_size = 0; }, "chunk 4: raw size is zero"},

@@ -45,6 +45,7 @@ struct Sealed {
     opt.key = &key;
     opt.generation = generation;
     opt.labels = {{"model", "test"}};
+    opt.codec = vramsnap::CodecChoice::Shuffle;  // the bf16 region as shuffle, not planes
     path = dir / "sealed.snap";
     bytes = make_snapshot(path, regions, opt);
     sf = parse(bytes);

@@ -57,6 +57,7 @@ struct Signed {
     opt.key = &key;
     opt.generation = generation;
     opt.labels = {{"model", "test"}};
+    opt.codec = vramsnap::CodecChoice::Shuffle;  // the bf16 region as shuffle, not planes
     path = dir / "signed.snap";
     bytes = make_snapshot(path, regions, opt);
     sf = parse(bytes);

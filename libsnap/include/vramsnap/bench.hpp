@@ -5,9 +5,11 @@
 // restore is read against.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "vramsnap/codec.hpp"
 #include "vramsnap/error.hpp"
 #include "vramsnap/export.h"
 
@@ -31,5 +33,22 @@ struct CopyBandwidth {
 // on a non-blocking stream; one untimed warm-up copy, then `iterations` timed
 // copies of `bytes`. Compat without CUDA or a GPU.
 VRAMSNAP_API Result<CopyBandwidth> measure_pinned_h2d(int device, uint64_t bytes, unsigned iterations);
+
+// One codec over a sample, on one thread: what it stores and how fast one
+// core encodes and decodes it.
+struct CodecTiming {
+  CodecChoice choice;
+  uint64_t raw_bytes = 0;
+  uint64_t stored_bytes = 0;            // every chunk as the writer stores it
+  std::vector<uint64_t> chunks_by_codec; // indexed by codec id (fallbacks show here)
+  double encode_seconds = 0;            // one pass
+  std::vector<double> decode_seconds;   // one per timed pass over every chunk
+};
+
+// Encodes `sample` in chunks of `chunk_size` with `choice` as capture would
+// for a region of `dtype` (level 3), then times `iterations` single-thread
+// decodes of every chunk after one warm-up, checking the bytes once.
+VRAMSNAP_API Result<CodecTiming> measure_codec(std::span<const uint8_t> sample, CodecChoice choice,
+                                              const std::string& dtype, uint64_t chunk_size, unsigned iterations);
 
 }  // namespace vramsnap

@@ -159,6 +159,18 @@ void unshuffle_fixed(const uint8_t* src, uint8_t* dst, size_t elems, unsigned el
   }
 }
 
+void join_fixed(const uint8_t* const* planes, uint8_t* dst, size_t elems, unsigned elem) {
+  for (size_t i = 0; i < elems; i += kBlock) {
+    auto at = [&](unsigned p) { return planes[p] + i; };
+    uint8_t* d = dst + i * elem;
+    if (elems - i >= kBlock) {
+      join_block<kBlock>(elem, d, kBlock, at);
+    } else {
+      join_block<0>(elem, d, elems - i, at);
+    }
+  }
+}
+
 // Any other element size: plane by plane, block by block, so each pass reads
 // a window of the input that is still in cache from the previous plane.
 void shuffle_generic(const uint8_t* src, uint8_t* dst, size_t elems, unsigned elem) {
@@ -210,6 +222,10 @@ void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem) {
 
 void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem) {
   run_planes(src, dst, n, elem, unshuffle_fixed, unshuffle_generic);
+}
+
+void join_planes(const uint8_t* const* planes, uint8_t* dst, size_t elems, unsigned elem) {
+  if (elems) join_fixed(planes, dst, elems, elem);
 }
 
 }  // namespace vramsnap::codec

@@ -33,6 +33,10 @@ bool is_all_zero(std::span<const uint8_t> bytes) {
   return n == 0 || std::memcmp(p, kZeros, n) == 0;
 }
 
+bool is_float_dtype(std::string_view dtype) noexcept {
+  return dtype == "bf16" || dtype == "f16" || dtype == "f32" || dtype == "f64";
+}
+
 const char* codec_name(Codec id) {
   const CodecEntry* e = find_codec(uint8_t(id));
   return e ? e->name : "unknown";
@@ -51,7 +55,8 @@ ChunkEncoder::ChunkEncoder(int level) : impl_(new (std::nothrow) Impl) {
 
 ChunkEncoder::~ChunkEncoder() = default;
 
-Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice choice, unsigned elem_size) {
+Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice choice, unsigned elem_size,
+                                          bool floating) {
   try {
     const EncodedChunk as_raw{Codec::Raw, 0, raw};
     const CodecEntry* chosen = nullptr;
@@ -70,6 +75,20 @@ Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice c
     const uint8_t elem = codec.elem_size_ok ? uint8_t(elem_size) : 0;
     auto frame = codec.encode(impl_->ws, raw, elem, impl_->level);
     if (!frame) return std::move(frame).error();
+    const CodecEntry* used = &codec;
+
+    // Floating-point data under auto: planes when it stores about as small
+    // as shuffle, because a GPU decodes it where it lands. Its bytes live in
+    // the workspace's planes_out, so both results coexist here.
+    const CodecEntry* planes = find_codec(uint8_t(Codec::Planes));
+    if (!chosen && floating && planes && planes->elem_size_ok(elem_size)) {
+      auto alt = planes->encode(impl_->ws, raw, elem_size, impl_->level);
+      if (!alt) return std::move(alt).error();
+      if (double(alt->size()) <= double(frame->size()) * kPlanesSlack) {
+        frame = std::move(alt);
+        used = planes;
+      }
+    }
 
     // Auto demands a real saving; an explicit codec only has to be smaller.
     const size_t stored = frame->size();
@@ -77,7 +96,7 @@ Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice c
                           ? double(stored) <= double(raw.size()) * (1.0 - kMinSavings)
                           : stored < raw.size();
     if (!keep) return as_raw;
-    return EncodedChunk{codec.id, elem, *frame};
+    return EncodedChunk{used->id, used->elem_size_ok ? uint8_t(elem_size) : uint8_t(0), *frame};
   } catch (const std::bad_alloc&) {  // only error-message strings allocate here
     return make_error(ErrorKind::Limit, "out of memory while encoding a chunk");
   }

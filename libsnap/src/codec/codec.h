@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "format/layout.h"
@@ -20,6 +21,13 @@ using Choice = CodecChoice;
 
 // `auto` keeps raw when compression saves less than this fraction.
 inline constexpr double kMinSavings = 0.03;
+
+// For floating-point chunks `auto` keeps planes (GPU-decodable) over shuffle
+// while planes stores at most this factor of shuffle's size.
+inline constexpr double kPlanesSlack = 1.02;
+
+// The dtypes whose byte planes hold sign and exponent: bf16, f16, f32, f64.
+bool is_float_dtype(std::string_view dtype) noexcept;
 
 struct EncodedChunk {
   Codec codec;
@@ -37,15 +45,19 @@ class ChunkEncoder {
   ChunkEncoder(const ChunkEncoder&) = delete;
   ChunkEncoder& operator=(const ChunkEncoder&) = delete;
 
-  // elem_size: element size of the region's dtype (0 or 1 when unknown).
+  // elem_size: element size of the region's dtype (0 or 1 when unknown);
+  // floating: the dtype is a float (is_float_dtype).
   // Auto: all-zero -> zero; else the registry's auto codec for elem_size
-  // (shuffle for 2/4/8, else zstd); raw when savings < kMinSavings. A chosen
+  // (shuffle for 2/4/8, else zstd), except that a floating chunk is stored
+  // with planes when planes stores within kPlanesSlack of shuffle; raw when
+  // savings < kMinSavings. A chosen
   // codec that stores verbatim (raw) is used as is. A chosen compressing codec
   // still falls back to zero for all-zero chunks, to its fallback codec for an
   // element size it does not take (shuffle -> zstd), and to raw when the
   // result would not be smaller than the input. A choice that names no
   // codec a writer can use is a Usage error.
-  Result<EncodedChunk> encode(std::span<const uint8_t> raw, Choice choice, unsigned elem_size);
+  Result<EncodedChunk> encode(std::span<const uint8_t> raw, Choice choice, unsigned elem_size,
+                              bool floating = false);
 
  private:
   struct Impl;
@@ -77,9 +89,13 @@ class ChunkDecoder {
 void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem);
 void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t n, unsigned elem);
 
+// Interleaves elem (2, 4 or 8) planes of `elems` bytes each, wherever they
+// lie: dst[i * elem + p] = planes[p][i].
+void join_planes(const uint8_t* const* planes, uint8_t* dst, size_t elems, unsigned elem);
+
 bool is_all_zero(std::span<const uint8_t> bytes);
 
-// The registry's name for id ("zero", "raw", "zstd", "shuffle"), or "unknown".
+// The registry's name for id ("zero", "raw", "zstd", "shuffle", "planes"), or "unknown".
 const char* codec_name(Codec id);
 
 }  // namespace vramsnap::codec

@@ -8,5 +8,6 @@ extern const CodecEntry kZeroCodec;     // zero.cpp
 extern const CodecEntry kRawCodec;      // raw.cpp
 extern const CodecEntry kZstdCodec;     // zstd.cpp
 extern const CodecEntry kShuffleCodec;  // shuffle.cpp
+extern const CodecEntry kPlanesCodec;   // planes/entry.cpp
 
 }  // namespace vramsnap::codec

@@ -11,12 +11,14 @@ namespace vramsnap::codec {
 namespace {
 
 // In id order. A new codec: its file, its line here, its spec section.
-constexpr std::array<const CodecEntry*, 4> kEntries = {&kZeroCodec, &kRawCodec, &kZstdCodec, &kShuffleCodec};
+constexpr std::array<const CodecEntry*, 5> kEntries = {&kZeroCodec, &kRawCodec, &kZstdCodec, &kShuffleCodec,
+                                                        &kPlanesCodec};
 
 // A writer's choice names a codec by its id (vramsnap/codec.hpp).
 static_assert(int(CodecChoice::Raw) == int(Codec::Raw));
 static_assert(int(CodecChoice::Zstd) == int(Codec::Zstd));
 static_assert(int(CodecChoice::Shuffle) == int(Codec::Shuffle));
+static_assert(int(CodecChoice::Planes) == int(Codec::Planes));
 
 }  // namespace
 

@@ -1,7 +1,7 @@
 #pragma once
 // The codec registry. Every chunk codec is one CodecEntry (on-disk id, name,
 // properties, encoder, decoder) defined in its own file (zero.cpp, raw.cpp,
-// zstd.cpp, shuffle.cpp) and listed once in registry.cpp. Whatever names,
+// zstd.cpp, shuffle.cpp, planes/entry.cpp) and listed once in registry.cpp. Whatever names,
 // validates or dispatches on a codec id asks the registry, so a new codec is
 // one entry plus its section in formats/snapshot-v1.md.
 #include <cstddef>
@@ -48,6 +48,9 @@ struct CodecEntry {
   int auto_rank;
   EncodeFn encode;         // null for codecs a writer never asks for directly
   DecodeFn decode;
+  // The required feature bit (section 14.2) a file must set to use it; 0
+  // for the codecs of format 1.0.
+  uint64_t feature = 0;
 };
 
 // nullptr when the id or name is not a codec this library knows.

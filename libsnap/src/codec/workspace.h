@@ -39,7 +39,8 @@ struct Workspace {
   ZSTD_CCtx* cctx = nullptr;  // null until a chunk is compressed
   ZSTD_DCtx* dctx = nullptr;  // null until a chunk is decompressed
   Scratch out;                // encoder output
-  Scratch planes;             // a chunk in byte-plane order (shuffle)
+  Scratch planes;             // a chunk in byte-plane order (shuffle, planes)
+  Scratch planes_out;         // planes encoder output, beside another codec's in `out`
 
   Workspace() = default;
   ~Workspace() {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "codec/registry.h"
 #include "core/checked_math.h"
 #include "crypto/digest.h"
 #include "format/binary.h"
@@ -155,6 +156,11 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
   for (uint64_t i = 0; i < t.chunk_count; ++i) {
     auto c = parse_record(table.data() + i * kChunkRecordSize, i);
     if (!c.ok()) return std::move(c).error().with_context(path + ": ");
+    // A codec newer than 1.0 is read only under its feature bit (step 4.3).
+    const codec::CodecEntry* ce = codec::find_codec(uint8_t(c->codec));
+    if (ce && ce->feature && !(hr->required_features & ce->feature))
+      return bad(path, fmt::format("chunk table: chunk {}: codec {} needs feature {}, which the header does not set", i,
+                                   ce->name, feature_names(ce->feature, known_features())));
     d->chunks.push_back(*c);
   }
 

@@ -120,7 +120,11 @@ struct Run {
       auto raw = read_source(j, buf);
       if (!raw.ok()) { fail(ji, std::move(raw).error()); return; }
       const auto& meta = regions[j.region].meta();
-      auto enc = encoder.encode(*raw, opt.codec, dtype_size(meta.dtype));
+      // Auto weighs planes for floats only in leaf-hashed files: a file asked
+      // to have flat hashes is one for readers older than 1.1, which cannot
+      // read planes (1.4) either.
+      const bool planes_ok = codec::is_float_dtype(meta.dtype) && opt.chunk_hash == ChunkHash::LeafSha256;
+      auto enc = encoder.encode(*raw, opt.codec, dtype_size(meta.dtype), planes_ok);
       if (!enc.ok()) {
         fail(ji, std::move(enc).error().with_context(fmt::format("region \"{}\" at offset {}: ", meta.name, j.offset)));
         return;

@@ -9,6 +9,7 @@
 
 #include "backend/device_source.h"
 #include "core/checked_math.h"
+#include "codec/registry.h"
 #include "core/clock.h"
 #include "crypto/digest.h"
 #include "format/binary.h"
@@ -49,6 +50,8 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
   if (opt.chunk_hash == ChunkHash::LeafSha256 && hashed_chunks)
     header.required_features |= format::kFeatureLeafSha256;
   header.required_features |= format::seal_features(opt.key);  // Ed25519: bit 1 (section 9.4)
+  for (const auto& e : entries)  // codecs newer than 1.0 (planes: bit 3, section 6.4)
+    if (const codec::CodecEntry* c = codec::find_codec(uint8_t(e.codec))) header.required_features |= c->feature;
   header.minor = format::minor_for(header.required_features, format::known_features());
   if (RAND_bytes(header.snapshot_id.data(), static_cast<int>(header.snapshot_id.size())) != 1)
     return Error(ErrorKind::Resource, "cannot draw a random snapshot id (RAND_bytes failed)");

@@ -1,0 +1,151 @@
+#pragma once
+// Batch decoding of planes chunks, as the CUDA kernel runs it
+// (backend/kernels/planes_decode.cuh) and as tests run the same grid on the
+// host. The grid is one slice per 128 blocks' worth of elements of every
+// chunk (a chunk has at least one slice); a slice is one CUDA thread block
+// of kSliceThreads threads. Its work is split into phases separated by
+// barriers on the device: begin_slice (one thread: find the chunk, parse and
+// check its layout), then for each plane prepare_plane (one thread: build
+// and check the Huffman table) and decode_slice_block (every thread: one block of
+// 4096 elements of that plane). Every read stays inside the chunk's stored
+// bytes and every write inside its raw_size bytes, whatever the input; a
+// chunk that fails a check gets a non-zero status (its Fault).
+#include <stdint.h>
+
+#include "codec/planes/block.h"
+#include "codec/planes/layout.h"
+
+namespace vramsnap::codec::planes {
+
+inline constexpr uint32_t kSliceThreads = 128;
+inline constexpr uint64_t kSliceElements = uint64_t(kSliceThreads) * kBlockSymbols;
+
+// One chunk: where its stored bytes are, where it decodes to.
+struct PlanesJob {
+  const uint8_t* stored;
+  uint64_t stored_size;
+  uint8_t* dst;
+  uint64_t raw_size;  // 1 .. 2^28, from a checked chunk record
+  uint32_t elem_size;
+  uint32_t first_slice;  // this chunk's first slice in the grid
+};
+
+struct PlanesBatch {
+  const PlanesJob* jobs;
+  uint32_t job_count;
+  uint32_t slice_count;  // slices of every job: the grid size
+  uint32_t* status;      // per job: 0, or the Fault that refused it
+};
+
+PLANES_HD inline uint32_t slices_for(uint64_t raw_size, uint32_t elem_size) {
+  const uint64_t m = elem_size ? raw_size / elem_size : 0;
+  const uint64_t s = (m + kSliceElements - 1) / kSliceElements;
+  return s ? uint32_t(s) : 1;
+}
+
+// Numbers the slices of jobs[0, n) (sets first_slice); returns the grid size.
+PLANES_HD inline uint32_t assign_slices(PlanesJob* jobs, uint32_t n) {
+  uint32_t next = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    jobs[i].first_slice = next;
+    next += slices_for(jobs[i].raw_size, jobs[i].elem_size);
+  }
+  return next;
+}
+
+// What a slice's threads share (shared memory on the device).
+struct SliceState {
+  uint32_t job;     // index into batch.jobs
+  uint32_t slice;   // index of this slice within its job
+  uint32_t planes;  // planes to decode: e, or 0 when the layout failed; set once per slice
+  bool ok;          // the layout and the current plane's table passed
+  Layout layout;
+  uint16_t table[kTableSize];
+};
+
+PLANES_HD inline void fail(const PlanesBatch& b, uint32_t job, Fault f) {
+  // Any thread may record; every value it can store is non-zero.
+  b.status[job] = uint32_t(f);
+}
+
+// Phase 1, one thread: the slice's job (jobs are in first_slice order) and
+// its layout; the first slice also copies the tail.
+PLANES_HD inline void begin_slice(const PlanesBatch& b, uint32_t slice, SliceState& st) {
+  uint32_t lo = 0, hi = b.job_count;
+  while (hi - lo > 1) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (b.jobs[mid].first_slice <= slice) lo = mid; else hi = mid;
+  }
+  st.job = lo;
+  st.slice = slice - b.jobs[lo].first_slice;
+  const PlanesJob& j = b.jobs[lo];
+  const Fault f = parse_layout(j.stored, j.stored_size, j.raw_size, j.elem_size, &st.layout);
+  st.ok = f == Fault::None;
+  st.planes = st.ok ? st.layout.elem : 0;
+  if (!st.ok) {
+    fail(b, lo, f);
+    return;
+  }
+  if (st.slice == 0)
+    for (uint32_t i = 0; i < st.layout.tail_size; ++i)
+      j.dst[uint64_t(st.layout.elements) * st.layout.elem + i] = j.stored[st.layout.tail_offset + i];
+}
+
+// Phase 2, one thread per plane: the Huffman table (check 4).
+PLANES_HD inline void prepare_plane(const PlanesBatch& b, unsigned p, SliceState& st) {
+  const Plane& pl = st.layout.planes[p];
+  if (!st.ok || pl.mode != kModeHuffman) return;
+  const Fault f = build_table(b.jobs[st.job].stored + pl.offset, st.table);
+  if (f != Fault::None) {
+    st.ok = false;
+    fail(b, st.job, f);
+  }
+}
+
+// Phase 3, every thread: block `thread` of this slice, for plane p.
+PLANES_HD inline void decode_slice_block(const PlanesBatch& b, unsigned p, uint32_t thread, const SliceState& st) {
+  if (!st.ok) return;
+  const Layout& lay = st.layout;
+  const uint64_t j64 = uint64_t(st.slice) * kSliceThreads + thread;
+  const uint32_t k = block_count(lay.elements);
+  if (j64 >= k) return;
+  const uint32_t j = uint32_t(j64);
+  const PlanesJob& job = b.jobs[st.job];
+  const Plane& pl = lay.planes[p];
+  const uint32_t first = j * kBlockSymbols;
+  const uint32_t count = lay.elements - first < kBlockSymbols ? lay.elements - first : kBlockSymbols;
+  const uint32_t e = lay.elem;
+  uint8_t* out = job.dst + uint64_t(first) * e + p;
+  if (pl.mode == kModeRaw) {
+    const uint8_t* in = job.stored + pl.offset + first;
+    for (uint32_t i = 0; i < count; ++i) out[uint64_t(i) * e] = in[i];
+    return;
+  }
+  if (pl.mode == kModeConstant) {
+    for (uint32_t i = 0; i < count; ++i) out[uint64_t(i) * e] = pl.value;
+    return;
+  }
+  uint32_t begin, end;
+  Fault f = block_extent(job.stored + pl.offset + kLengthsSize, j, k, pl.stream_size, &begin, &end);
+  if (f == Fault::None) {
+    const uint8_t* area = job.stored + pl.stream_offset;
+    f = decode_block(st.table, area, job.stored_size - pl.stream_offset, begin, end, out, e, count);
+  }
+  if (f != Fault::None) fail(b, st.job, f);
+}
+
+#if !defined(__CUDA_ARCH__)
+// The kernel's grid on the host, slice by slice and thread by thread, in
+// the order the kernel's barriers allow (tests compare it with the decoder).
+inline void run_grid_on_host(const PlanesBatch& b, SliceState& st) {
+  for (uint32_t s = 0; s < b.slice_count; ++s) {
+    begin_slice(b, s, st);
+    for (unsigned p = 0; p < st.planes; ++p) {
+      prepare_plane(b, p, st);
+      for (uint32_t t = 0; t < kSliceThreads; ++t) decode_slice_block(b, p, t, st);
+    }
+  }
+}
+#endif
+
+}  // namespace vramsnap::codec::planes

@@ -1,0 +1,151 @@
+// libFuzzer target for the planes codec (formats/snapshot-v1.md 6.4).
+//
+// Input: [elem selector u8][declared raw size u32 LE][stored bytes...]
+// elem = 2 << (selector % 3); the declared size is reduced modulo
+// kMaxRaw + 1 (at least 1). The stored bytes are decoded twice into guarded
+// buffers, by the CPU decoder and by the GPU kernel's grid run on the host:
+// both must accept or both refuse, write nothing outside the chunk, and on
+// success produce the same bytes. Then the stored bytes, taken as raw data,
+// must round-trip through the planes encoder.
+//
+// Build with -DVRAMSNAP_FUZZ_PLANES_SEEDS (no -fsanitize=fuzzer) to get a
+// program that writes the seed corpus: `fuzz_planes_seeds tests/fuzz/corpus/planes`.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "codec/codec.h"
+#include "codec/planes/batch.h"
+
+namespace {
+
+using vramsnap::Codec;
+using vramsnap::codec::ChunkDecoder;
+using vramsnap::codec::ChunkEncoder;
+using vramsnap::codec::Choice;
+namespace planes = vramsnap::codec::planes;
+
+constexpr size_t kHeader = 5;
+constexpr uint32_t kMaxRaw = 1u << 20;
+constexpr size_t kGuard = 64;
+constexpr uint8_t kFill = 0xA5;
+
+[[noreturn]] void fail() { __builtin_trap(); }
+
+void check_guards(const std::vector<uint8_t>& buf) {
+  for (size_t i = 0; i < kGuard; ++i)
+    if (buf[i] != kFill || buf[buf.size() - 1 - i] != kFill) fail();
+}
+
+uint32_t load_u32(const uint8_t* p) { return uint32_t(p[0]) | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24; }
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < kHeader) return 0;
+  static ChunkDecoder decoder;
+  static ChunkEncoder encoder(1);
+  static auto slice = std::make_unique<planes::SliceState>();
+
+  const unsigned elem = 2u << (data[0] % 3);
+  const uint32_t declared = std::max<uint32_t>(1, load_u32(data + 1) % (kMaxRaw + 1));
+  const std::span<const uint8_t> stored(data + kHeader, size - kHeader);
+
+  std::vector<uint8_t> cpu(declared + 2 * kGuard, kFill);
+  const std::span<uint8_t> dst(cpu.data() + kGuard, declared);
+  const auto st = decoder.decode(Codec::Planes, uint8_t(elem), stored, dst);
+  check_guards(cpu);
+  if (!st.ok() && (st.error().kind() != vramsnap::ErrorKind::Format || st.error().message().empty())) fail();
+
+  std::vector<uint8_t> grid(declared + 2 * kGuard, kFill);
+  planes::PlanesJob job{stored.data(), stored.size(), grid.data() + kGuard, declared, elem, 0};
+  uint32_t status = 0;
+  const planes::PlanesBatch batch{&job, 1, planes::assign_slices(&job, 1), &status};
+  planes::run_grid_on_host(batch, *slice);
+  check_guards(grid);
+  if ((status == 0) != st.ok()) fail();
+  if (st.ok() && !std::equal(dst.begin(), dst.end(), grid.begin() + kGuard)) fail();
+
+  // Round trip of the stored bytes as raw data.
+  if (stored.empty()) return 0;
+  auto enc = encoder.encode(stored, Choice::Planes, elem);
+  if (!enc.ok()) fail();
+  std::vector<uint8_t> back(stored.size() + 2 * kGuard, kFill);
+  const std::span<uint8_t> out(back.data() + kGuard, stored.size());
+  if (!decoder.decode(enc->codec, enc->elem_size, enc->stored, out).ok()) fail();
+  check_guards(back);
+  if (!std::equal(stored.begin(), stored.end(), out.begin())) fail();
+  return 0;
+}
+
+#ifdef VRAMSNAP_FUZZ_PLANES_SEEDS
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace {
+
+void write_seed(const std::string& dir, const char* name, unsigned selector, uint32_t raw_size,
+                std::span<const uint8_t> stored) {
+  std::vector<uint8_t> out = {uint8_t(selector), uint8_t(raw_size), uint8_t(raw_size >> 8), uint8_t(raw_size >> 16),
+                              uint8_t(raw_size >> 24)};
+  out.insert(out.end(), stored.begin(), stored.end());
+  std::ofstream(dir + "/" + name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(out.data()), std::streamsize(out.size()));
+}
+
+std::vector<uint8_t> weights(size_t elems, unsigned elem, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  std::vector<uint8_t> out(elems * elem);
+  for (size_t i = 0; i < elems; ++i) {
+    const float f = dist(rng);
+    uint64_t bits = 0;
+    std::memcpy(&bits, &f, 4);
+    if (elem == 2) bits >>= 16;
+    if (elem == 8) bits <<= 29;
+    for (unsigned b = 0; b < elem; ++b) out[i * elem + b] = uint8_t(bits >> (8 * b));
+  }
+  return out;
+}
+
+std::vector<uint8_t> encoded(ChunkEncoder& enc, std::span<const uint8_t> raw, unsigned elem) {
+  auto r = enc.encode(raw, Choice::Planes, elem);
+  if (!r.ok() || r->codec != Codec::Planes) std::abort();
+  return {r->stored.begin(), r->stored.end()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  const std::string dir = argv[1];
+  ChunkEncoder enc(3);
+  // Selector 0: elem 2, 1: elem 4, 2: elem 8.
+  const auto bf16 = weights(9000, 2, 1);  // three blocks, the last partial
+  write_seed(dir, "bf16-3-blocks", 0, uint32_t(bf16.size()), encoded(enc, bf16, 2));
+  auto f32 = weights(3000, 4, 2);
+  f32.push_back(0x77);  // a tail byte
+  write_seed(dir, "f32-tail", 1, uint32_t(f32.size()), encoded(enc, f32, 4));
+  const auto f64 = weights(2000, 8, 3);
+  write_seed(dir, "f64", 2, uint32_t(f64.size()), encoded(enc, f64, 8));
+  std::vector<uint8_t> constant(4096);
+  for (size_t i = 0; i < constant.size(); ++i) constant[i] = i % 2 ? 0x3f : 0x80;
+  write_seed(dir, "constant", 0, 4096, encoded(enc, constant, 2));
+
+  // Broken on purpose: a length of 12, ends past the area, padding bits.
+  auto bad = encoded(enc, bf16, 2);
+  auto broken = bad;
+  broken[8 + 16 + load_u32(&bad[12]) + 60] = 0x0c;  // plane 1's table follows plane 0's payload
+  write_seed(dir, "broken-lengths", 0, uint32_t(bf16.size()), broken);
+  broken = bad;
+  broken[broken.size() - 1] ^= 0x01;
+  write_seed(dir, "broken-last-byte", 0, uint32_t(bf16.size()), broken);
+  write_seed(dir, "broken-truncated", 0, uint32_t(bf16.size()), std::span(bad).first(bad.size() / 2));
+  write_seed(dir, "broken-size", 0, uint32_t(bf16.size() + 1), bad);
+  return 0;
+}
+#endif
