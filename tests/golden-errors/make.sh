@@ -176,3 +176,79 @@ write("leaf-chunk-bitflip", bytes(b))
 write("leaf-feature-minor0", edit_version(leaf, 1, 0))
 write("leaf-feature-stripped", edit_version(leaf, 0, 0))
 PY
+
+# Format 1.4 (feature planes, codec 4, formats/snapshot-v1.md 6.4), from
+# ../golden/v1.4-planes.snap (unsealed, leaf-hashed): the planes bit stripped
+# (minor 1, as if written without it); the bit under minor 3; a flipped byte
+# in a planes chunk; and three planes chunks damaged inside with their leaf
+# hash, the table hash and the trailer check recomputed, so only decoding
+# finds them: a code length of 12, a block end moved, a descriptor's mode 3.
+python3 - ../golden/v1.4-planes.snap <<'PY'
+import hashlib, struct, sys
+snap = open(sys.argv[1], "rb").read()
+def h8(b): return hashlib.sha256(b).digest()[:8]
+def sha(b): return hashlib.sha256(b).digest()
+def leaf_hash(b):  # formats/snapshot-v1.md 5.4
+    L = 16384
+    d = b"".join(sha(b[i:i + L]) for i in range(0, len(b), L))
+    return sha(b"vramsnap/v1/chunk/leaf-sha256-16k\0" + d + struct.pack("<Q", len(b)))
+def edit_version(f, required, minor):
+    b = bytearray(f)
+    struct.pack_into("<Q", b, 16, required)
+    struct.pack_into("<H", b, 10, minor)
+    b[56:64] = h8(bytes(b[0:56]))
+    t = len(b) - 160
+    struct.pack_into("<H", b, t + 58, minor)
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    return bytes(b)
+def write(name, data):
+    with open(name + ".snap", "wb") as f:
+        f.write(data)
+t = len(snap) - 160
+table_off, count = struct.unpack_from("<QQ", snap, t)
+recs = []
+for i in range(count):
+    r = table_off + 72 * i
+    codec, elem = snap[r + 4], snap[r + 5]
+    raw, soff, ssize = struct.unpack_from("<QQQ", snap, r + 16)
+    recs.append(dict(rec=r, codec=codec, elem=elem, offset=soff, size=ssize))
+planes = [r for r in recs if r["codec"] == 4]
+assert len(planes) >= 3
+def damaged(rec, change):
+    b = bytearray(snap)
+    s = bytearray(b[rec["offset"]:rec["offset"] + rec["size"]])
+    change(s)
+    b[rec["offset"]:rec["offset"] + rec["size"]] = s
+    b[rec["rec"] + 40:rec["rec"] + 72] = leaf_hash(bytes(s))
+    b[t + 64:t + 96] = sha(bytes(b[table_off:table_off + 72 * count]))
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    return bytes(b)
+def huffman_plane(s):  # offset of the first Huffman plane's payload
+    e = s[1]
+    at = 8 + 8 * e
+    for p in range(e):
+        mode, size = s[8 + 8 * p], struct.unpack_from("<I", s, 12 + 8 * p)[0]
+        if mode == 1: return at, p
+        at += size
+    raise SystemExit("no Huffman plane")
+def bad_length(s):
+    at, _ = huffman_plane(s)
+    for k in range(128):
+        if s[at + k] & 15:
+            s[at + k] = (s[at + k] & 0xf0) | 12
+            return
+def moved_end(s):
+    at, _ = huffman_plane(s)
+    end0 = struct.unpack_from("<I", s, at + 128)[0]
+    struct.pack_into("<I", s, at + 128, end0 + 1)
+def bad_mode(s):
+    s[8] = 3
+write("planes-feature-stripped", edit_version(snap, 1, 1))
+write("planes-feature-minor3", edit_version(snap, 9, 3))
+b = bytearray(snap)
+b[planes[0]["offset"] + planes[0]["size"] // 2] ^= 0x04
+write("planes-chunk-bitflip", bytes(b))
+write("planes-code-length", damaged(planes[0], bad_length))
+write("planes-block-end", damaged(planes[1], moved_end))
+write("planes-plane-mode", damaged(planes[2], bad_mode))
+PY
