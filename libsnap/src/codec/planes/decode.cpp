@@ -15,6 +15,7 @@ namespace vramsnap::codec::planes {
 namespace {
 
 constexpr unsigned kLanes = 4;  // blocks decoded together per thread
+constexpr size_t kSlack = 16;   // scratch bytes past a plane that multi-symbol steps may touch
 
 Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
   std::string msg = std::string("planes chunk: ") + fault_text(f);
@@ -24,31 +25,44 @@ Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
   return format_error(std::move(msg));
 }
 
-// Every block of one Huffman plane into out[0, m); ends already checked.
+// Every block of one Huffman plane into out[0, m + 16); ends already
+// checked. The multi-symbol steps write up to 16 bytes ahead of a lane's
+// position, so they run while every lane has more than that left in its
+// own block; each lane then finishes with single-symbol steps.
 Status decode_plane(const uint16_t* table, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t k,
                     uint32_t m, uint8_t* out, unsigned plane) {
+  uint32_t multi[kTableSize];
+  build_multi_table(table, multi);
+  constexpr uint32_t kAhead = 16;
   for (uint32_t j0 = 0; j0 < k; j0 += kLanes) {
     const unsigned lanes = k - j0 < kLanes ? k - j0 : kLanes;
     BlockStream s[kLanes];
     uint32_t end[kLanes];
+    uint8_t* stop[kLanes];  // where each lane's block output ends
     for (unsigned l = 0; l < lanes; ++l) {
       const uint32_t j = j0 + l;
       const uint32_t begin = j ? load_u32(ends + 4 * (j - 1)) : 0;
       end[l] = load_u32(ends + 4 * j);
       const uint32_t first = j * kBlockSymbols;
       s[l] = {uint64_t(begin) * 8, out + first, m - first < kBlockSymbols ? m - first : kBlockSymbols};
+      stop[l] = s[l].out + s[l].left;
     }
     if (lanes == kLanes) {
-      // Full blocks are the common case: step all four while each has a
-      // whole step left, then let each finish alone.
-      while (s[0].left >= 5 && s[1].left >= 5 && s[2].left >= 5 && s[3].left >= 5) {
-        decode_step(table, area, limit, 1, s[0]);
-        decode_step(table, area, limit, 1, s[1]);
-        decode_step(table, area, limit, 1, s[2]);
-        decode_step(table, area, limit, 1, s[3]);
+      // Four chains held in registers, so one core overlaps their lookups.
+      uint64_t p0 = s[0].pos, p1 = s[1].pos, p2 = s[2].pos, p3 = s[3].pos;
+      uint8_t *o0 = s[0].out, *o1 = s[1].out, *o2 = s[2].out, *o3 = s[3].out;
+      while (stop[0] - o0 > kAhead && stop[1] - o1 > kAhead && stop[2] - o2 > kAhead && stop[3] - o3 > kAhead) {
+        p0 = decode_multi5(multi, area, limit, p0, o0);
+        p1 = decode_multi5(multi, area, limit, p1, o1);
+        p2 = decode_multi5(multi, area, limit, p2, o2);
+        p3 = decode_multi5(multi, area, limit, p3, o3);
       }
+      s[0].pos = p0, s[1].pos = p1, s[2].pos = p2, s[3].pos = p3;
+      s[0].out = o0, s[1].out = o1, s[2].out = o2, s[3].out = o3;
     }
     for (unsigned l = 0; l < lanes; ++l) {
+      while (stop[l] - s[l].out > kAhead) s[l].pos = decode_multi5(multi, area, limit, s[l].pos, s[l].out);
+      s[l].left = uint32_t(stop[l] - s[l].out);
       while (s[l].left) decode_step(table, area, limit, 1, s[l]);
       if (Fault f = finish_block(area, end[l], s[l].pos); f != Fault::None) return fault(f, plane, j0 + l);
     }
@@ -85,7 +99,7 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
   for (unsigned p = 0; p < e; ++p) {
     const Plane& pl = lay.planes[p];
     if (pl.mode == kModeRaw) continue;
-    scratch += m;
+    scratch += m + kSlack;
     if (pl.mode != kModeHuffman) continue;
     if (Fault f = build_table(s + pl.offset, tables[p]); f != Fault::None) return fault(f, p);
     const uint8_t* ends = s + pl.offset + kLengthsSize;
@@ -95,7 +109,7 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
         return fault(f, p, j);
   }
 
-  // Scratch is at most dst.size() bytes: the caller's own bound.
+  // Scratch is at most dst.size() + 8 * kSlack bytes: the caller's own bound.
   uint8_t* buf = ws.planes.reserve(scratch);
   if (!buf) return out_of_memory(scratch);
   const uint8_t* src[kMaxPlanes];
@@ -106,7 +120,7 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
       continue;
     }
     uint8_t* out = buf;
-    buf += m;
+    buf += m + kSlack;
     src[p] = out;
     if (pl.mode == kModeConstant) {
       std::memset(out, pl.value, m);

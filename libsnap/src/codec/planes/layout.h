@@ -8,8 +8,10 @@
 
 #if defined(__CUDACC__)
 #define PLANES_HD __host__ __device__
+#define PLANES_HOT __attribute__((always_inline))  // the inner steps of block decoding
 #else
 #define PLANES_HD
+#define PLANES_HOT __attribute__((always_inline))
 #endif
 
 namespace vramsnap::codec::planes {
