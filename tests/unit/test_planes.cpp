@@ -374,3 +374,33 @@ TEST_CASE("planes: the kernel grid on the host decodes a batch exactly as the CP
   const bool cpu_ok = dec.decode(Codec::Planes, 2, stored[3], g.dst()).ok();
   CHECK((status[3] == 0) == cpu_ok);
 }
+
+TEST_CASE("planes: one code table per 32 blocks; a damaged later table is refused by both decoders") {
+  // Two halves with different scales, as a chunk spanning two tensors: the
+  // tables differ, and the chunk stores less than with one table would.
+  const size_t half = 40 * planes::kBlockSymbols;
+  Bytes raw = weights(half, 2, false, 21, 0.02f);
+  const Bytes other = weights(half, 2, false, 22, 3.0f);
+  raw.insert(raw.end(), other.begin(), other.end());
+  const Bytes stored = encode_planes(raw, 2);
+  REQUIRE_FALSE(stored.empty());
+  REQUIRE(stored[16] == planes::kModeHuffman);
+  round_trip(raw, 2);
+  const size_t m = raw.size() / 2;
+  const size_t lengths = 8 + 16 + (stored[8] == planes::kModeRaw ? m : 0);
+  const uint32_t tables = planes::table_count(planes::block_count(uint32_t(m)));
+  REQUIRE(tables == 3);
+  CHECK(!std::equal(stored.begin() + lengths, stored.begin() + lengths + 128, stored.begin() + lengths + 128));
+  // Table 2 (the third) given a length of 12.
+  Bytes s = stored;
+  size_t at = lengths + 2 * planes::kLengthsSize;
+  while ((s[at] & 15) == 0) ++at;
+  s[at] = uint8_t((s[at] & 0xf0) | 12);
+  Guarded g(raw.size());
+  auto st = decode_planes(s, 2, g);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message().find("code lengths") != std::string::npos);
+  Guarded h(raw.size());
+  CHECK(grid_decode(s, 2, h.dst()) == uint32_t(planes::Fault::CodeLengths));
+  CHECK(h.intact());
+}

@@ -20,10 +20,10 @@ __global__ void __launch_bounds__(planes::kSliceThreads) planes_decode_kernel(pl
     __syncthreads();
     const unsigned count = st.planes;  // written once above, read by all after the barrier
     for (unsigned p = 0; p < count; ++p) {
-      if (threadIdx.x == 0) planes::prepare_plane(b, p, st);
+      planes::prepare_plane(b, p, threadIdx.x, st);
       __syncthreads();
       planes::decode_slice_block(b, p, threadIdx.x, st);
-      __syncthreads();  // the table is rebuilt for the next plane
+      __syncthreads();  // the tables are rebuilt for the next plane
     }
     __syncthreads();  // st is rewritten for the next slice
   }

@@ -5,9 +5,9 @@
 // chunk (a chunk has at least one slice); a slice is one CUDA thread block
 // of kSliceThreads threads. Its work is split into phases separated by
 // barriers on the device: begin_slice (one thread: find the chunk, parse and
-// check its layout), then for each plane prepare_plane (one thread: build
-// and check the Huffman table) and decode_slice_block (every thread: one block of
-// 4096 elements of that plane). Every read stays inside the chunk's stored
+// check its layout), then for each plane prepare_plane (one thread per code
+// table the slice's blocks use: build and check it) and decode_slice_block
+// (every thread: one block of 4096 elements of that plane). Every read stays inside the chunk's stored
 // bytes and every write inside its raw_size bytes, whatever the input; a
 // chunk that fails a check gets a non-zero status (its Fault).
 #include <stdint.h>
@@ -19,6 +19,8 @@ namespace vramsnap::codec::planes {
 
 inline constexpr uint32_t kSliceThreads = 128;
 inline constexpr uint64_t kSliceElements = uint64_t(kSliceThreads) * kBlockSymbols;
+inline constexpr uint32_t kSliceTables = kSliceThreads / kBlocksPerTable;  // code tables a slice uses
+static_assert(kSliceThreads % kBlocksPerTable == 0, "a slice holds whole table groups");
 
 // One chunk: where its stored bytes are, where it decodes to.
 struct PlanesJob {
@@ -58,9 +60,9 @@ struct SliceState {
   uint32_t job;     // index into batch.jobs
   uint32_t slice;   // index of this slice within its job
   uint32_t planes;  // planes to decode: e, or 0 when the layout failed; set once per slice
-  bool ok;          // the layout and the current plane's table passed
+  bool ok;          // the layout and the current plane's tables passed
   Layout layout;
-  uint16_t table[kTableSize];
+  uint16_t tables[kSliceTables][kTableSize];  // 16 KiB
 };
 
 PLANES_HD inline void fail(const PlanesBatch& b, uint32_t job, Fault f) {
@@ -91,11 +93,14 @@ PLANES_HD inline void begin_slice(const PlanesBatch& b, uint32_t slice, SliceSta
       j.dst[uint64_t(st.layout.elements) * st.layout.elem + i] = j.stored[st.layout.tail_offset + i];
 }
 
-// Phase 2, one thread per plane: the Huffman table (check 4).
-PLANES_HD inline void prepare_plane(const PlanesBatch& b, unsigned p, SliceState& st) {
+// Phase 2, per plane, threads 0 .. kSliceTables - 1: the code table of the
+// slice's group `thread` (check 4). Several threads may clear st.ok.
+PLANES_HD inline void prepare_plane(const PlanesBatch& b, unsigned p, uint32_t thread, SliceState& st) {
   const Plane& pl = st.layout.planes[p];
-  if (!st.ok || pl.mode != kModeHuffman) return;
-  const Fault f = build_table(b.jobs[st.job].stored + pl.offset, st.table);
+  if (!st.ok || pl.mode != kModeHuffman || thread >= kSliceTables) return;
+  const uint64_t t = uint64_t(st.slice) * kSliceTables + thread;
+  if (t >= pl.tables) return;
+  const Fault f = build_table(b.jobs[st.job].stored + pl.offset + t * kLengthsSize, st.tables[thread]);
   if (f != Fault::None) {
     st.ok = false;
     fail(b, st.job, f);
@@ -126,10 +131,11 @@ PLANES_HD inline void decode_slice_block(const PlanesBatch& b, unsigned p, uint3
     return;
   }
   uint32_t begin, end;
-  Fault f = block_extent(job.stored + pl.offset + kLengthsSize, j, k, pl.stream_size, &begin, &end);
+  Fault f = block_extent(job.stored + pl.ends_offset, j, k, pl.stream_size, &begin, &end);
   if (f == Fault::None) {
     const uint8_t* area = job.stored + pl.stream_offset;
-    f = decode_block(st.table, area, job.stored_size - pl.stream_offset, begin, end, out, e, count);
+    f = decode_block(st.tables[thread / kBlocksPerTable], area, job.stored_size - pl.stream_offset, begin, end, out,
+                     e, count);
   }
   if (f != Fault::None) fail(b, st.job, f);
 }
@@ -141,7 +147,7 @@ inline void run_grid_on_host(const PlanesBatch& b, SliceState& st) {
   for (uint32_t s = 0; s < b.slice_count; ++s) {
     begin_slice(b, s, st);
     for (unsigned p = 0; p < st.planes; ++p) {
-      prepare_plane(b, p, st);
+      for (uint32_t t = 0; t < kSliceThreads; ++t) prepare_plane(b, p, t, st);
       for (uint32_t t = 0; t < kSliceThreads; ++t) decode_slice_block(b, p, t, st);
     }
   }

@@ -25,16 +25,23 @@ Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
   return format_error(std::move(msg));
 }
 
-// Every block of one Huffman plane into out[0, m + 16); ends already
-// checked. The multi-symbol steps write up to 16 bytes ahead of a lane's
-// position, so they run while every lane has more than that left in its
-// own block; each lane then finishes with single-symbol steps.
-Status decode_plane(const uint16_t* table, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t k,
+// Every block of one Huffman plane into out[0, m + 16); tables and ends
+// already checked. The four lanes are blocks of one table group. The
+// multi-symbol steps write up to 16 bytes ahead of a lane's position, so
+// they run while every lane has more than that left in its own block; each
+// lane then finishes with single-symbol steps.
+static_assert(kBlocksPerTable % kLanes == 0, "four lanes share a code table");
+Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t k,
                     uint32_t m, uint8_t* out, unsigned plane) {
+  uint16_t table[kTableSize];
   uint32_t multi[kTableSize];
-  build_multi_table(table, multi);
   constexpr uint32_t kAhead = 16;
   for (uint32_t j0 = 0; j0 < k; j0 += kLanes) {
+    if (j0 % kBlocksPerTable == 0) {
+      if (Fault f = build_table(lengths + size_t(j0 / kBlocksPerTable) * kLengthsSize, table); f != Fault::None)
+        return fault(f, plane);
+      build_multi_table(table, multi);
+    }
     const unsigned lanes = k - j0 < kLanes ? k - j0 : kLanes;
     BlockStream s[kLanes];
     uint32_t end[kLanes];
@@ -94,15 +101,16 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
   const uint32_t m = lay.elements;
 
   // Checks 4 and 5 for every plane before the first write.
-  uint16_t tables[kMaxPlanes][kTableSize];
+  uint16_t table[kTableSize];
   size_t scratch = 0;
   for (unsigned p = 0; p < e; ++p) {
     const Plane& pl = lay.planes[p];
     if (pl.mode == kModeRaw) continue;
     scratch += m + kSlack;
     if (pl.mode != kModeHuffman) continue;
-    if (Fault f = build_table(s + pl.offset, tables[p]); f != Fault::None) return fault(f, p);
-    const uint8_t* ends = s + pl.offset + kLengthsSize;
+    for (uint32_t t = 0; t < pl.tables; ++t)
+      if (Fault f = build_table(s + pl.offset + size_t(t) * kLengthsSize, table); f != Fault::None) return fault(f, p);
+    const uint8_t* ends = s + pl.ends_offset;
     uint32_t begin, end;
     for (uint32_t j = 0; j < pl.blocks; ++j)
       if (Fault f = block_extent(ends, j, pl.blocks, pl.stream_size, &begin, &end); f != Fault::None)
@@ -128,8 +136,8 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
     }
     // The stream area's readable limit is the end of the stored bytes.
     const uint8_t* area = s + pl.stream_offset;
-    VRAMSNAP_TRY(decode_plane(tables[p], area, stored.size() - pl.stream_offset, s + pl.offset + kLengthsSize,
-                              pl.blocks, m, out, p));
+    VRAMSNAP_TRY(decode_plane(s + pl.offset, area, stored.size() - pl.stream_offset, s + pl.ends_offset, pl.blocks, m,
+                              out, p));
   }
   join_planes(src, dst.data(), m, e);
   if (lay.tail_size) std::memcpy(dst.data() + size_t(m) * e, s + lay.tail_offset, lay.tail_size);

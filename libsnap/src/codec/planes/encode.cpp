@@ -1,9 +1,13 @@
 // The planes encoder: transpose the chunk into byte planes (the shuffle
 // kernels), then per plane choose constant, Huffman or raw from its
-// histogram, and write Huffman planes as independent 4096-symbol blocks.
+// histograms, and write Huffman planes as independent 4096-symbol blocks,
+// with one code table per 32 blocks, so the code follows the tensors a
+// chunk spans.
 #include "codec/planes/encode.h"
 
+#include <array>
 #include <cstring>
+#include <vector>
 
 #include "codec/codec.h"
 #include "codec/planes/huffman.h"
@@ -52,16 +56,54 @@ class BitWriter {
   unsigned bits_ = 0;
 };
 
-// Writes a Huffman payload for plane[0, m) at out; returns its size.
-size_t write_huffman(const uint8_t* plane, uint32_t m, const Lengths& len, uint8_t* out) {
-  const auto code = canonical_codes(len);
-  std::memset(out, 0, kLengthsSize);
-  for (unsigned s = 0; s < 256; ++s) out[s >> 1] |= uint8_t(len[s] << ((s & 1) * 4));
+// A plane's code tables, one per group of kBlocksPerTable blocks, and the
+// bytes its Huffman payload takes at most (every block pads < 8 bits).
+struct PlaneCode {
+  std::vector<Lengths> lengths;
+  uint64_t bound = 0;
+};
+
+PlaneCode plane_code(const uint8_t* plane, uint32_t m) {
+  PlaneCode pc;
   const uint32_t k = block_count(m);
-  uint8_t* ends = out + kLengthsSize;
+  const uint32_t group = kBlocksPerTable * kBlockSymbols;
+  pc.bound = uint64_t(kLengthsSize) * table_count(k) + 4ull * k + k;
+  uint64_t bits = 0;
+  for (uint32_t first = 0; first < m; first += group) {
+    const uint32_t last = m - first < group ? m : first + group;
+    Histogram freq{};
+    for (uint32_t i = first; i < last; ++i) ++freq[plane[i]];
+    unsigned used = 0;
+    for (uint64_t c : freq) used += c != 0;
+    if (used == 1) {
+      // A complete code needs two symbols: a second one that never occurs
+      // makes the only one a 1-bit code.
+      const unsigned s = plane[first];
+      freq[(s + 1) & 255] = 1;
+    }
+    const Lengths len = huffman_lengths(freq);
+    for (unsigned s = 0; s < 256; ++s)
+      bits += freq[s] * len[s];
+    pc.lengths.push_back(len);
+  }
+  pc.bound += bits / 8;
+  return pc;
+}
+
+// Writes a Huffman payload for plane[0, m) at out; returns its size.
+size_t write_huffman(const uint8_t* plane, uint32_t m, const PlaneCode& pc, uint8_t* out) {
+  const uint32_t k = block_count(m);
+  const uint32_t tables = table_count(k);
+  std::memset(out, 0, size_t(kLengthsSize) * tables);
+  for (uint32_t t = 0; t < tables; ++t)
+    for (unsigned s = 0; s < 256; ++s) out[t * kLengthsSize + (s >> 1)] |= uint8_t(pc.lengths[t][s] << ((s & 1) * 4));
+  uint8_t* ends = out + size_t(kLengthsSize) * tables;
   uint8_t* area = ends + 4 * size_t(k);
   uint32_t at = 0;
+  std::array<uint16_t, 256> code{};
   for (uint32_t j = 0; j < k; ++j) {
+    const Lengths& len = pc.lengths[j / kBlocksPerTable];
+    if (j % kBlocksPerTable == 0) code = canonical_codes(len);
     const uint32_t first = j * kBlockSymbols;
     const uint32_t last = m - first < kBlockSymbols ? m : first + kBlockSymbols;
     BitWriter w(area + at);
@@ -69,7 +111,7 @@ size_t write_huffman(const uint8_t* plane, uint32_t m, const Lengths& len, uint8
     at += uint32_t(w.flush());
     put_u32(ends + 4 * j, at);
   }
-  return kLengthsSize + 4 * size_t(k) + at;
+  return size_t(kLengthsSize) * tables + 4 * size_t(k) + at;
 }
 
 }  // namespace
@@ -78,10 +120,10 @@ Result<std::span<const uint8_t>> encode(Workspace& ws, std::span<const uint8_t> 
   const size_t n = raw.size();
   const uint32_t m = uint32_t(n / e);
   const size_t head = kHeaderSize + kDescriptorSize * e;
-  // A Huffman plane is kept only when smaller than the raw plane, so the
-  // output never exceeds header + the planes + tail; the table and the last
-  // block's padding get slack because a plane is sized before it is chosen.
-  const size_t cap = head + n + kLengthsSize + 16;
+  // A Huffman plane is kept only when its bound (tables, ends, codes and
+  // padding) is below the raw plane's size, so the output never exceeds
+  // header + the planes + tail.
+  const size_t cap = head + n;
   uint8_t* out = ws.planes_out.reserve(cap);
   uint8_t* planes = ws.planes.reserve(n);
   if (!out || !planes) return out_of_memory(cap + n);
@@ -96,24 +138,18 @@ Result<std::span<const uint8_t>> encode(Workspace& ws, std::span<const uint8_t> 
     const uint8_t* plane = planes + size_t(p) * m;
     uint8_t* d = out + kHeaderSize + kDescriptorSize * p;
     std::memset(d, 0, kDescriptorSize);
-    Histogram freq{};
-    for (uint32_t i = 0; i < m; ++i) ++freq[plane[i]];
-    unsigned used = 0;
-    for (uint64_t c : freq) used += c != 0;
-    if (m > 0 && used == 1) {
+    // One byte throughout: constant.
+    bool constant = m > 0;
+    for (uint32_t i = 1; i < m && constant; ++i) constant = plane[i] == plane[0];
+    if (constant) {
       d[0] = kModeConstant;
       d[1] = plane[0];
       continue;
     }
-    if (used >= 2) {
-      const Lengths len = huffman_lengths(freq);
-      uint64_t bits = 0;
-      for (unsigned s = 0; s < 256; ++s) bits += freq[s] * len[s];
-      const uint32_t k = block_count(m);
-      // Upper bound: every block pads at most 7 bits.
-      const uint64_t bound = kLengthsSize + 4ull * k + bits / 8 + k;
-      if (double(bound) <= double(m) * (1.0 - kMinPlaneSaving)) {
-        const size_t size = write_huffman(plane, m, len, out + at);
+    if (m > 0) {
+      const PlaneCode pc = plane_code(plane, m);
+      if (double(pc.bound) <= double(m) * (1.0 - kMinPlaneSaving)) {
+        const size_t size = write_huffman(plane, m, pc, out + at);
         d[0] = kModeHuffman;
         put_u32(d + 4, uint32_t(size));
         at += size;

@@ -21,6 +21,7 @@ inline constexpr uint32_t kBlockSymbols = 1u << kBlockLog;  // symbols per Huffm
 inline constexpr uint32_t kHeaderSize = 8;
 inline constexpr uint32_t kDescriptorSize = 8;
 inline constexpr uint32_t kLengthsSize = 128;  // 256 four-bit code lengths
+inline constexpr uint32_t kBlocksPerTable = 32;  // blocks that share one code table
 inline constexpr unsigned kMaxCodeLen = 11;
 inline constexpr uint32_t kTableSize = 1u << kMaxCodeLen;  // decode table entries
 inline constexpr unsigned kMaxPlanes = 8;
@@ -47,6 +48,8 @@ struct Plane {
   uint32_t offset;         // payload
   uint32_t size;           // payload bytes
   uint32_t blocks;         // huffman: k
+  uint32_t tables;         // huffman: ceil(k / 32) code tables
+  uint32_t ends_offset;    // huffman: the block ends
   uint32_t stream_offset;  // huffman: the stream area
   uint32_t stream_size;
 };
@@ -64,6 +67,7 @@ PLANES_HD inline uint32_t load_u32(const uint8_t* p) {
 }
 
 PLANES_HD inline uint32_t block_count(uint32_t elements) { return (elements + kBlockSymbols - 1) >> kBlockLog; }
+PLANES_HD inline uint32_t table_count(uint32_t blocks) { return (blocks + kBlocksPerTable - 1) / kBlocksPerTable; }
 
 // Checks 1-3 of section 6.4 and fills `out`. raw_size <= 2^28 is the
 // record rule (section 5.2) and is assumed; the sums are in 64 bits, so
@@ -78,6 +82,8 @@ PLANES_HD inline Fault parse_layout(const uint8_t* s, uint64_t stored_size, uint
   out->elem = elem;
   out->elements = uint32_t(m);
   const uint32_t k = block_count(uint32_t(m));
+  const uint32_t tables = table_count(k);
+  const uint64_t huffman_head = uint64_t(kLengthsSize) * tables + 4ull * k;
   uint64_t at = head;
   for (unsigned p = 0; p < elem; ++p) {
     const uint8_t* d = s + kHeaderSize + p * kDescriptorSize;
@@ -86,6 +92,8 @@ PLANES_HD inline Fault parse_layout(const uint8_t* s, uint64_t stored_size, uint
     pl.value = d[1];
     pl.size = load_u32(d + 4);
     pl.blocks = 0;
+    pl.tables = 0;
+    pl.ends_offset = 0;
     pl.stream_offset = 0;
     pl.stream_size = 0;
     if (d[2] != 0 || d[3] != 0 || pl.mode > kModeConstant) return Fault::Descriptor;
@@ -98,15 +106,17 @@ PLANES_HD inline Fault parse_layout(const uint8_t* s, uint64_t stored_size, uint
         if (pl.size != 0) return Fault::PlaneSize;
         break;
       default:
-        if (m == 0 || pl.size < kLengthsSize + 4ull * k) return Fault::PlaneSize;
+        if (m == 0 || pl.size < huffman_head) return Fault::PlaneSize;
         pl.blocks = k;
+        pl.tables = tables;
         break;
     }
     if (at + pl.size > stored_size) return Fault::TotalSize;
     pl.offset = uint32_t(at);
     if (pl.mode == kModeHuffman) {
-      pl.stream_offset = uint32_t(at + kLengthsSize + 4ull * k);
-      pl.stream_size = pl.size - kLengthsSize - 4 * k;
+      pl.ends_offset = uint32_t(at + uint64_t(kLengthsSize) * tables);
+      pl.stream_offset = uint32_t(at + huffman_head);
+      pl.stream_size = uint32_t(pl.size - huffman_head);
     }
     at += pl.size;
   }
