@@ -225,6 +225,17 @@ TEST_CASE("planes: auto picks planes for float chunks that store within 2% of sh
   r = enc.encode(rep, Choice::Auto, 2, true);
   REQUIRE(r.ok());
   CHECK(r->codec == Codec::Shuffle);
+  // Chunks over twice kPlanesSample are weighed on a sample: the same
+  // outcomes for 2 MiB chunks of either kind.
+  const Bytes big = weights(1 << 20, 2, false, 4);
+  r = enc.encode(big, Choice::Auto, 2, true);
+  REQUIRE(r.ok());
+  CHECK(r->codec == Codec::Planes);
+  Bytes big_rep(2 << 20);
+  for (size_t i = 0; i < big_rep.size(); ++i) big_rep[i] = unit[i % unit.size()];
+  r = enc.encode(big_rep, Choice::Auto, 2, true);
+  REQUIRE(r.ok());
+  CHECK(r->codec == Codec::Shuffle);
 }
 
 TEST_CASE("planes: every damaged field is a format error, never a write outside the chunk") {

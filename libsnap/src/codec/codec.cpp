@@ -16,6 +16,28 @@ namespace {
 constexpr int kMinLevel = -7;
 constexpr int kMaxLevel = 19;
 
+// Auto weighs planes against shuffle on a sample of a large chunk: four
+// slices of kPlanesSample / 4 bytes spread over it (weights change from
+// tensor to tensor), so capture pays for one full encode, not two.
+// true: planes stores the sample within kPlanesSlack of shuffle.
+Result<bool> prefer_planes(Workspace& ws, std::span<const uint8_t> raw, unsigned elem, const CodecEntry& shuffle,
+                           const CodecEntry& planes, int level) {
+  const size_t slice = kPlanesSample / 4 / elem * elem;
+  uint8_t* s = ws.sample.reserve(4 * slice);
+  if (!s) return out_of_memory(4 * slice);
+  for (size_t i = 0; i < 4; ++i) {
+    const size_t at = (raw.size() - slice) / 3 * i / elem * elem;
+    std::memcpy(s + i * slice, raw.data() + at, slice);
+  }
+  const std::span<const uint8_t> sample(s, 4 * slice);
+  auto a = shuffle.encode(ws, sample, elem, level);
+  if (!a) return std::move(a).error();
+  const size_t shuffled = a->size();
+  auto b = planes.encode(ws, sample, elem, level);
+  if (!b) return std::move(b).error();
+  return double(b->size()) <= double(shuffled) * kPlanesSlack;
+}
+
 }  // namespace
 
 bool is_all_zero(std::span<const uint8_t> bytes) {
@@ -71,17 +93,22 @@ Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice c
     if (is_all_zero(raw)) return EncodedChunk{Codec::Zero, 0, {}};
     if (!impl_) return out_of_memory(sizeof(Impl));
 
-    const CodecEntry& codec = chosen ? codec_for_elem_size(*chosen, elem_size) : auto_codec(elem_size);
-    const uint8_t elem = codec.elem_size_ok ? uint8_t(elem_size) : 0;
-    auto frame = codec.encode(impl_->ws, raw, elem, impl_->level);
-    if (!frame) return std::move(frame).error();
-    const CodecEntry* used = &codec;
-
+    const CodecEntry* used = chosen ? &codec_for_elem_size(*chosen, elem_size) : &auto_codec(elem_size);
     // Floating-point data under auto: planes when it stores about as small
-    // as shuffle, because a GPU decodes it where it lands. Its bytes live in
-    // the workspace's planes_out, so both results coexist here.
+    // as shuffle, because a GPU decodes it where it lands.
     const CodecEntry* planes = find_codec(uint8_t(Codec::Planes));
-    if (!chosen && floating && planes && planes->elem_size_ok(elem_size)) {
+    const bool weigh = !chosen && floating && planes && planes->elem_size_ok(elem_size) && used->id == Codec::Shuffle;
+    if (weigh && raw.size() > 2 * kPlanesSample) {
+      auto pick = prefer_planes(impl_->ws, raw, elem_size, *used, *planes, impl_->level);
+      if (!pick) return std::move(pick).error();
+      if (*pick) used = planes;
+    }
+    const uint8_t elem = used->elem_size_ok ? uint8_t(elem_size) : 0;
+    auto frame = used->encode(impl_->ws, raw, elem, impl_->level);
+    if (!frame) return std::move(frame).error();
+    if (weigh && raw.size() <= 2 * kPlanesSample) {
+      // A small chunk: both in full (planes writes to planes_out, so the
+      // two results coexist).
       auto alt = planes->encode(impl_->ws, raw, elem_size, impl_->level);
       if (!alt) return std::move(alt).error();
       if (double(alt->size()) <= double(frame->size()) * kPlanesSlack) {
@@ -96,7 +123,7 @@ Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice c
                           ? double(stored) <= double(raw.size()) * (1.0 - kMinSavings)
                           : stored < raw.size();
     if (!keep) return as_raw;
-    return EncodedChunk{used->id, used->elem_size_ok ? uint8_t(elem_size) : uint8_t(0), *frame};
+    return EncodedChunk{used->id, elem, *frame};
   } catch (const std::bad_alloc&) {  // only error-message strings allocate here
     return make_error(ErrorKind::Limit, "out of memory while encoding a chunk");
   }

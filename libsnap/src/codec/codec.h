@@ -25,6 +25,8 @@ inline constexpr double kMinSavings = 0.03;
 // For floating-point chunks `auto` keeps planes (GPU-decodable) over shuffle
 // while planes stores at most this factor of shuffle's size.
 inline constexpr double kPlanesSlack = 1.02;
+// Chunks larger than twice this are weighed on a sample of this many bytes.
+inline constexpr size_t kPlanesSample = 256 * 1024;
 
 // The dtypes whose byte planes hold sign and exponent: bf16, f16, f32, f64.
 bool is_float_dtype(std::string_view dtype) noexcept;
@@ -49,8 +51,9 @@ class ChunkEncoder {
   // floating: the dtype is a float (is_float_dtype).
   // Auto: all-zero -> zero; else the registry's auto codec for elem_size
   // (shuffle for 2/4/8, else zstd), except that a floating chunk is stored
-  // with planes when planes stores within kPlanesSlack of shuffle; raw when
-  // savings < kMinSavings. A chosen
+  // with planes when planes stores within kPlanesSlack of shuffle (judged on
+  // a kPlanesSample-byte sample of larger chunks); raw when savings <
+  // kMinSavings. A chosen
   // codec that stores verbatim (raw) is used as is. A chosen compressing codec
   // still falls back to zero for all-zero chunks, to its fallback codec for an
   // element size it does not take (shuffle -> zstd), and to raw when the
