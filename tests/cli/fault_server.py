@@ -8,11 +8,16 @@ component picks a behaviour (/MODE/FILE):
   flaky     the first request for each range answers 503, then correct
   reset     the first request for each range end sends half the body and closes
   stall     the first chunk request sends half its body, then stalls for 4 s
+  trickle   the first chunk request sends half its body, then a byte every 0.2 s for 60 s
+  bigerror  the first request for each range answers 503 with a 64 KiB error page
   wrong     flips one byte in every range of chunk data (past 4 KiB, before the last 8 KiB)
   changing  the object's ETag changes after the first 4 requests in this mode (an open)
   auth      requires "Authorization: Bearer <TOKEN>", else 401
   forbidden 403 always
   authredir requires the token, then redirects to http://localhost:PORT/ok/FILE
+  redirplain  redirects to plain HTTP on another host (http://example.invalid/...)
+  redirfile   redirects to file:///etc/passwd
+  redirloop   redirects to itself
 and a tiny registry with the token flow: /v2/REPO/manifests/TAG (an
 artifact manifest for FILE = REPO's last component + ".snap") and
 /v2/REPO/blobs/DIGEST answer 401 with a Bearer challenge unless they carry
@@ -126,6 +131,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.plain(403, b"forbidden")
         if mode in ("auth", "authredir") and self.headers.get("Authorization") != "Bearer " + TOKEN:
             return self.plain(401, b"no", {"WWW-Authenticate": 'Bearer realm="files"'})
+        if mode == "redirplain":
+            return self.plain(302, b"", {"Location": "http://example.invalid/ok/%s?sig=REDIRECT-SECRET" % name})
+        if mode == "redirfile":
+            return self.plain(302, b"", {"Location": "file:///etc/passwd"})
+        if mode == "redirloop":
+            return self.plain(307, b"", {"Location": self.path})
         if mode == "authredir":
             port = self.server.server_address[1]
             return self.plain(302, b"", {"Location": "http://localhost:%d/ok/%s" % (port, name)})
@@ -147,6 +158,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         key = (mode, last)
         if mode == "flaky" and first_time(key):
             return self.plain(503, b"busy", {"Retry-After": "0"})
+        if mode == "bigerror" and first_time(key):
+            return self.plain(503, b"<html>busy</html>" + b" " * 65536, {"Content-Type": "text/html"})
         if mode == "wrong" and first >= 4096 and last < len(data) - 8192 and body:
             body[len(body) // 2] ^= 0x01
         self.send_response(206)
@@ -155,6 +168,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         stall = mode == "stall" and first >= 4096 and first_time(("stall",))
+        if mode == "trickle" and first >= 4096 and len(body) > 1 and first_time(("trickle",)):
+            half = len(body) // 2
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            try:
+                for i in range(300):
+                    time.sleep(0.2)
+                    self.wfile.write(body[half + i:half + i + 1])
+                    self.wfile.flush()
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if (mode == "reset" and len(body) > 1 and first_time(key)) or stall:
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()

@@ -72,6 +72,18 @@ expect_exit 0 "$VRAMSNAP" restore "$U/stall/s.snap" --key-file k.key --extract o
 assert_same_bytes out/r r.bin
 rm -rf out
 
+step "a server that trickles a byte at a time is abandoned at the timeout and resumed"
+t0=$(date +%s)
+expect_exit 0 "$VRAMSNAP" restore "$U/trickle/s.snap" --key-file k.key --extract out -q --timeout 1
+assert_same_bytes out/r r.bin
+(( $(date +%s) - t0 < 20 )) || fail "the trickling transfer was not abandoned at the timeout"
+rm -rf out
+
+step "a 503 with a large error page is retried like a small one"
+expect_exit 0 "$VRAMSNAP" restore "$U/bigerror/s.snap" --key-file k.key --extract out -q
+assert_same_bytes out/r r.bin
+rm -rf out
+
 step "wrong bytes from the server are caught by the chunk hash (exit 1), nothing left"
 expect_exit 1 "$VRAMSNAP" restore "$U/wrong/s.snap" --key-file k.key --extract out
 expect_stderr_contains "SHA-256 mismatch"
@@ -114,6 +126,17 @@ assert_same_bytes out/r r.bin
 if grep '"mode": "ok"' log | grep -q '"auth": true'; then fail "the token followed the redirect to localhost"; fi
 if grep '"mode": "authredir"' log | grep -q '"auth": false'; then fail "a request to the token's host lacked it"; fi
 rm -rf out
+
+step "redirects: never to plain HTTP elsewhere, never to file://, never in a loop"
+: >log
+expect_exit 4 "$VRAMSNAP" inspect "$U/redirplain/s.snap"
+expect_stderr_contains "redirected to plain HTTP"
+expect_stderr_not_contains "REDIRECT-SECRET"
+expect_exit 4 "$VRAMSNAP" inspect "$U/redirfile/s.snap"
+expect_stderr_contains "not an http(s) URL"
+expect_exit 4 "$VRAMSNAP" inspect "$U/redirloop/s.snap"
+expect_stderr_contains "more than 5 redirects"
+assert_eq "$(reqs redirloop)" 6 "requests of a redirect loop"
 
 step "a presigned URL from --url-file: kept out of argv, its query never printed"
 printf '%s\n' "$U/ok/s.snap?X-Amz-Signature=SIGNATURE-SECRET" >url

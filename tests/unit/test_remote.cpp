@@ -68,6 +68,43 @@ TEST_CASE("plain HTTP only to loopback unless insecure") {
   CHECK(check_scheme(*parse_http_url("http://example.com/x"), t).ok());
 }
 
+TEST_CASE("redirects: http(s) only, no downgrade, plain HTTP only to loopback") {
+  Transport t;
+  auto https = parse_http_url("https://registry.example.com/v2/r/blobs/sha256:x");
+  auto local = parse_http_url("http://127.0.0.1:5000/ok/a.snap");
+  REQUIRE(https.ok());
+  REQUIRE(local.ok());
+  CHECK(check_redirect(*https, "https://storage.example.com/b?X-Amz-Signature=s", t).ok());
+  CHECK(check_redirect(*local, "http://localhost:5000/ok/a.snap", t).ok());
+  CHECK(check_redirect(*local, "https://storage.example.com/b", t).ok());
+  for (const char* bad : {"file:///etc/passwd", "ftp://h/x", "gopher://h/", "http://u:pw@h/x", "dict://127.0.0.1/"})
+    CHECK_MESSAGE(!check_redirect(*local, bad, t).ok(), bad);
+  // Plain HTTP to another host, or any downgrade from https, needs --insecure.
+  auto plain = check_redirect(*local, "http://example.com/a.snap?sig=SECRET", t);
+  REQUIRE(!plain.ok());
+  CHECK(plain.error().kind() == ErrorKind::IO);
+  CHECK(plain.error().message().find("SECRET") == std::string::npos);
+  CHECK(plain.error().message().find("--insecure") != std::string::npos);
+  CHECK(!check_redirect(*https, "http://127.0.0.1/a.snap", t).ok());
+  t.insecure = true;
+  CHECK(check_redirect(*local, "http://example.com/a.snap", t).ok());
+  CHECK(check_redirect(*https, "http://127.0.0.1/a.snap", t).ok());
+  CHECK(!check_redirect(*https, "file:///etc/passwd", t).ok());
+}
+
+TEST_CASE("credentials follow a redirect only within one origin") {
+  auto a = parse_http_url("https://r.example.com/v2/x");
+  auto b = parse_http_url("https://r.example.com:443/v2/y");
+  auto other_port = parse_http_url("https://r.example.com:8443/v2/x");
+  auto other_host = parse_http_url("https://storage.example.com/v2/x");
+  auto other_scheme = parse_http_url("http://r.example.com:443/v2/x");
+  REQUIRE((a.ok() && b.ok() && other_port.ok() && other_host.ok() && other_scheme.ok()));
+  CHECK(same_origin(*a, *b));
+  CHECK(!same_origin(*a, *other_port));
+  CHECK(!same_origin(*a, *other_host));
+  CHECK(!same_origin(*a, *other_scheme));
+}
+
 TEST_CASE("OCI references") {
   auto r = parse_oci_ref("oci://registry.example:5000/team/model:v1.2");
   REQUIRE(r.ok());

@@ -1,6 +1,7 @@
 // libcurl under one set of rules. Each exchange resets the easy handle (the
 // connection cache survives a reset, so requests reuse connections) and sets
 // every option again, so nothing of one request leaks into the next.
+// Redirects are followed here, hop by hop, under check_redirect().
 #include "remote/http.h"
 
 #include <curl/curl.h>
@@ -37,6 +38,7 @@ struct Transfer {
   Status error;
   bool failed = false;
   bool stalled = false;
+  bool follow = false;  // a 3xx with a Location will be followed: its body is not the answer
   uint64_t uploaded = 0;
   // Stall detection: curl's low-speed check averages over seconds, so a
   // transfer that stops after a burst would go unnoticed for long.
@@ -85,10 +87,15 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+bool redirecting(const Transfer& t) {
+  const long s = t.resp->status;
+  return t.follow && (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) && t.resp->header("location");
+}
+
 size_t on_write(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
-  if (!t->headers_done) {
+  if (!t->headers_done && !redirecting(*t)) {
     t->headers_done = true;
     if (t->req->on_headers) {
       auto s = t->req->on_headers(*t->resp);
@@ -108,6 +115,12 @@ size_t on_write(char* data, size_t size, size_t n, void* user) {
     return len;
   }
   if (t->resp->body.size() + len > t->req->max_body) {
+    // An error page only feeds a message: keep its start and drop the rest,
+    // so a load balancer's large 503 page is retried like a small one.
+    if (!ok_status) {
+      t->resp->body.append(data, t->req->max_body - t->resp->body.size());
+      return len;
+    }
     t->fail(Error(ErrorKind::Limit, fmt::format("response body larger than {} bytes", t->req->max_body)));
     return 0;
   }
@@ -168,10 +181,6 @@ std::string what_failed(CURLcode c, const char* errbuf) {
       return "TLS handshake failed (" + detail + ")";
     case CURLE_OPERATION_TIMEDOUT:
       return "timed out (" + detail + "); --timeout sets the limit";
-    case CURLE_TOO_MANY_REDIRECTS:
-      return "too many redirects";
-    case CURLE_UNSUPPORTED_PROTOCOL:
-      return "redirected to a scheme that is not allowed (" + detail + ")";
     default:
       return detail;
   }
@@ -187,6 +196,34 @@ Easy::Easy() {
 Easy::~Easy() { curl_easy_cleanup(static_cast<CURL*>(h_)); }
 
 Exchange Easy::perform(const Request& req, const Transport& t) {
+  const bool follow = req.method == "GET" || req.method == "HEAD";
+  auto origin = parse_http_url(req.url);
+  if (!follow || !origin.ok()) return perform_once(req, req.url, req.auth, follow, t);
+  HttpUrl at = *origin;
+  const Auth* auth = req.auth;
+  for (int hop = 0;; ++hop) {
+    Exchange ex = perform_once(req, at.text, auth, true, t);
+    if (!ex.status.ok() || ex.response.redirect_url.empty()) return ex;
+    if (hop == kMaxRedirects) {
+      ex.status = Error(ErrorKind::IO, fmt::format("{}: more than {} redirects", redacted(req.url), kMaxRedirects));
+      ex.callback_failed = true;
+      return ex;
+    }
+    auto next = check_redirect(at, ex.response.redirect_url, t);
+    if (!next.ok()) {
+      ex.status = std::move(next).error();
+      ex.callback_failed = true;
+      return ex;
+    }
+    // Credentials stay with the origin they were given for; once another
+    // origin is reached they are not sent again, even on a way back.
+    if (!same_origin(*next, *origin)) auth = nullptr;
+    at = std::move(*next);
+  }
+}
+
+Exchange Easy::perform_once(const Request& req, const std::string& url, const Auth* auth, bool follow,
+                            const Transport& t) {
   Exchange ex;
   CURL* h = static_cast<CURL*>(h_);
   if (!h) {
@@ -196,23 +233,24 @@ Exchange Easy::perform(const Request& req, const Transport& t) {
   curl_easy_reset(h);
   char errbuf[CURL_ERROR_SIZE] = {0};
   Transfer tr(&req, &ex.response);
+  tr.follow = follow;
   CurlList headers;
   for (const auto& hd : req.headers) headers.add(hd);
-  const bool loopback_origin = [&] {
-    auto u = parse_http_url(req.url);
-    return u.ok() && u->scheme == "http" && is_loopback_host(u->host);
-  }();
-  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  // A redirect may not downgrade to plain HTTP unless allowed or already on loopback.
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, (t.insecure || loopback_origin) ? "http,https" : "https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+  // curl follows nothing itself (see perform); these hold should that change.
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 0L);
   curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(t.timeout_s));
   tr.stall_s = t.timeout_s;
+  // A server that trickles a byte now and then never stalls; under 1 KiB/s
+  // for the whole timeout it is abandoned (and resumed) all the same.
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.timeout_s));
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, &tr);
@@ -229,13 +267,13 @@ Exchange Easy::perform(const Request& req, const Transport& t) {
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &tr);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &tr);
-  if (req.auth && req.auth->kind == Auth::Kind::Bearer) {
+  if (auth && auth->kind == Auth::Kind::Bearer) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
-    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, req.auth->token.c_str());
-  } else if (req.auth && req.auth->kind == Auth::Kind::Basic) {
+    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, auth->token.c_str());
+  } else if (auth && auth->kind == Auth::Kind::Basic) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(h, CURLOPT_USERNAME, req.auth->user.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, req.auth->password.c_str());
+    curl_easy_setopt(h, CURLOPT_USERNAME, auth->user.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, auth->password.c_str());
   }
   if (!req.range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, req.range.c_str());
   if (req.method == "HEAD") {
@@ -264,6 +302,9 @@ Exchange Easy::perform(const Request& req, const Transport& t) {
   const CURLcode rc = curl_easy_perform(h);
   char* eff = nullptr;
   if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff) ex.response.effective_url = eff;
+  char* next = nullptr;
+  if (rc == CURLE_OK && redirecting(tr) && curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &next) == CURLE_OK && next)
+    ex.response.redirect_url = next;
   // Drop the secrets curl copied; the next exchange sets its own.
   curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, nullptr);
   curl_easy_setopt(h, CURLOPT_USERNAME, nullptr);
@@ -283,7 +324,7 @@ Exchange Easy::perform(const Request& req, const Transport& t) {
     ex.transient = transient_code(rc);
     return ex;
   }
-  if (!tr.headers_done && req.on_headers) {  // a response without a body
+  if (!tr.headers_done && req.on_headers && ex.response.redirect_url.empty()) {  // a response without a body
     tr.headers_done = true;
     auto s = req.on_headers(ex.response);
     if (!s.ok()) {

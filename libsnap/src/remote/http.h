@@ -46,11 +46,21 @@ Transport transport_from(const RemoteOptions& o);
 // Plain http:// to a host other than loopback needs `insecure`.
 Status check_scheme(const HttpUrl& url, const Transport& t);
 
+// Redirects are followed here, not by curl, so that each hop is held to the
+// rules before anything is sent: an http(s) URL, no downgrade from https to
+// http and plain HTTP only to loopback (unless `insecure`). Errors name the
+// target without its query.
+inline constexpr int kMaxRedirects = 5;
+Result<HttpUrl> check_redirect(const HttpUrl& from, std::string_view target, const Transport& t);
+// Same scheme, host and port: where credentials may go.
+bool same_origin(const HttpUrl& a, const HttpUrl& b);
+
 struct Response {
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased, final response only
   std::string body;  // when not streamed: at most Request::max_body bytes
   std::string effective_url;
+  std::string redirect_url;  // a 3xx's Location, resolved against the request's URL
   // The last value of a header, or nullopt.
   std::optional<std::string> header(std::string_view name) const;
 };
@@ -93,9 +103,13 @@ class Easy {
   ~Easy();
   Easy(const Easy&) = delete;
   Easy& operator=(const Easy&) = delete;
+  // Follows GET and HEAD redirects (kMaxRedirects at most), sending the
+  // credentials only while the origin stays the request's.
   Exchange perform(const Request& req, const Transport& t);
 
  private:
+  Exchange perform_once(const Request& req, const std::string& url, const Auth* auth, bool follow,
+                        const Transport& t);
   void* h_;
 };
 

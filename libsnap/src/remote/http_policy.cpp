@@ -44,6 +44,22 @@ Status check_scheme(const HttpUrl& url, const Transport& t) {
   return {};
 }
 
+Result<HttpUrl> check_redirect(const HttpUrl& from, std::string_view target, const Transport& t) {
+  const std::string shown = redacted(target);
+  auto u = parse_http_url(target);
+  if (!u.ok())
+    return Error(ErrorKind::IO, fmt::format("{}: redirected to {}, which is not an http(s) URL; refused",
+                                            redacted(from.text), shown));
+  if (u->scheme == "http" && !t.insecure && (from.scheme == "https" || !is_loopback_host(u->host)))
+    return Error(ErrorKind::IO, fmt::format("{}: redirected to plain HTTP ({}); refused (--insecure allows it)",
+                                            redacted(from.text), shown));
+  return u;
+}
+
+bool same_origin(const HttpUrl& a, const HttpUrl& b) {
+  return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
+}
+
 std::optional<std::string> Response::header(std::string_view name) const {
   std::optional<std::string> v;
   for (const auto& [k, val] : headers)

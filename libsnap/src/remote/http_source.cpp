@@ -31,6 +31,12 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
   return v;
 }
 
+bool printable(std::string_view s) {
+  for (char c : s)
+    if (c < 0x20 || c > 0x7e) return false;
+  return true;
+}
+
 // Fills the parts in order and hands them to on_piece as they fill.
 class Cursor {
  public:
@@ -250,8 +256,11 @@ Result<std::shared_ptr<const Source>> open_http_source(HttpObject o) {
     return Error(ErrorKind::IO, fmt::format("{}: the server has {} bytes where the manifest says {}", name, size,
                                             *o.expected_size));
   std::string etag = resp->header("etag").value_or("");
-  if (etag.size() > 256) return Error(ErrorKind::IO, name + ": ETag longer than 256 bytes");
-  const std::string modified = resp->header("last-modified").value_or("").substr(0, 64);
+  if (etag.size() > 256 || !printable(etag))
+    return Error(ErrorKind::IO, name + ": the server's ETag is longer than 256 bytes or not printable");
+  // Both go back to the server as If-Range: nothing that could split a header.
+  std::string modified = resp->header("last-modified").value_or("").substr(0, 64);
+  if (!printable(modified)) modified.clear();
   // If-Range needs a strong validator: a strong ETag, else the date.
   std::string if_range;
   if (!etag.empty() && !etag.starts_with("W/")) if_range = etag;
