@@ -99,6 +99,33 @@ int main(int argc, char** argv) {
   CHECK(vramsnap_capture_write(cap, snap_path, &co, NULL) == VRAMSNAP_ERR_USAGE);
   vramsnap_capture_free(cap);
 
+  /* Remote settings reach the open: a file opens as with vramsnap_open; a
+     named token file is read before any connection; plain HTTP off loopback
+     is refused; the retry bound is the one given. */
+  {
+    vramsnap_remote_options ro;
+    vramsnap_snapshot* rs = NULL;
+    vramsnap_remote_options_init(&ro);
+    CHECK(ro.timeout_s == 30 && ro.retries == 5 && ro.auth_file == NULL && ro.insecure == 0);
+    CHECK(vramsnap_open_remote(snap_path, &ro, &rs) == VRAMSNAP_OK);
+    CHECK(vramsnap_region_count(rs) == 2);
+    vramsnap_close(rs);
+    rs = NULL;
+    ro.auth_file = missing;
+    CHECK(vramsnap_open_remote("http://127.0.0.1:1/x.snap", &ro, &rs) != VRAMSNAP_OK);
+    CHECK(rs == NULL);
+    CHECK(strstr(vramsnap_last_error(), "capi-missing") != NULL);
+    ro.auth_file = NULL;
+    CHECK(vramsnap_open_remote("http://example.invalid/x.snap", &ro, &rs) == VRAMSNAP_ERR_USAGE);
+    CHECK(vramsnap_open_remote("http://example.invalid/x.snap", NULL, &rs) == VRAMSNAP_ERR_USAGE);
+    CHECK(vramsnap_open_remote(NULL, &ro, &rs) == VRAMSNAP_ERR_USAGE);
+    ro.retries = 1;
+    ro.timeout_s = 2;
+    CHECK(vramsnap_open_remote("http://127.0.0.1:1/x.snap", &ro, &rs) == VRAMSNAP_ERR_IO);
+    CHECK(strstr(vramsnap_last_error(), "after 1 tries") != NULL);
+    CHECK(rs == NULL);
+  }
+
   /* Open and inspect. */
   CHECK(vramsnap_open(snap_path, &snap) == VRAMSNAP_OK);
   CHECK(vramsnap_region_count(snap) == 2);

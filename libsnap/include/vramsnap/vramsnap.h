@@ -152,8 +152,27 @@ typedef struct vramsnap_region_info {
 /* path: a file, an http(s):// URL or an oci://REGISTRY/REPO:TAG|@sha256:DIGEST
    reference, read in place with range requests; credentials for remote
    locations come from $VRAMSNAP_AUTH_FILE and the docker config.json
-   ($DOCKER_CONFIG), as described in vramsnap/remote.hpp. */
+   ($DOCKER_CONFIG), as described in vramsnap/remote.hpp; vramsnap_open_remote
+   names them explicitly. */
 VRAMSNAP_API vramsnap_status vramsnap_open(const char* path, vramsnap_snapshot** out);
+
+/* Settings for remote locations, as the tool's --auth-file, --ca-file,
+   --registry-config, --insecure, --timeout and --retries. Paths only: a
+   token or login never passes through this struct. NULL or "" keeps the
+   environment's default. Ignored for a local file. */
+typedef struct vramsnap_remote_options {
+  const char* auth_file;       /* bearer token file (mode 0600); NULL: $VRAMSNAP_AUTH_FILE for http(s) */
+  const char* ca_file;         /* extra CA certificates (PEM) besides the system store */
+  const char* registry_config; /* docker config.json; NULL: $DOCKER_CONFIG, else ~/.docker */
+  int insecure;                /* allow plain HTTP to hosts other than loopback */
+  unsigned timeout_s;          /* connect and stall timeout; 30 after init */
+  unsigned retries;            /* tries per request without progress; 5 after init */
+} vramsnap_remote_options;
+
+VRAMSNAP_API void vramsnap_remote_options_init(vramsnap_remote_options* options);
+/* vramsnap_open with explicit remote settings; options may be NULL (defaults). */
+VRAMSNAP_API vramsnap_status vramsnap_open_remote(const char* location, const vramsnap_remote_options* options,
+                                                  vramsnap_snapshot** out);
 VRAMSNAP_API void vramsnap_close(vramsnap_snapshot* snap);
 VRAMSNAP_API size_t vramsnap_region_count(const vramsnap_snapshot* snap);
 VRAMSNAP_API vramsnap_status vramsnap_region_get(const vramsnap_snapshot* snap, size_t index, vramsnap_region_info* out);

@@ -11,6 +11,7 @@
 
 #include "crypto/key.h"
 #include "vramsnap/capture.hpp"
+#include "vramsnap/remote.hpp"
 #include "vramsnap/restore.hpp"
 #include "vramsnap/sources.hpp"
 #include "vramsnap/snapshot.hpp"
@@ -326,6 +327,37 @@ vramsnap_status vramsnap_open(const char* path, vramsnap_snapshot** out) {
     if (!path || !out) return usage("path or out is NULL");
     *out = nullptr;
     auto s = vramsnap::Snapshot::open(path);
+    if (!s.ok()) return fail(s.error());
+    *out = new vramsnap_snapshot{std::move(s).value()};
+    return VRAMSNAP_OK;
+  });
+}
+
+void vramsnap_remote_options_init(vramsnap_remote_options* o) {
+  if (!o) return;
+  *o = vramsnap_remote_options{};
+  const vramsnap::RemoteOptions defaults;
+  o->timeout_s = defaults.timeout_s;
+  o->retries = defaults.retries;
+}
+
+vramsnap_status vramsnap_open_remote(const char* location, const vramsnap_remote_options* o,
+                                     vramsnap_snapshot** out) {
+  return guarded([&] {
+    if (!location || !out) return usage("location or out is NULL");
+    *out = nullptr;
+    vramsnap::RemoteOptions ro;
+    if (o) {
+      ro.auth_file = o->auth_file ? o->auth_file : "";
+      ro.ca_file = o->ca_file ? o->ca_file : "";
+      ro.registry_config = o->registry_config ? o->registry_config : "";
+      ro.insecure = o->insecure != 0;
+      ro.timeout_s = o->timeout_s;
+      ro.retries = o->retries;
+    }
+    auto src = vramsnap::open_source(location, ro);
+    if (!src.ok()) return fail(src.error());
+    auto s = vramsnap::Snapshot::open(std::move(src).value());
     if (!s.ok()) return fail(s.error());
     *out = new vramsnap_snapshot{std::move(s).value()};
     return VRAMSNAP_OK;
