@@ -67,13 +67,18 @@ Result<bool> ensure_blob(Registry& reg, const Descriptor& d, const io::InputFile
   put.url = url;
   put.headers = {"Content-Type: application/octet-stream"};
   put.idempotent = false;
-  uint64_t at = 0;  // read position of the streamed body; outlives the request
+  // The streamed body's read position and hash outlive the request. The
+  // bytes sent are hashed as they go: the digest named is the one uploaded,
+  // whether or not the registry checks it.
+  uint64_t at = 0;
+  crypto::Sha256 sent;
   if (file) {
     put.upload_size = d.size;
-    put.upload = [file, &at](std::span<uint8_t> dst) -> Result<size_t> {
+    put.upload = [file, &at, &sent](std::span<uint8_t> dst) -> Result<size_t> {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), file->size() - at));
       if (n == 0) return size_t{0};
       VRAMSNAP_TRY(file->read_exact(dst.first(n), at));
+      sent.update({dst.data(), n});
       at += n;
       return n;
     };
@@ -81,6 +86,9 @@ Result<bool> ensure_blob(Registry& reg, const Descriptor& d, const io::InputFile
     put.body = bytes;
   }
   VRAMSNAP_ASSIGN_OR_RETURN(auto pr, reg.send(std::move(put)));
+  if (file && (at != d.size || "sha256:" + crypto::to_hex(sent.finish()) != d.digest))
+    return Error(ErrorKind::IO, fmt::format("{}: {} changed while being pushed (what was uploaded is not {}); the tag "
+                                            "was not written", name, file->path(), d.digest));
   if (pr.status != 201) return status_error(pr, name + " (uploading blob " + d.digest + ")");
   if (auto got = pr.header("docker-content-digest"); got && *got != d.digest)
     return Error(ErrorKind::IO, fmt::format("{}: the registry stored the blob as {}, not {}", name, got->substr(0, 80),
