@@ -156,6 +156,10 @@ expect_exit 4 "$VRAMSNAP" inspect "http://127.0.0.1:1/x.snap" --retries 2
 expect_stderr_contains "http://127.0.0.1:1/x.snap"
 expect_stderr_contains "after 2 tries"
 
+step "a --ca-file that cannot be read is a usage error before any request"
+expect_exit 2 "$VRAMSNAP" inspect "https://127.0.0.1:1/x.snap" --ca-file "$T/no-such-ca.pem"
+expect_stderr_contains "--ca-file"
+
 step "plain HTTP only to loopback unless --insecure; no credentials in URLs"
 expect_exit 2 "$VRAMSNAP" inspect "http://example.invalid/s.snap"
 expect_stderr_contains "--insecure"

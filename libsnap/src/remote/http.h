@@ -41,7 +41,8 @@ struct Transport {
   unsigned timeout_s = 30;
   RetryPolicy retry;
 };
-Transport transport_from(const RemoteOptions& o);
+// Refuses a --ca-file that cannot be read (usage error).
+Result<Transport> transport_from(const RemoteOptions& o);
 
 // Plain http:// to a host other than loopback needs `insecure`.
 Status check_scheme(const HttpUrl& url, const Transport& t);

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "io/file.h"
 #include "remote/http.h"
 
 namespace vramsnap::remote {
@@ -27,7 +28,12 @@ Auth::~Auth() {
   wipe(password);
 }
 
-Transport transport_from(const RemoteOptions& o) {
+Result<Transport> transport_from(const RemoteOptions& o) {
+  // A CA file that cannot be read would surface only at the handshake, as
+  // an untrusted certificate; say what is wrong before anything is sent.
+  if (!o.ca_file.empty())
+    if (auto f = io::InputFile::open(o.ca_file); !f.ok())
+      return Error(ErrorKind::Usage, "cannot read the CA file given with --ca-file: " + f.error().message());
   Transport t;
   t.ca_file = o.ca_file;
   t.insecure = o.insecure;

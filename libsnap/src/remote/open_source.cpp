@@ -27,7 +27,7 @@ Result<std::shared_ptr<const Source>> open_source(const std::string& location, c
       remote::HttpObject obj;
       obj.url = location;
       obj.name = remote::redacted(location);
-      obj.transport = remote::transport_from(o);
+      VRAMSNAP_ASSIGN_OR_RETURN(obj.transport, remote::transport_from(o));
       VRAMSNAP_ASSIGN_OR_RETURN(obj.auth, remote::load_bearer(o));
       return remote::open_http_source(std::move(obj));
     }

@@ -27,7 +27,7 @@ std::string escape(const std::string& s) {
 Result<std::unique_ptr<Registry>> Registry::connect(const OciRef& ref, const RemoteOptions& o, bool push) {
   std::unique_ptr<Registry> r(new Registry);
   r->ref_ = ref;
-  r->t_ = transport_from(o);
+  VRAMSNAP_ASSIGN_OR_RETURN(r->t_, transport_from(o));
   const bool plain = is_loopback_host(ref.host) || o.insecure;
   r->base_ = (plain ? "http://" : "https://") + ref.registry;
   r->scope_ = "repository:" + ref.repository + (push ? ":pull,push" : ":pull");
