@@ -120,5 +120,25 @@ expect_stderr_contains "token endpoint"
 chmod 644 dockercfg/config.json
 expect_exit 2 "$VRAMSNAP" inspect "oci://127.0.0.1:$P/models/s:latest" --registry-config dockercfg/config.json
 
+step "--insecure keeps TLS with a registry that speaks it (a host name that is not loopback by name)"
+H=$(hostname)
+if command -v openssl >/dev/null && [[ $H =~ ^[a-z0-9][a-z0-9.-]*$ ]] && getent hosts "$H" | grep -q '^127\.'; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$H" \
+    -addext "subjectAltName=DNS:$H" -keyout tls.key -out tls.crt >/dev/null 2>&1 || fail "openssl req failed"
+  TP=$(free_port)
+  mkdir tstorage
+  sed -e "s|$T/storage|$T/tstorage|" -e "s|addr: 127.0.0.1:$RP|addr: 127.0.0.1:$TP\n  tls:\n    certificate: $T/tls.crt\n    key: $T/tls.key|" \
+    registry.yml >tregistry.yml
+  /usr/bin/docker-registry serve tregistry.yml >tregistry.log 2>&1 &
+  for _ in $(seq 100); do
+    /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $TP), 0.2)" 2>/dev/null && break
+    sleep 0.1
+  done
+  expect_exit 0 "$VRAMSNAP" push s.snap "oci://$H:$TP/models/s:v1" --insecure --ca-file tls.crt
+  expect_exit 0 "$VRAMSNAP" verify "oci://$H:$TP/models/s:v1" --insecure --ca-file tls.crt --key-file k.key
+else
+  echo "  (skipped: needs openssl and a host name that resolves to loopback)"
+fi
+
 assert_no_temp_files .
 echo "PASS: $TEST_NAME"

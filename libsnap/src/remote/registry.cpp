@@ -28,8 +28,8 @@ Result<std::unique_ptr<Registry>> Registry::connect(const OciRef& ref, const Rem
   std::unique_ptr<Registry> r(new Registry);
   r->ref_ = ref;
   VRAMSNAP_ASSIGN_OR_RETURN(r->t_, transport_from(o));
-  const bool plain = is_loopback_host(ref.host) || o.insecure;
-  r->base_ = (plain ? "http://" : "https://") + ref.registry;
+  const bool loopback = is_loopback_host(ref.host);
+  r->base_ = (loopback ? "http://" : "https://") + ref.registry;
   r->scope_ = "repository:" + ref.repository + (push ? ":pull,push" : ":pull");
   // A registry gets a bearer token file only when named for it: the ambient
   // $VRAMSNAP_AUTH_FILE is for http(s) URLs, and the registry's own
@@ -38,6 +38,15 @@ Result<std::unique_ptr<Registry>> Registry::connect(const OciRef& ref, const Rem
     VRAMSNAP_ASSIGN_OR_RETURN(r->auth_, load_bearer(o));
   }
   VRAMSNAP_ASSIGN_OR_RETURN(r->login_, load_registry_login(o, ref.registry));
+  // --insecure allows plain HTTP, it does not prefer it: a registry that
+  // answers over HTTPS keeps TLS (and the logins and tokens stay encrypted);
+  // plain HTTP only when HTTPS cannot be spoken to it at all.
+  if (!loopback && o.insecure) {
+    Request probe;
+    probe.url = r->base_ + "/v2/";
+    const Exchange ex = r->easy_.perform(probe, r->t_);
+    if (!ex.status.ok() && !ex.callback_failed) r->base_ = "http://" + ref.registry;
+  }
   return r;
 }
 

@@ -20,7 +20,8 @@ class Registry {
   // `push`: ask for pull and push scope.
   static Result<std::unique_ptr<Registry>> connect(const OciRef& ref, const RemoteOptions& options, bool push);
 
-  // "https://REGISTRY" (http for loopback registries, or with --insecure).
+  // "https://REGISTRY" (http for loopback registries, or with --insecure
+  // for a registry that cannot speak HTTPS).
   const std::string& base() const { return base_; }
   const OciRef& ref() const { return ref_; }
   const Transport& transport() const { return t_; }
