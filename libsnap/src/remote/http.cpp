@@ -1,7 +1,7 @@
 // libcurl under one set of rules. Each exchange resets the easy handle (the
 // connection cache survives a reset, so requests reuse connections) and sets
 // every option again, so nothing of one request leaks into the next.
-// Redirects are followed here, hop by hop, under check_redirect().
+// Easy::perform, which follows redirects hop by hop, is in http_policy.cpp.
 #include "remote/http.h"
 
 #include <curl/curl.h>
@@ -188,39 +188,19 @@ std::string what_failed(CURLcode c, const char* errbuf) {
 
 }  // namespace
 
+std::string url_escape(const std::string& s) {
+  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
 Easy::Easy() {
   global_init();
   h_ = curl_easy_init();
 }
 
 Easy::~Easy() { curl_easy_cleanup(static_cast<CURL*>(h_)); }
-
-Exchange Easy::perform(const Request& req, const Transport& t) {
-  const bool follow = req.method == "GET" || req.method == "HEAD";
-  auto origin = parse_http_url(req.url);
-  if (!follow || !origin.ok()) return perform_once(req, req.url, req.auth, follow, t);
-  HttpUrl at = *origin;
-  const Auth* auth = req.auth;
-  for (int hop = 0;; ++hop) {
-    Exchange ex = perform_once(req, at.text, auth, true, t);
-    if (!ex.status.ok() || ex.response.redirect_url.empty()) return ex;
-    if (hop == kMaxRedirects) {
-      ex.status = Error(ErrorKind::IO, fmt::format("{}: more than {} redirects", redacted(req.url), kMaxRedirects));
-      ex.callback_failed = true;
-      return ex;
-    }
-    auto next = check_redirect(at, ex.response.redirect_url, t);
-    if (!next.ok()) {
-      ex.status = std::move(next).error();
-      ex.callback_failed = true;
-      return ex;
-    }
-    // Credentials stay with the origin they were given for; once another
-    // origin is reached they are not sent again, even on a way back.
-    if (!same_origin(*next, *origin)) auth = nullptr;
-    at = std::move(*next);
-  }
-}
 
 Exchange Easy::perform_once(const Request& req, const std::string& url, const Auth* auth, bool follow,
                             const Transport& t) {

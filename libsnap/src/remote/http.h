@@ -22,8 +22,8 @@
 
 namespace vramsnap::remote {
 
-// Credentials for one host, wiped when destroyed. Handed to curl as its
-// own auth options, which curl drops when a redirect leaves the host.
+// Credentials for one origin, wiped when destroyed. Handed to curl as its
+// auth options, and not sent again once a redirect leaves the origin.
 struct Auth {
   enum class Kind { None, Bearer, Basic };
   Kind kind = Kind::None;
@@ -137,6 +137,9 @@ Result<Response> perform_retried(Easy& easy, const Request& req, const Transport
 
 // "HTTP 404 from https://host/path" with what the status means.
 Error status_error(const Response& r, std::string_view shown_url);
+
+// Percent-encoding for a query value (curl_easy_escape).
+std::string url_escape(const std::string& s);
 
 // Jittered sleep before try `attempt`.
 void backoff_sleep(const RetryPolicy& p, unsigned attempt);

@@ -1,6 +1,7 @@
-// The rules around exchanges that need no curl handle: credentials wiped
-// when dropped, the scheme policy, the retry loop for small requests, the
-// pool of idle handles, and what an HTTP status means to an operator.
+// The rules around exchanges that need no curl call of their own:
+// credentials wiped when dropped, the scheme and redirect policy (and the
+// redirect loop), the retry loop for small requests, the pool of idle
+// handles, and what an HTTP status means to an operator.
 #include <openssl/crypto.h>
 
 #include <chrono>
@@ -64,6 +65,33 @@ Result<HttpUrl> check_redirect(const HttpUrl& from, std::string_view target, con
 
 bool same_origin(const HttpUrl& a, const HttpUrl& b) {
   return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
+}
+
+Exchange Easy::perform(const Request& req, const Transport& t) {
+  const bool follow = req.method == "GET" || req.method == "HEAD";
+  auto origin = parse_http_url(req.url);
+  if (!follow || !origin.ok()) return perform_once(req, req.url, req.auth, follow, t);
+  HttpUrl at = *origin;
+  const Auth* auth = req.auth;
+  for (int hop = 0;; ++hop) {
+    Exchange ex = perform_once(req, at.text, auth, true, t);
+    if (!ex.status.ok() || ex.response.redirect_url.empty()) return ex;
+    if (hop == kMaxRedirects) {
+      ex.status = Error(ErrorKind::IO, fmt::format("{}: more than {} redirects", redacted(req.url), kMaxRedirects));
+      ex.callback_failed = true;
+      return ex;
+    }
+    auto next = check_redirect(at, ex.response.redirect_url, t);
+    if (!next.ok()) {
+      ex.status = std::move(next).error();
+      ex.callback_failed = true;
+      return ex;
+    }
+    // Credentials stay with the origin they were given for; once another
+    // origin is reached they are not sent again, even on a way back.
+    if (!same_origin(*next, *origin)) auth = nullptr;
+    at = std::move(*next);
+  }
 }
 
 std::optional<std::string> Response::header(std::string_view name) const {

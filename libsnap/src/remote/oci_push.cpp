@@ -4,8 +4,6 @@
 // upload session, one PUT with ?digest= that the registry checks); the
 // manifest, which tags the artifact, goes last, so a push that fails
 // half-way leaves blobs that nothing references and no tag.
-#include <curl/curl.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -33,12 +31,6 @@ Result<Descriptor> hash_file(const io::InputFile& f) {
   return Descriptor{"sha256:" + crypto::to_hex(h.finish()), f.size()};
 }
 
-std::string escape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
-}
 
 // Uploads one blob unless present; true when it was present.
 Result<bool> ensure_blob(Registry& reg, const Descriptor& d, const io::InputFile* file, const std::string& bytes,
@@ -61,7 +53,7 @@ Result<bool> ensure_blob(Registry& reg, const Descriptor& d, const io::InputFile
   std::string url = location->starts_with("/") ? reg.base() + *location : *location;
   if (!url.starts_with(reg.base() + "/"))
     return Error(ErrorKind::IO, name + ": the registry's upload location is on another host; refused");
-  url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + escape(d.digest);
+  url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_escape(d.digest);
   Request put;
   put.method = "PUT";
   put.url = url;

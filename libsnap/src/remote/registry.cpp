@@ -1,10 +1,8 @@
 // The registry token flow. The token endpoint (the challenge's realm) is
 // held to the same scheme rules as the registry, its answer is bounded JSON,
-// and the login goes only to that endpoint, as Basic auth, through curl's
-// auth options (so a redirect elsewhere does not carry it).
+// and the login goes only to that endpoint, as Basic auth, through the
+// request's Auth (which a redirect to another origin does not carry).
 #include "remote/registry.h"
-
-#include <curl/curl.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -13,16 +11,6 @@
 #include "remote/credentials.h"
 
 namespace vramsnap::remote {
-namespace {
-
-std::string escape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Registry>> Registry::connect(const OciRef& ref, const RemoteOptions& o, bool push) {
   std::unique_ptr<Registry> r(new Registry);
@@ -69,8 +57,8 @@ Result<std::shared_ptr<const Auth>> Registry::fetch_token(const std::string& hea
   std::string scope = scope_;
   if (!scope_.ends_with(",push") && ch->params.count("scope")) scope = ch->params["scope"];
   std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
-  if (ch->params.count("service")) url += "service=" + escape(ch->params["service"]) + "&";
-  url += "scope=" + escape(scope);
+  if (ch->params.count("service")) url += "service=" + url_escape(ch->params["service"]) + "&";
+  url += "scope=" + url_escape(scope);
   Request req;
   req.url = url;
   req.auth = login_ ? &*login_ : nullptr;
