@@ -1,13 +1,14 @@
 // libFuzzer target for what servers and operators hand the remote sources
 // (reliability cases 30-32): the first byte picks the parser, the rest is its
 // input: 0 WWW-Authenticate, 1 Content-Range, 2 an OCI manifest or index,
-// 3 an oci:// reference, 4 an http(s) URL. Oracles: no crash, and whatever
-// parses is within the documented bounds.
+// 3 an oci:// reference, 4 an http(s) URL, 5 a redirect target. Oracles: no
+// crash, and whatever parses is within the documented bounds.
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
 #include "remote/challenge.h"
+#include "remote/http.h"
 #include "remote/http_source.h"
 #include "remote/location.h"
 #include "remote/oci.h"
@@ -25,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vramsnap::remote;
   if (size == 0) return 0;
   const std::string in(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0:
       if (auto c = parse_challenge(in); c && c->scheme.empty()) fail("challenge without a scheme");
       break;
@@ -52,6 +53,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       (void)redacted(in);
       break;
+    case 5: {
+      static const auto tls = parse_http_url("https://registry.example.com/v2/r/blobs/x");
+      static const auto local = parse_http_url("http://127.0.0.1:5000/ok/a.snap");
+      const Transport t;
+      for (const auto* from : {&tls, &local}) {
+        auto to = check_redirect(from->value(), in, t);
+        if (!to.ok()) continue;
+        if (to->scheme != "http" && to->scheme != "https") fail("redirect to another scheme");
+        if (to->scheme == "http" && (from->value().scheme == "https" || !is_loopback_host(to->host)))
+          fail("redirect to plain HTTP accepted");
+      }
+      break;
+    }
   }
   return 0;
 }
