@@ -252,6 +252,31 @@ class Stream(TempDirCase):
         self.assertNotIn("layer.11", got)
         self.assertEqual(got, [f"layer.{i}" for i in range(len(got))])
 
+    def test_closing_the_snapshot_cancels_its_stream(self):
+        path = self.path("c.snap")
+        arrays = {f"r{i}": np.arange(i, i + 65536, dtype=np.float32) for i in range(48)}
+        vnp.save_file(arrays, path, codec="raw")
+        gc.collect()
+        base = vramsnap.live_buffers()
+        with vramsnap.open(path) as snap:
+            it = vramsnap.restore_stream(snap, allow_unsealed=True, threads=1)
+            name, first = next(it)
+        # The snapshot's handle is gone; the restore that read it had stopped first.
+        got = [name]
+        try:
+            got += [n for n, _ in it]
+        except vramsnap.Interrupted:
+            pass
+        else:
+            self.assertEqual(len(got), 48)  # it had finished before close
+        self.assertEqual(got, [f"r{i}" for i in range(len(got))])
+        np.testing.assert_array_equal(first, arrays["r0"])
+        with self.assertRaises(ValueError):
+            snap.handle
+        del it, first
+        gc.collect()
+        self.assertEqual(vramsnap.live_buffers(), base)
+
     def test_seal_first(self):
         path, _ = self.make(key=self.key_file())
         with self.assertRaises(vramsnap.IntegrityError):

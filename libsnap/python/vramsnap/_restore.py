@@ -50,7 +50,8 @@ def restore(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, d
     if device is not None:
         opts.target, opts.device = TARGET_CUDA, device
     h = ctypes.c_void_p()
-    check(lib.vramsnap_restore(snap.handle, ctypes.byref(opts), ctypes.byref(h)))
+    with snap.using() as sh:
+        check(lib.vramsnap_restore(sh, ctypes.byref(opts), ctypes.byref(h)))
     del keep
     owner = RestoredHandle(h)  # frees everything if anything below fails
     rr = RestoredRegion()
@@ -96,6 +97,7 @@ class _Stream:
         self.opts = opts
         self.thread = threading.Thread(target=self._run, name="vramsnap-stream", daemon=True)
         self.thread.start()
+        snap._add_stream(self)  # closing the snapshot cancels and joins this restore first
 
     def _on_region(self, _user, index, region):
         try:
@@ -109,7 +111,8 @@ class _Stream:
 
     def _run(self):
         try:
-            check(lib.vramsnap_restore_stream(self.snap.handle, ctypes.byref(self.opts)))
+            with self.snap.using() as sh:
+                check(lib.vramsnap_restore_stream(sh, ctypes.byref(self.opts)))
         except BaseException as e:
             if self.error is None:
                 self.error = e
@@ -128,7 +131,13 @@ class _Stream:
             # The consumer stopped early (break, exception, close): tell the
             # restore to stop; what it had not delivered the library frees,
             # what sits in the queue Python frees.
-            self.stop.set()
+            self.cancel()
+
+    def cancel(self):
+        """Stops the restore and waits for its thread (not from that thread:
+        a finaliser may run there)."""
+        self.stop.set()
+        if threading.current_thread() is not self.thread:
             self.thread.join()
 
 

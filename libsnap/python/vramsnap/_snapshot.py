@@ -1,8 +1,15 @@
 """An opened snapshot: regions, labels, seal status, verify. Opening reads
-only the file's structure (trailer, table, manifest, seal): no chunk data."""
+only the file's structure (trailer, table, manifest, seal): no chunk data.
 
+The C handle must outlive every call that reads it, including a streaming
+restore running on its own thread: close() cancels and joins the snapshot's
+streams and waits for calls in flight before it frees the handle."""
+
+import contextlib
 import ctypes
 import os
+import threading
+import weakref
 from dataclasses import dataclass, field
 
 from . import _keys
@@ -39,6 +46,9 @@ class Snapshot:
 
     def __init__(self, path_or_url):
         self._h = None
+        self._cv = threading.Condition()
+        self._users = 0
+        self._streams = weakref.WeakSet()
         self.path = os.fspath(path_or_url)
         h = ctypes.c_void_p()
         check(lib.vramsnap_open(os.fsencode(self.path), ctypes.byref(h)))
@@ -64,6 +74,22 @@ class Snapshot:
             raise ValueError("vramsnap: the snapshot is closed")
         return self._h
 
+    @contextlib.contextmanager
+    def using(self):
+        """The handle, kept open until the block is left."""
+        with self._cv:
+            h = self.handle
+            self._users += 1
+        try:
+            yield h
+        finally:
+            with self._cv:
+                self._users -= 1
+                self._cv.notify_all()
+
+    def _add_stream(self, stream):
+        self._streams.add(stream)
+
     def region(self, name):
         for r in self.regions:
             if r.name == name:
@@ -76,16 +102,27 @@ class Snapshot:
         opts = CheckOptions()
         lib.vramsnap_check_options_init(ctypes.byref(opts))
         keep = _keys.fill_check(opts, key, trusted, allow_unsealed, threads, min_generation)
-        check(lib.vramsnap_verify(self.handle, ctypes.byref(opts)))
+        with self.using() as h:
+            check(lib.vramsnap_verify(h, ctypes.byref(opts)))
         del keep
         return True
 
     def close(self):
-        if self._h:
+        """Cancels the streams still reading this snapshot, waits for other
+        calls on it, then frees it. Arrays already returned stay valid."""
+        if not getattr(self, "_h", None):
+            return
+        for stream in list(self._streams):
+            stream.cancel()
+        with self._cv:
+            self._cv.wait_for(lambda: self._users == 0)
+            h, self._h = self._h, None
+        self._close(h)
+
+    def __del__(self):
+        if getattr(self, "_h", None):  # nothing can be using it: no reference is left
             self._close(self._h)
             self._h = None
-
-    __del__ = close
 
     def __enter__(self):
         return self
