@@ -125,6 +125,31 @@ class Ownership(TempDirCase):
         self.assertEqual(gone, [True])
         self.assertEqual(vramsnap.live_buffers(), base)
 
+    def test_every_buffer_freed_once_when_making_the_arrays_fails(self):
+        from vramsnap import _memory
+        path = self.path("f.snap")
+        vnp.save_file({f"r{i}": np.full(3000, i, np.int32) for i in range(3)}, path)
+        freed = []
+        real_free, real_array = _memory.HostBuffer._free, _memory.HostBuffer.array
+        calls = [0]
+
+        def array(buf):
+            calls[0] += 1
+            if calls[0] == 2:
+                raise MemoryError("injected")
+            return real_array(buf)
+
+        _memory.HostBuffer._free = staticmethod(lambda p: (freed.append(p), real_free(p)))
+        _memory.HostBuffer.array = array
+        try:
+            with self.assertRaises(MemoryError):
+                vnp.load_file(path, allow_unsealed=True)
+            gc.collect()
+        finally:
+            _memory.HostBuffer._free, _memory.HostBuffer.array = real_free, real_array
+        self.assertEqual(len(freed), 3)
+        self.assertEqual(len(set(freed)), 3)
+
     def test_no_copy_in_python(self):
         # numpy reports its allocations to tracemalloc: a staging copy of the
         # 32 MiB array on save, or of the restored bytes on load, would show.

@@ -19,16 +19,30 @@ def live_buffers():
     return _live
 
 
-class HostBuffer:
-    """A host buffer the library allocated and handed over; vramsnap_free on collection."""
+class Claim:
+    """Whether the buffers of one restore are Python's yet. A plain restore's
+    buffers are wrapped while its handle still owns them and become Python's
+    all at once when the handle lets go (vramsnap_restored_release): a
+    failure in between frees them once, through the handle."""
 
-    __slots__ = ("_ptr", "_size", "__weakref__")
+    __slots__ = ("owned",)
+
+    def __init__(self):
+        self.owned = False
+
+
+class HostBuffer:
+    """A host buffer the library allocated and handed over; vramsnap_free on
+    collection (once its claim, if any, is owned)."""
+
+    __slots__ = ("_ptr", "_size", "_claim", "__weakref__")
     _free = lib.vramsnap_free  # bound now: usable while the interpreter shuts down
 
-    def __init__(self, ptr, size):
+    def __init__(self, ptr, size, claim=None):
         global _live
         self._ptr = ptr
         self._size = size
+        self._claim = claim
         if ptr:
             with _lock:
                 _live += 1
@@ -46,7 +60,8 @@ class HostBuffer:
     def __del__(self):
         global _live
         if self._ptr:
-            self._free(self._ptr)
+            if self._claim is None or self._claim.owned:
+                self._free(self._ptr)
             self._ptr = None
             with _lock:
                 _live -= 1

@@ -10,7 +10,7 @@ import threading
 
 from . import _keys
 from ._lib import (PROGRESS_FN, REGION_READY_FN, TARGET_CUDA, RestoredRegion, RestoreOptions, StreamOptions, check, lib, text)
-from ._memory import BorrowedHost, DeviceBytes, HostBuffer, RestoredHandle
+from ._memory import BorrowedHost, Claim, DeviceBytes, HostBuffer, RestoredHandle
 from ._snapshot import Snapshot
 
 
@@ -62,9 +62,14 @@ def restore(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, d
     if device is not None:
         return [(reg, DeviceBytes(owner, dptr, size) if dptr else BorrowedHost(owner, host, size).array())
                 for reg, host, dptr, size in placed]
-    # Host target: each buffer becomes its arrays' own, freed with the last one.
+    # Host target: each buffer becomes its arrays' own, freed with the last
+    # one. Every wrapper exists before the handle lets go, so that nothing
+    # raised while the arrays are made can leave a buffer without an owner.
+    claim = Claim()
+    bufs = [(reg, HostBuffer(host, size, claim)) for reg, host, _, size in placed]
     lib.vramsnap_restored_release(h)
-    return [(reg, HostBuffer(host, size).array()) for reg, host, _, size in placed]
+    claim.owned = True
+    return [(reg, buf.array()) for reg, buf in bufs]
 
 
 class _Stream:
