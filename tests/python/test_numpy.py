@@ -98,7 +98,15 @@ class RoundTrip(TempDirCase):
             vnp.save_file({"t": np.zeros((4, 4), np.float32).T}, self.path("t.snap"))
         with self.assertRaises(TypeError):
             vnp.save_file({"o": np.array(["a"], dtype=object)}, self.path("o.snap"))
+        with self.assertRaisesRegex(TypeError, "big-endian"):
+            vnp.save_file({"b": np.arange(4, dtype=">f4")}, self.path("b.snap"))
         self.assertFalse(os.path.exists(self.path("t.snap")))
+        self.assertFalse(os.path.exists(self.path("b.snap")))
+        # Fortran order is refused like any other non-C layout; a 1-D one is both.
+        with self.assertRaises(ValueError):
+            vnp.save_file({"f": np.asfortranarray(np.zeros((3, 5), np.float32))}, self.path("f.snap"))
+        vnp.save_file({"f": np.asfortranarray(np.arange(5, dtype=np.int32))}, self.path("f.snap"))
+        np.testing.assert_array_equal(vnp.load_file(self.path("f.snap"), allow_unsealed=True)["f"], np.arange(5))
 
 
 class Ownership(TempDirCase):

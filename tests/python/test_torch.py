@@ -3,6 +3,7 @@
 own their buffers, load_state_dict into a module, and streaming."""
 
 import gc
+import os
 import unittest
 
 import torch
@@ -97,6 +98,10 @@ class StateDict(TempDirCase):
             vt.save_file({"q": torch.quantize_per_tensor(torch.zeros(4), 0.1, 0, torch.quint8)}, self.path("q.snap"))
         with self.assertRaises(ValueError):
             vt.load_file(self.path("t.snap"), device="meta")
+        # No host or CUDA address behind it: refused before the library sees a pointer.
+        with self.assertRaisesRegex(ValueError, "on device meta"):
+            vt.save_file({"m": torch.empty(16, device="meta")}, self.path("m.snap"))
+        self.assertFalse(os.path.exists(self.path("m.snap")))
 
 
 class Stream(TempDirCase):

@@ -21,7 +21,11 @@ FROM_NUMPY = {np.dtype(t): name for name, (t, _) in NUMPY.items()
 
 
 def numpy_name(dtype):
-    name = FROM_NUMPY.get(np.dtype(dtype))
+    dtype = np.dtype(dtype)
+    name = FROM_NUMPY.get(dtype)
+    if name is None and not dtype.isnative and FROM_NUMPY.get(dtype.newbyteorder("=")):
+        raise TypeError(f"vramsnap: numpy dtype {dtype} is big-endian and the format stores little-endian "
+                        "values; pass a.astype(a.dtype.newbyteorder('<'))")
     if name is None:
         raise TypeError(f"vramsnap: numpy dtype {np.dtype(dtype)} has no name in the snapshot format")
     return name

@@ -32,6 +32,10 @@ def _items(tensors):
                             "(quantized tensors need their scale and zero point)")
         if t.layout != torch.strided or not t.is_contiguous():
             raise ValueError(f"vramsnap: tensor {name!r} is not contiguous; pass t.contiguous()")
+        if t.device.type not in ("cpu", "cuda"):
+            # Its data pointer is no host or CUDA address (meta has none at all).
+            raise ValueError(f"vramsnap: tensor {name!r} is on device {t.device}; only CPU and CUDA tensors "
+                             "can be captured")
         on_gpu = t.device.type == "cuda"
         # Weights are device data wherever they sit now: kind "device", so that
         # a CUDA restore places them on the GPU.
