@@ -46,5 +46,11 @@ assert lib.startswith(os.path.realpath(sys.argv[1])), lib
 vnp.save_file({"x": np.arange(5, dtype=np.int32)}, "py.snap")
 assert vnp.load_file("py.snap", allow_unsealed=True)["x"].tolist() == [0, 1, 2, 3, 4]
 ' "$prefix")
+  # A package of another version than the library beside it refuses to load
+  # it (the structs it passes would not match).
+  sed -i 's/^VERSION = .*/VERSION = "0.0.0-other"/' "$pydir/vramsnap/_paths.py"
+  out=$(cd "$work" && env -u LD_LIBRARY_PATH -u VRAMSNAP_LIBRARY PYTHONPATH="$pydir" PYTHONDONTWRITEBYTECODE=1 \
+    /usr/bin/python3 -c 'import vramsnap' 2>&1) && { echo "a mismatched library was loaded"; exit 1; }
+  grep -q "ImportError: .*but this package is 0.0.0-other" <<<"$out" || { echo "unexpected: $out"; exit 1; }
 fi
 echo "package: installed tree builds and runs the examples (CMake and pkg-config)"

@@ -3,7 +3,10 @@ package uses, and how the shared library is found.
 
 Search order: $VRAMSNAP_LIBRARY; the library installed with the package
 (the relative path cmake --install records in _paths.py); the system's
-loader path (libvramsnap.so.0)."""
+loader path (libvramsnap.so.0). The structs below must match the library's
+own, so a library that lacks a function the package calls, or (for an
+installed package, which records its version) is of another version, is
+refused rather than called with the wrong layout."""
 
 import ctypes
 import os
@@ -115,18 +118,35 @@ _PROTOTYPES = {
 }
 
 
+try:
+    from . import _paths
+except ImportError:  # run from the source tree
+    _paths = None
+
+
 def _candidates():
     env = os.environ.get("VRAMSNAP_LIBRARY")
     if env:
         yield env
         return
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        from . import _paths
+    if _paths is not None:
+        here = os.path.dirname(os.path.abspath(__file__))
         yield os.path.normpath(os.path.join(here, _paths.LIBRARY_RELPATH))
-    except ImportError:
-        pass
     yield "libvramsnap.so.0"
+
+
+def _unusable(lib):
+    """Why the package cannot use this library, or None."""
+    missing = [name for name in _PROTOTYPES if not hasattr(lib, name)]
+    if missing:
+        return f"not a libvramsnap this package can use: it lacks {', '.join(missing[:3])}"
+    lib.vramsnap_version.restype = ctypes.c_char_p
+    lib.vramsnap_version.argtypes = []
+    have = lib.vramsnap_version().decode("utf-8", "replace")
+    want = getattr(_paths, "VERSION", None)
+    if want is not None and have != want:
+        return f"libvramsnap {have}, but this package is {want}"
+    return None
 
 
 def _load():
@@ -136,6 +156,10 @@ def _load():
             lib = ctypes.CDLL(path)
         except OSError as e:
             tried.append(f"{path} ({e})")
+            continue
+        why = _unusable(lib)
+        if why:
+            tried.append(f"{path} ({why})")
             continue
         for name, (res, args) in _PROTOTYPES.items():
             fn = getattr(lib, name)
