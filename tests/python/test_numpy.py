@@ -233,6 +233,14 @@ class Errors(TempDirCase):
         self.assertIsInstance(e, OSError)
         self.check(vramsnap.IoError, 4, vnp.load_file, self.path("x.snap"), key_file=self.path("missing.key"))
 
+    def test_a_library_that_is_not_libvramsnap_is_refused_at_import(self):
+        import sys
+        env = dict(os.environ, VRAMSNAP_LIBRARY="libz.so.1")
+        r = subprocess.run([sys.executable, "-c", "import vramsnap"], env=env, capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("ImportError", r.stderr)
+        self.assertIn("lacks vramsnap_", r.stderr)
+
     def test_usage(self):
         e = self.check(vramsnap.UsageError, 2, vnp.load_file, self.snap, key_file=self.key, regions=["nope"])
         self.assertIsInstance(e, ValueError)
