@@ -48,6 +48,7 @@ assert vnp.load_file("py.snap", allow_unsealed=True)["x"].tolist() == [0, 1, 2, 
 ' "$prefix")
   # A package of another version than the library beside it refuses to load
   # it (the structs it passes would not match).
+  grep -q "^VERSION = " "$pydir/vramsnap/_paths.py"
   sed -i 's/^VERSION = .*/VERSION = "0.0.0-other"/' "$pydir/vramsnap/_paths.py"
   out=$(cd "$work" && env -u LD_LIBRARY_PATH -u VRAMSNAP_LIBRARY PYTHONPATH="$pydir" PYTHONDONTWRITEBYTECODE=1 \
     /usr/bin/python3 -c 'import vramsnap' 2>&1) && { echo "a mismatched library was loaded"; exit 1; }
