@@ -318,6 +318,18 @@ class Stream(TempDirCase):
         gc.collect()
         self.assertEqual(vramsnap.live_buffers(), base)
 
+    def test_interpreter_exits_cleanly_during_a_stream(self):
+        import sys
+        path = self.path("x.snap")
+        vnp.save_file({f"r{i}": np.arange(i, i + (1 << 18), dtype=np.float32) for i in range(32)}, path,
+                      codec="raw")
+        code = ("import sys, vramsnap\n"
+                "it = vramsnap.restore_stream(sys.argv[1], allow_unsealed=True, threads=1)\n"
+                "print(next(it)[0])\n")
+        # Left with the restore still running: it is cancelled, not crashed or hung.
+        r = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "r0\n", ""))
+
     def test_seal_first(self):
         path, _ = self.make(key=self.key_file())
         with self.assertRaises(vramsnap.IntegrityError):

@@ -3,10 +3,12 @@ memory the library placed: host buffers handed over (HostBuffer), or
 regions inside a restore handle that stays alive (CUDA). The framework
 modules (vramsnap.numpy, vramsnap.torch) turn the bytes into typed arrays."""
 
+import atexit
 import ctypes
 import os
 import queue
 import threading
+import weakref
 
 from . import _keys
 from ._lib import (PROGRESS_FN, REGION_READY_FN, TARGET_CUDA, RestoredRegion, RestoreOptions, StreamOptions, check, lib, text)
@@ -72,6 +74,18 @@ def restore(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, d
     return [(reg, buf.array()) for reg, buf in bufs]
 
 
+# Streams whose restore may still be running. A callback into an interpreter
+# that is shutting down would end its C thread mid-call (the process aborts):
+# every running stream is cancelled and joined before that.
+_running = weakref.WeakSet()
+
+
+@atexit.register
+def _cancel_running():
+    for s in list(_running):
+        s.cancel()
+
+
 class _Stream:
     """The C call runs on a thread of its own (ctypes lets go of the GIL);
     its callback wraps each delivered buffer at once, so it is owned by
@@ -102,6 +116,7 @@ class _Stream:
         self.opts = opts
         self.thread = threading.Thread(target=self._run, name="vramsnap-stream", daemon=True)
         self.thread.start()
+        _running.add(self)
         snap._add_stream(self)  # closing the snapshot cancels and joins this restore first
 
     def _on_region(self, _user, index, region):
