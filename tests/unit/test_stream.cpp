@@ -233,3 +233,31 @@ TEST_CASE("stream: caller buffers from host_allocator") {
   CHECK(order.size() == regions.size());
   for (size_t i = 0; i < regions.size(); ++i) CHECK(mine[i] == regions[i].bytes);
 }
+
+TEST_CASE("stream: a callback that throws stops and joins the restore; the exception reaches the caller") {
+  TempDir dir;
+  const auto regions = layers();
+  const std::string path = dir.path + "/s.snap";
+  make_snapshot(path, regions);
+  auto snap = open_ok(path);
+  struct Thrown {};
+  for (unsigned threads : {1u, 2u}) {
+    CAPTURE(threads);
+    Deliveries d;
+    auto opt = stream_options(threads);
+    opt.order = {"layer.4", "layer.1"};
+    CHECK_THROWS_AS(vramsnap::restore_stream(snap, opt,
+                                             [&](const auto& rr) {
+                                               d.take(rr);  // delivered: the caller's, even though it throws
+                                               if (d.order.size() == 2) throw Thrown{};
+                                               return Handover::Continue;
+                                             }),
+                    Thrown);
+    CHECK(d.order == std::vector<size_t>{4, 1});
+    CHECK(d.bytes[1] == regions[1].bytes);
+  }
+  // The snapshot is usable again at once: nothing of the stopped run is left running.
+  Deliveries d;
+  REQUIRE(vramsnap::restore_stream(snap, stream_options(2), [&](const auto& rr) { return d.take(rr); }).ok());
+  CHECK(d.order.size() == regions.size());
+}
