@@ -158,6 +158,29 @@ class Ownership(TempDirCase):
         self.assertEqual(len(freed), 3)
         self.assertEqual(len(set(freed)), 3)
 
+    def test_interrupt_as_the_restore_returns_frees_it(self):
+        from vramsnap import _memory, _restore
+        path = self.path("k.snap")
+        vnp.save_file({"a": np.arange(5000, dtype=np.int64)}, path)
+        freed = []
+        real_free, real_check = _memory.RestoredHandle._free, _restore.check
+
+        def check(status):  # Ctrl-C lands just as vramsnap_restore returns
+            if status == 0 and not freed:
+                raise KeyboardInterrupt
+            real_check(status)
+
+        _memory.RestoredHandle._free = staticmethod(lambda h: (freed.append(h.value), real_free(h)))
+        _restore.check = check
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                vnp.load_file(path, allow_unsealed=True)
+            gc.collect()
+        finally:
+            _memory.RestoredHandle._free, _restore.check = real_free, real_check
+        self.assertEqual(len(freed), 1)
+        self.assertTrue(freed[0])
+
     def test_no_copy_in_python(self):
         # numpy reports its allocations to tracemalloc: a staging copy of the
         # 32 MiB array on save, or of the restored bytes on load, would show.

@@ -22,9 +22,9 @@ def write(path, items, labels=None, key_file=None, codec="auto", chunk_size=None
     """Writes the snapshot (temp file, fsync, rename); returns its id. The
     arrays behind `items` must stay alive and unchanged until it returns."""
     c = ctypes.c_void_p()
-    check(lib.vramsnap_capture_new(ctypes.byref(c)))
     key = None
     try:
+        check(lib.vramsnap_capture_new(ctypes.byref(c)))
         keep = []
         for it in items:
             enc = it.name.encode("utf-8")
@@ -58,6 +58,6 @@ def write(path, items, labels=None, key_file=None, codec="auto", chunk_size=None
         check(lib.vramsnap_capture_write(c, os.fsencode(os.fspath(path)), ctypes.byref(opts), snapshot_id))
         return snapshot_id.value.decode()
     finally:
-        lib.vramsnap_capture_free(c)
+        lib.vramsnap_capture_free(c)  # NULL when capture_new failed: a no-op
         if key:
             key.close()

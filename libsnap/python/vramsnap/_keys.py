@@ -35,9 +35,9 @@ class Key:
 
 
 def _load(fn, path):
-    h = ctypes.c_void_p()
-    check(fn(os.fsencode(path) if path is not None else None, ctypes.byref(h)))
-    return Key(h)
+    key = Key(ctypes.c_void_p())  # the call writes into it: the key is wiped whatever is raised after
+    check(fn(os.fsencode(path) if path is not None else None, ctypes.byref(key.handle)))
+    return key
 
 
 def secret(key_file):

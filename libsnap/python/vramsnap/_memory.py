@@ -4,6 +4,7 @@ HostBuffer, which numpy keeps alive as the base of every view on it and which
 frees the buffer when the last view is gone. Device memory stays with the
 restore's handle (RestoredHandle), which every tensor on it keeps alive."""
 
+import ctypes
 import threading
 
 import numpy as np
@@ -69,13 +70,15 @@ class HostBuffer:
 
 class RestoredHandle:
     """A vramsnap_restored handle: frees the restore's device memory and
-    buffers when collected."""
+    buffers when collected. It exists before the restore is called and the
+    call writes the handle into it (out=byref(handle)), so an exception
+    raised as the call returns (KeyboardInterrupt) cannot orphan it."""
 
     __slots__ = ("_h", "__weakref__")
     _free = lib.vramsnap_restored_free
 
-    def __init__(self, h):
-        self._h = h
+    def __init__(self):
+        self._h = ctypes.c_void_p()
 
     @property
     def handle(self):

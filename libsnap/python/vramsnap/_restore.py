@@ -51,11 +51,11 @@ def restore(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, d
     keep = _fill(opts, key, trusted, allow_unsealed, threads, _region_names(snap, regions), max_host_bytes)
     if device is not None:
         opts.target, opts.device = TARGET_CUDA, device
-    h = ctypes.c_void_p()
+    owner = RestoredHandle()  # frees everything if anything below fails
+    h = owner.handle
     with snap.using() as sh:
         check(lib.vramsnap_restore(sh, ctypes.byref(opts), ctypes.byref(h)))
     del keep
-    owner = RestoredHandle(h)  # frees everything if anything below fails
     rr = RestoredRegion()
     placed = []
     for i in range(lib.vramsnap_restored_count(h)):

@@ -51,8 +51,8 @@ class Snapshot:
         self._streams = weakref.WeakSet()
         self.path = os.fspath(path_or_url)
         h = ctypes.c_void_p()
+        self._h = h  # before the call: whatever is raised once it returns, close() frees it
         check(lib.vramsnap_open(os.fsencode(self.path), ctypes.byref(h)))
-        self._h = h
         self.regions = []
         info = RegionInfo()
         for i in range(lib.vramsnap_region_count(h)):
