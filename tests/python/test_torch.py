@@ -98,6 +98,16 @@ class StateDict(TempDirCase):
             vt.save_file({"q": torch.quantize_per_tensor(torch.zeros(4), 0.1, 0, torch.quint8)}, self.path("q.snap"))
         with self.assertRaises(ValueError):
             vt.load_file(self.path("t.snap"), device="meta")
+        # Lazy views whose memory holds other values than they show.
+        with self.assertRaisesRegex(ValueError, "conjugate"):
+            vt.save_file({"c": torch.tensor([1 + 2j, 3 - 4j]).conj()}, self.path("c.snap"))
+        with self.assertRaisesRegex(ValueError, "negative"):
+            vt.save_file({"n": torch._neg_view(torch.ones(3))}, self.path("c.snap"))
+        self.assertFalse(os.path.exists(self.path("c.snap")))
+        resolved = torch.tensor([1 + 2j, 3 - 4j]).conj().resolve_conj()
+        vt.save_file({"c": resolved}, self.path("c.snap"))
+        self.assertTrue(torch.equal(vt.load_file(self.path("c.snap"), allow_unsealed=True)["c"],
+                                    torch.tensor([1 - 2j, 3 + 4j])))
         # No host or CUDA address behind it: refused before the library sees a pointer.
         with self.assertRaisesRegex(ValueError, "on device meta"):
             vt.save_file({"m": torch.empty(16, device="meta")}, self.path("m.snap"))

@@ -30,8 +30,12 @@ def _items(tensors):
         if dtype is None:
             raise TypeError(f"vramsnap: {name!r} has dtype {t.dtype}, which holds no plain values "
                             "(quantized tensors need their scale and zero point)")
-        if t.layout != torch.strided or not t.is_contiguous():
+        if t.layout != torch.strided or not t.is_contiguous() or getattr(t, "is_nested", False):
             raise ValueError(f"vramsnap: tensor {name!r} is not contiguous; pass t.contiguous()")
+        if t.is_conj() or t.is_neg():
+            # The memory holds the values before a lazy conj() or negation: capturing it would store those.
+            raise ValueError(f"vramsnap: tensor {name!r} is a lazy conjugate or negative view; pass "
+                             "t.resolve_conj().resolve_neg()")
         if t.device.type not in ("cpu", "cuda"):
             # Its data pointer is no host or CUDA address (meta has none at all).
             raise ValueError(f"vramsnap: tensor {name!r} is on device {t.device}; only CPU and CUDA tensors "
