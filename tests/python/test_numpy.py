@@ -264,6 +264,19 @@ class Errors(TempDirCase):
         self.assertIn("ImportError", r.stderr)
         self.assertIn("lacks vramsnap_", r.stderr)
 
+    def test_nul_in_a_name_is_refused_not_cut_short(self):
+        for args in (({"a\0b": np.ones(3)}, self.path("n.snap")), ({"a": np.ones(3)}, self.path("n\0.snap"))):
+            with self.assertRaisesRegex(ValueError, "NUL"):
+                vnp.save_file(*args)
+        with self.assertRaisesRegex(ValueError, "NUL"):
+            vnp.save_file({"a": np.ones(3)}, self.path("n.snap"), metadata={"k\0": "v"})
+        self.assertFalse(os.path.exists(self.path("n.snap")))
+        vnp.save_file({"a": np.ones(3)}, self.path("n.snap"))
+        with self.assertRaisesRegex(ValueError, "NUL"):
+            vnp.load_file(self.path("n.snap"), allow_unsealed=True, regions=["a\0x"])
+        with self.assertRaisesRegex(ValueError, "NUL"):
+            vramsnap.open(self.path("n.snap") + "\0.other")
+
     def test_usage(self):
         e = self.check(vramsnap.UsageError, 2, vnp.load_file, self.snap, key_file=self.key, regions=["nope"])
         self.assertIsInstance(e, ValueError)

@@ -3,10 +3,9 @@ the C API as it is (host memory, or CUDA device memory for tensors on a
 GPU); no staging copy is made in Python."""
 
 import ctypes
-import os
 
 from . import _keys
-from ._lib import CaptureOptions, RegionDesc, check, lib
+from ._lib import CaptureOptions, RegionDesc, check, cstr, lib
 
 
 class Item:
@@ -27,7 +26,7 @@ def write(path, items, labels=None, key_file=None, codec="auto", chunk_size=None
         check(lib.vramsnap_capture_new(ctypes.byref(c)))
         keep = []
         for it in items:
-            enc = it.name.encode("utf-8")
+            enc = cstr(it.name, "region name")
             shape = (ctypes.c_uint64 * max(1, len(it.shape)))(*it.shape)
             # A scalar's shape is written as unknown (spec 7.3); the rank label keeps it a scalar.
             desc = RegionDesc(enc, it.kind, it.dtype.encode(), shape if it.shape else None, len(it.shape),
@@ -40,7 +39,7 @@ def write(path, items, labels=None, key_file=None, codec="auto", chunk_size=None
         for k, v in (labels or {}).items():
             if not isinstance(k, str) or not isinstance(v, str):
                 raise TypeError("vramsnap: labels (metadata) map str to str")
-            check(lib.vramsnap_capture_set_label(c, k.encode("utf-8"), v.encode("utf-8")))
+            check(lib.vramsnap_capture_set_label(c, cstr(k, "label key"), cstr(v, "label value")))
         opts = CaptureOptions()
         lib.vramsnap_capture_options_init(ctypes.byref(opts))
         opts.codec = codec.encode()
@@ -55,7 +54,7 @@ def write(path, items, labels=None, key_file=None, codec="auto", chunk_size=None
             key = _keys.secret(key_file)
             opts.key = key.handle
         snapshot_id = ctypes.create_string_buffer(33)
-        check(lib.vramsnap_capture_write(c, os.fsencode(os.fspath(path)), ctypes.byref(opts), snapshot_id))
+        check(lib.vramsnap_capture_write(c, cstr(path, "path"), ctypes.byref(opts), snapshot_id))
         return snapshot_id.value.decode()
     finally:
         lib.vramsnap_capture_free(c)  # NULL when capture_new failed: a no-op

@@ -5,7 +5,7 @@ never pass through Python strings, argv or logs."""
 import ctypes
 import os
 
-from ._lib import check, lib
+from ._lib import check, cstr, lib
 
 
 class Key:
@@ -36,7 +36,7 @@ class Key:
 
 def _load(fn, path):
     key = Key(ctypes.c_void_p())  # the call writes into it: the key is wiped whatever is raised after
-    check(fn(os.fsencode(path) if path is not None else None, ctypes.byref(key.handle)))
+    check(fn(cstr(path, "key file") if path is not None else None, ctypes.byref(key.handle)))
     return key
 
 

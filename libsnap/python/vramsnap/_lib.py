@@ -179,5 +179,14 @@ def check(status):
         raise errors.from_status(status, lib.vramsnap_last_error().decode("utf-8", "replace"))
 
 
+def cstr(s, what):
+    """s (str, bytes or a path) as a C string. A NUL inside would silently cut
+    it short (another region name, another file), so it is refused."""
+    b = os.fsencode(s)
+    if b"\0" in b:
+        raise ValueError(f"vramsnap: {what} {s!r} contains a NUL character")
+    return b
+
+
 def text(b):
     return b.decode("utf-8", "surrogateescape") if b is not None else ""

@@ -5,13 +5,12 @@ modules (vramsnap.numpy, vramsnap.torch) turn the bytes into typed arrays."""
 
 import atexit
 import ctypes
-import os
 import queue
 import threading
 import weakref
 
 from . import _keys
-from ._lib import (PROGRESS_FN, REGION_READY_FN, TARGET_CUDA, RestoredRegion, RestoreOptions, StreamOptions, check, lib, text)
+from ._lib import (PROGRESS_FN, REGION_READY_FN, TARGET_CUDA, RestoredRegion, RestoreOptions, StreamOptions, check, cstr, lib, text)
 from ._memory import BorrowedHost, Claim, DeviceBytes, HostBuffer, RestoredHandle
 from ._snapshot import Snapshot
 
@@ -19,7 +18,7 @@ from ._snapshot import Snapshot
 def _names(names):
     if not names:
         return None, 0, None
-    enc = [os.fsencode(n) for n in names]
+    enc = [cstr(n, "region name") for n in names]
     arr = (ctypes.c_char_p * len(enc))(*enc)
     return arr, len(enc), enc
 

@@ -13,7 +13,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from . import _keys
-from ._lib import KIND_NAMES, SNAPSHOT_LABELS, CheckOptions, RegionInfo, check, lib, text
+from ._lib import KIND_NAMES, SNAPSHOT_LABELS, CheckOptions, RegionInfo, check, cstr, lib, text
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Snapshot:
         self.path = os.fspath(path_or_url)
         h = ctypes.c_void_p()
         self._h = h  # before the call: whatever is raised once it returns, close() frees it
-        check(lib.vramsnap_open(os.fsencode(self.path), ctypes.byref(h)))
+        check(lib.vramsnap_open(cstr(self.path, "path"), ctypes.byref(h)))
         self.regions = []
         info = RegionInfo()
         for i in range(lib.vramsnap_region_count(h)):

@@ -8,7 +8,6 @@ through __cuda_array_interface__; that memory is freed when the last of them
 goes away. Tensors on a GPU are captured from their device pointers and on
 the CPU from their data pointers: no staging copy in Python."""
 
-import numpy as np
 import torch
 
 from . import _capture, _keys, _restore
