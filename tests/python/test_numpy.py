@@ -317,6 +317,22 @@ class Stream(TempDirCase):
         gc.collect()
         self.assertEqual(vramsnap.live_buffers(), base)
 
+    def test_dropped_without_close_stops_and_joins(self):
+        import threading
+        path, arrays = self.make()
+        gc.collect()
+        base = vramsnap.live_buffers()
+        it = vramsnap.restore_stream(path, allow_unsealed=True, threads=2)
+        name, first = next(it)
+        del it  # no close(): the generator's finaliser cancels the restore and joins its thread
+        gc.collect()
+        self.assertEqual([t for t in threading.enumerate() if t.name == "vramsnap-stream"], [])
+        self.assertEqual(vramsnap.live_buffers(), base + 1)
+        np.testing.assert_array_equal(first, arrays[name])
+        del first
+        gc.collect()
+        self.assertEqual(vramsnap.live_buffers(), base)
+
     def test_failure_after_deliveries(self):
         key = self.key_file()
         path, arrays = self.make(key=key)
