@@ -188,6 +188,20 @@ int main(int argc, char** argv) {
   ro.regions = unknown;
   CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_ERR_USAGE && r == NULL);
 
+  /* CUDA placement options are checked before anything else happens. */
+  ro.regions = NULL;
+  ro.region_count = 0;
+  ro.device_map = "0:0,1:x";
+  CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_ERR_USAGE && r == NULL);
+  CHECK(strstr(vramsnap_last_error(), "\"1:x\"") != NULL);
+  ro.device_map = NULL;
+  ro.verify_on = (vramsnap_verify_on)7;
+  CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_ERR_USAGE && r == NULL);
+  ro.verify_on = VRAMSNAP_VERIFY_AUTO;
+  CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_OK);
+  CHECK(vramsnap_restored_get(r, 0, &rr) == VRAMSNAP_OK && rr.device == -1);
+  vramsnap_restored_free(r);
+
   ro.regions = NULL;
   ro.region_count = 0;
   ro.check.threads = 1;

@@ -1,7 +1,8 @@
 // GPU tests (ctest label "gpu"): exit 77 (skipped) when no CUDA GPU is usable.
 // Round trip through device memory, fixed-VA restore and a taken range,
-// out-of-memory cleanup, many chunks over several streams, module loading.
+// device maps (several GPUs when present), out-of-memory cleanup, many chunks over several streams, module loading.
 // Prints "N passed, N failed".
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 #include <unistd.h>
 
@@ -83,50 +84,160 @@ static void round_trip(bool read_mostly, unsigned threads, uint64_t chunk) {
   }
 }
 
-// Restore at the recorded address; then the same range taken -> Resource.
+// The VMM driver calls the fixed-VA test reserves its own range with: the
+// test then knows the range is free again once it gives it back, which
+// cudaFree does not promise (the runtime may keep freed ranges).
+struct Vmm {
+  CUresult (*reserve)(CUdeviceptr*, size_t, size_t, CUdeviceptr, unsigned long long) = nullptr;
+  CUresult (*address_free)(CUdeviceptr, size_t) = nullptr;
+  CUresult (*create)(CUmemGenericAllocationHandle*, size_t, const CUmemAllocationProp*, unsigned long long) = nullptr;
+  CUresult (*release)(CUmemGenericAllocationHandle) = nullptr;
+  CUresult (*map)(CUdeviceptr, size_t, size_t, CUmemGenericAllocationHandle, unsigned long long) = nullptr;
+  CUresult (*unmap)(CUdeviceptr, size_t) = nullptr;
+  CUresult (*set_access)(CUdeviceptr, size_t, const CUmemAccessDesc*, size_t) = nullptr;
+  CUresult (*granularity)(size_t*, const CUmemAllocationProp*, CUmemAllocationGranularity_flags) = nullptr;
+
+  template <class F>
+  static bool get(const char* name, F& f) {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion(name, &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess)
+      return false;
+    f = reinterpret_cast<F>(p);
+    return true;
+  }
+  bool load() {
+    return get("cuMemAddressReserve", reserve) && get("cuMemAddressFree", address_free) && get("cuMemCreate", create) &&
+           get("cuMemRelease", release) && get("cuMemMap", map) && get("cuMemUnmap", unmap) &&
+           get("cuMemSetAccess", set_access) && get("cuMemGetAllocationGranularity", granularity);
+  }
+};
+
+// Two regions at unaligned addresses inside one allocation, sharing a
+// granule: capture records the enclosing allocation; a fixed-VA restore
+// while the range is still mapped fails with Resource; once the test has
+// given the range back, the restore maps the allocation's aligned range once
+// and both regions come back at their addresses.
 static void fixed_va() {
-  const size_t n = 4u << 20;
-  auto host = random_bytes(n, 7);
-  void* d = nullptr;
-  cudaMalloc(&d, n);
-  cudaMemcpy(d, host.data(), n, cudaMemcpyHostToDevice);
+  Vmm vmm;
+  if (!vmm.load()) {
+    std::fprintf(stderr, "fixed-va test skipped: the driver lacks the VMM entry points\n");
+    return;
+  }
+  CUmemAllocationProp prop{};
+  prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+  prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+  prop.location.id = 0;
+  size_t gran = 0;
+  if (vmm.granularity(&gran, &prop, CU_MEM_ALLOC_GRANULARITY_MINIMUM) != CUDA_SUCCESS || gran == 0) {
+    std::fprintf(stderr, "fixed-va test skipped: no VMM granularity for GPU 0\n");
+    return;
+  }
+  const size_t size = 3 * gran;
+  CUdeviceptr base = 0;
+  CUmemGenericAllocationHandle h = 0;
+  CHECK(vmm.reserve(&base, size, 0, 0, 0) == CUDA_SUCCESS, "cuMemAddressReserve");
+  CHECK(vmm.create(&h, size, &prop, 0) == CUDA_SUCCESS, "cuMemCreate");
+  CHECK(vmm.map(base, size, 0, h, 0) == CUDA_SUCCESS, "cuMemMap");
+  CUmemAccessDesc access{};
+  access.location = prop.location;
+  access.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+  CHECK(vmm.set_access(base, size, &access, 1) == CUDA_SUCCESS, "cuMemSetAccess");
+  const size_t n0 = gran + 4097, n1 = 8192;
+  const uint64_t va0 = base + 4096, va1 = base + 2 * gran - 4096;  // va1's first page shares va0's last granule
+  auto h0 = random_bytes(n0, 7), h1 = random_bytes(n1, 8);
+  cudaMemcpy(reinterpret_cast<void*>(va0), h0.data(), n0, cudaMemcpyHostToDevice);
+  cudaMemcpy(reinterpret_cast<void*>(va1), h1.data(), n1, cudaMemcpyHostToDevice);
   const std::string path = g_dir + "/va.snap";
   Capture cap;
-  cap.add_device(device_meta("weights", n), d);
+  cap.add_device(device_meta("w0", n0), reinterpret_cast<void*>(va0));
+  cap.add_device(device_meta("w1", n1), reinterpret_cast<void*>(va1));
   CaptureOptions co;
   co.overwrite = true;
+  co.chunk_size = 1u << 20;
   auto sum = cap.write(path, co);
-  CHECK(sum.ok(), "capture");
+  CHECK(sum.ok(), "capture: %s", sum.ok() ? "" : sum.error().message().c_str());
   auto snap = Snapshot::open(path);
-  if (!snap.ok()) return;
-  const uint64_t va = *snap->regions()[0].va;
-  CHECK(va == reinterpret_cast<uint64_t>(d), "recorded va");
+  if (!sum.ok() || !snap.ok()) return;
+  const auto& regs = snap->regions();
+  CHECK(regs[0].va && *regs[0].va == va0, "recorded va");
+  CHECK(regs[0].alloc && regs[0].alloc->base == base && regs[0].alloc->size == size, "recorded allocation");
+  CHECK(regs[1].alloc && regs[1].alloc->base == base, "recorded allocation of the second region");
   RestoreOptions ro;
   ro.allow_unsealed = true;
   ro.target = Target::Cuda;
   ro.fixed_va = true;
   {
-    // The range is still allocated by cudaMalloc: must fail cleanly.
     auto r = restore(*snap, ro);
     CHECK(!r.ok() && r.error().kind() == ErrorKind::Resource, "taken range: %s",
           r.ok() ? "succeeded" : r.error().message().c_str());
   }
-  cudaFree(d);
-  // cudaFree need not give the address range back to the process's VA space
-  // (the runtime may keep it reserved): a taken range is then a skip, not a
-  // failure, since the refusal above already showed the clean error.
+  CHECK(vmm.unmap(base, size) == CUDA_SUCCESS, "cuMemUnmap");
+  CHECK(vmm.release(h) == CUDA_SUCCESS, "cuMemRelease");
+  CHECK(vmm.address_free(base, size) == CUDA_SUCCESS, "cuMemAddressFree");
   auto r = restore(*snap, ro);
-  if (!r.ok() && (r.error().kind() == ErrorKind::Compat || r.error().kind() == ErrorKind::Resource)) {
-    std::fprintf(stderr, "fixed-va restore skipped (address range not free after cudaFree, or unsupported): %s\n",
-                 r.error().message().c_str());
-    return;
-  }
   CHECK(r.ok(), "fixed-va restore: %s", r.ok() ? "" : r.error().message().c_str());
-  if (r.ok()) {
-    CHECK(r->regions()[0].device_ptr == va, "restored at 0x%llx, recorded 0x%llx",
-          static_cast<unsigned long long>(r->regions()[0].device_ptr), static_cast<unsigned long long>(va));
-    CHECK(read_device(r->regions()[0].device_ptr, n) == host, "fixed-va bytes differ");
+  if (!r.ok()) return;
+  const auto* r0 = r->find("w0");
+  const auto* r1 = r->find("w1");
+  CHECK(r0 && r0->device_ptr == va0, "w0 not at its recorded address");
+  CHECK(r1 && r1->device_ptr == va1, "w1 not at its recorded address");
+  if (r0 && r0->device_ptr == va0) CHECK(read_device(va0, n0) == h0, "w0 bytes differ");
+  if (r1 && r1->device_ptr == va1) CHECK(read_device(va1, n1) == h1, "w1 bytes differ");
+}
+
+// Device maps: regions recorded on GPU 3 restore onto GPU 0 with 3:0; an
+// unmapped ordinal, or a GPU this machine lacks, fails with Compat before
+// anything is allocated. With two GPUs or more, a two-rank snapshot fills
+// both in one call.
+static void device_map(int gpus) {
+  const size_t n = (5u << 20) + 3;
+  auto h0 = random_bytes(n, 31), h1 = random_bytes(n, 32);
+  Capture cap;
+  RegionMeta m0 = device_meta("rank0", n), m1 = device_meta("rank1", n);
+  m0.device = 3;
+  m1.device = 4;
+  cap.add_host(m0, h0.data());  // host bytes recorded as device regions of GPUs 3 and 4
+  cap.add_host(m1, h1.data());
+  CaptureOptions co;
+  co.overwrite = true;
+  co.chunk_size = 1u << 20;
+  const std::string path = g_dir + "/tp.snap";
+  auto sum = cap.write(path, co);
+  CHECK(sum.ok(), "capture: %s", sum.ok() ? "" : sum.error().message().c_str());
+  auto snap = Snapshot::open(path);
+  if (!sum.ok() || !snap.ok()) return;
+  RestoreOptions ro;
+  ro.allow_unsealed = true;
+  ro.target = Target::Cuda;
+  ro.staging = {2, 1u << 20};  // fewer buffers than chunks in flight: pieces wait for buffers
+  ro.threads = 4;
+  ro.device_map = {{3, 0}};
+  {
+    auto r = restore(*snap, ro);
+    CHECK(!r.ok() && r.error().kind() == ErrorKind::Compat &&
+              r.error().message().find("GPU 4") != std::string::npos,
+          "unmapped ordinal: %s", r.ok() ? "succeeded" : r.error().message().c_str());
   }
+  ro.device_map = {{3, 0}, {4, gpus}};
+  {
+    auto r = restore(*snap, ro);
+    CHECK(!r.ok() && r.error().kind() == ErrorKind::Compat, "missing GPU: %s",
+          r.ok() ? "succeeded" : r.error().message().c_str());
+  }
+  ro.device_map = {{3, 0}, {4, gpus > 1 ? 1 : 0}};
+  auto r = restore(*snap, ro);
+  CHECK(r.ok(), "device-map restore: %s", r.ok() ? "" : r.error().message().c_str());
+  if (!r.ok()) return;
+  const auto* r0 = r->find("rank0");
+  const auto* r1 = r->find("rank1");
+  CHECK(r0 && r0->device == 0 && r1 && r1->device == (gpus > 1 ? 1 : 0), "regions on the wrong GPUs");
+  if (r0) CHECK(read_device(r0->device_ptr, n) == h0, "rank0 bytes differ");
+  if (r1) CHECK(read_device(r1->device_ptr, n) == h1, "rank1 bytes differ");
+  uint64_t placed = 0;
+  for (const auto& [dev, bytes] : r->stats().device_bytes) placed += bytes;
+  CHECK(placed == 2 * n, "per-GPU bytes add up to %llu, expected %zu", static_cast<unsigned long long>(placed), 2 * n);
 }
 
 // A region larger than the GPU (all zeros, so the file is tiny): Resource,
@@ -204,6 +315,7 @@ int main() {
   round_trip(false, 8, 256u << 10);  // many chunks over 8 streams
   round_trip(true, 4, 1u << 20);     // read-mostly regions in managed memory
   fixed_va();
+  device_map(n);
   oom_cleanup();
   module_load();
   std::string cmd = "rm -rf '" + g_dir + "'";

@@ -9,9 +9,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vramsnap/capture.hpp"
@@ -61,6 +63,18 @@ VRAMSNAP_API Result<SealInfo> seal(const std::string& path, const Key& key, Seal
 
 enum class Target { Host, Cuda };
 
+// Where chunk hashes are checked on the cuda target. Auto: on the GPU for
+// leaf-hashed raw chunks (their stored bytes cross PCIe once, into their
+// destination, and are hashed there), on the host for everything else.
+enum class VerifyOn { Auto, Host, Device };
+
+// Pinned staging for host-to-device copies, per target GPU (0: the default,
+// 8 buffers of 16 MiB, shrunk to the largest chunk when every chunk is smaller).
+struct StagingSpec {
+  uint32_t buffers = 0;
+  uint64_t buffer_bytes = 0;
+};
+
 // Per-phase timings in seconds. read/hash/decode/copy are summed over worker
 // threads (thread-seconds); the others are wall time.
 struct PhaseTimes {
@@ -83,6 +97,14 @@ struct RestoreOptions : CheckOptions {
   bool fixed_va = false;               // cuda: map device regions at their recorded addresses
   bool load_modules = true;            // cuda: cuModuleLoadData for module regions
   bool warm_modules = false;           // cuda: load every function of each module eagerly
+  // cuda: recorded device ordinal -> target GPU. Each GPU-placed region goes
+  // to the GPU its recorded ordinal maps to (regions recorded without one go
+  // to `device`); every GPU is filled in parallel from one read of the file.
+  // An ordinal missing from the map, or a GPU this machine lacks, fails with
+  // Compat before anything is allocated. Empty: every region onto `device`.
+  std::map<int, int> device_map;
+  StagingSpec staging;                 // cuda: pinned staging per target GPU
+  VerifyOn verify_on = VerifyOn::Auto;  // cuda: where chunk hashes are checked
   // Host target: where each region goes. Return a buffer of meta.size bytes
   // that the caller owns, or nullptr to let the library allocate.
   std::function<void*(const RegionMeta&)> host_allocator;
@@ -106,6 +128,7 @@ struct RestoredRegion {
   RegionMeta meta;
   void* host = nullptr;       // host target
   uint64_t device_ptr = 0;    // cuda target (CUdeviceptr)
+  int device = -1;            // cuda target: the GPU holding device_ptr or module
   void* module = nullptr;     // cuda module regions: CUmodule
   bool caller_owned = false;  // from host_allocator
 };
@@ -116,7 +139,28 @@ struct RestoreStats {
   uint64_t stored_bytes = 0;
   uint64_t chunks = 0;
   unsigned threads = 0;
+  // cuda target: raw bytes placed on each GPU (ordinal -> bytes), and the
+  // bytes whose hash was checked on a GPU rather than on the host.
+  std::map<int, uint64_t> device_bytes;
+  uint64_t device_verified_bytes = 0;
 };
+
+// "SRC:DST[,SRC:DST...]" (restore --device-map): decimal ordinals 0..1023; a
+// SRC at most once, several SRC may share a DST. Usage error naming the entry.
+VRAMSNAP_API Result<std::map<int, int>> parse_device_map_spec(std::string_view text);
+
+// "COUNTxSIZE" (restore --staging), e.g. "8x16MiB"; Usage error otherwise
+// (the bounds are checked when a restore plans its staging).
+VRAMSNAP_API Result<StagingSpec> parse_staging_spec(std::string_view text);
+
+// Whether a region restores on any GPU (formats/snapshot-v1.md 7.9): host,
+// other and device memory are plain bytes; module regions carry machine code
+// for the capturing GPU's compute capability. `reason` says why not.
+struct Portability {
+  bool portable = true;
+  std::string reason;
+};
+VRAMSNAP_API Portability portability(const RegionMeta& region, const SourceInfo& source);
 
 // Owns what a restore allocated (host buffers, device memory, modules) until
 // released. Move-only; destruction frees everything still owned.

@@ -209,6 +209,15 @@ VRAMSNAP_API vramsnap_status vramsnap_seal(const char* path, const vramsnap_key*
  * or by the caller with free() after vramsnap_restored_release). */
 typedef void* (*vramsnap_alloc_fn)(void* user, const char* region_name, uint64_t size);
 
+/* Where the CUDA target checks chunk hashes: AUTO puts leaf-hashed raw chunks
+ * on the GPU (their stored bytes cross PCIe once and are hashed there) and
+ * everything else on the host. */
+typedef enum vramsnap_verify_on {
+  VRAMSNAP_VERIFY_AUTO = 0,
+  VRAMSNAP_VERIFY_HOST = 1,
+  VRAMSNAP_VERIFY_DEVICE = 2
+} vramsnap_verify_on;
+
 typedef struct vramsnap_restore_options {
   vramsnap_check_options check;
   vramsnap_target target;
@@ -225,6 +234,11 @@ typedef struct vramsnap_restore_options {
   uint64_t max_output_bytes;   /* extract: most bytes the files may declare, checked before anything
                                   is created; 0 (default): the space available on the target's file
                                   system; UINT64_MAX: no limit */
+  const char* device_map;      /* CUDA: "SRC:DST[,SRC:DST...]", recorded device ordinal -> GPU of this
+                                  machine; NULL or "" (default): every region onto `device` */
+  uint32_t staging_buffers;    /* CUDA: pinned staging buffers per target GPU; 0 (default): 8 */
+  uint64_t staging_buffer_bytes; /* CUDA: bytes per staging buffer; 0 (default): 16 MiB */
+  vramsnap_verify_on verify_on;  /* CUDA: where chunk hashes are checked; default VRAMSNAP_VERIFY_AUTO */
 } vramsnap_restore_options;
 
 typedef struct vramsnap_restored_region {
@@ -234,6 +248,7 @@ typedef struct vramsnap_restored_region {
   void* host;                  /* host regions (and module bytes) */
   uint64_t device_ptr;         /* device regions on the CUDA target (CUdeviceptr) */
   void* module;                /* CUmodule for loaded module regions */
+  int32_t device;              /* CUDA: the GPU holding device_ptr or module; -1 otherwise */
 } vramsnap_restored_region;
 
 VRAMSNAP_API void vramsnap_restore_options_init(vramsnap_restore_options* options);

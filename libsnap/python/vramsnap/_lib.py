@@ -52,12 +52,15 @@ class RestoreOptions(ctypes.Structure):
                 ("fixed_va", ctypes.c_int), ("load_modules", ctypes.c_int), ("warm_modules", ctypes.c_int),
                 ("regions", ctypes.POINTER(ctypes.c_char_p)), ("region_count", ctypes.c_size_t),
                 ("host_alloc", ALLOC_FN), ("host_alloc_user", ctypes.c_void_p),
-                ("max_host_bytes", ctypes.c_uint64), ("max_output_bytes", ctypes.c_uint64)]
+                ("max_host_bytes", ctypes.c_uint64), ("max_output_bytes", ctypes.c_uint64),
+                ("device_map", ctypes.c_char_p), ("staging_buffers", ctypes.c_uint32),
+                ("staging_buffer_bytes", ctypes.c_uint64), ("verify_on", ctypes.c_int32)]
 
 
 class RestoredRegion(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("kind", ctypes.c_int), ("size", ctypes.c_uint64),
-                ("host", ctypes.c_void_p), ("device_ptr", ctypes.c_uint64), ("module", ctypes.c_void_p)]
+                ("host", ctypes.c_void_p), ("device_ptr", ctypes.c_uint64), ("module", ctypes.c_void_p),
+                ("device", ctypes.c_int32)]
 
 
 REGION_READY_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(RestoredRegion))

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "vramsnap/restore.hpp"
+
 namespace vramsnap::backend {
 namespace {
 
@@ -61,7 +63,7 @@ RegionCompat region_portability(const RegionMeta& r, const SourceInfo& source) {
 
 RegionCompat region_compat(const RegionMeta& r, const SourceInfo& source, const TargetDevice& target, bool fixed_va,
                            ModuleImage image) {
-  RegionCompat c = region_portability(r, source);
+  RegionCompat c = backend::region_portability(r, source);
   auto refuse = [&](std::string why) {
     c.compatible = false;
     c.reason = std::move(why);
@@ -127,3 +129,12 @@ Status check_restore_compat(const std::vector<RegionMeta>& regions, const Source
 }
 
 }  // namespace vramsnap::backend
+
+namespace vramsnap {
+
+Portability portability(const RegionMeta& region, const SourceInfo& source) {
+  const backend::RegionCompat c = backend::region_portability(region, source);
+  return {c.portable, c.portable ? std::string() : c.reason};
+}
+
+}  // namespace vramsnap

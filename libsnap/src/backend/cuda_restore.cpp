@@ -1,15 +1,20 @@
-// CUDA sink: verified chunks decode into a per-worker host buffer and go to
-// device memory in pieces through a bounded pool of pinned staging buffers,
-// with cudaMemcpyAsync on one stream per worker, so reading, hashing and
-// decoding of the next chunk overlap the copy of the previous one. Zero
-// chunks are a cudaMemsetAsync on that stream. Every worker selects the
-// target device itself; the caller's current context is restored on exit. Device regions share one arena per restore (aligned
-// offsets), or, with fixed_va, are mapped at their recorded addresses through
-// the VMM driver API. Module regions are restored to host memory and loaded
-// with cuModuleLoadData.
+// CUDA sink: every GPU-placed region goes to the GPU its recorded ordinal maps
+// to (device_map.h), laid out by device_layout.h, with each region checked
+// against its GPU (compat.h) before anything is allocated. Each target GPU
+// has its own staging pool and one stream per worker (cuda_gpu.h); a worker
+// selects the chunk's GPU itself, so all GPUs fill in parallel from one read
+// of the file. Host-verified chunks that fit a staging buffer are decoded (or
+// read) straight into it, larger ones go through the worker's host buffer in
+// pieces; leaf-hashed raw chunks go unhashed from the file through staging
+// into their destination and are hashed there (device_verify.h). Zero chunks
+// are a cudaMemsetAsync. Modules are restored to host memory and loaded on
+// their GPU. The caller's current context is put back on every exit.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -19,10 +24,16 @@
 #include "pipeline/host_sink.h"
 
 #ifdef VRAMSNAP_HAVE_CUDA
+#include "backend/compat.h"
 #include "backend/cuda_check.h"
 #include "backend/cuda_driver.h"
-#include "backend/pinned_pool.h"
+#include "backend/cuda_gpu.h"
+#include "backend/cuda_resources.h"
+#include "backend/device_info.h"
+#include "backend/device_map.h"
+#include "backend/device_verify.h"
 #include "backend/staging_plan.h"
+#include "pipeline/stages.h"
 #endif
 
 namespace vramsnap::backend {
@@ -38,71 +49,49 @@ Result<std::unique_ptr<pipeline::Sink>> make_cuda_sink(const SnapshotData&, cons
 
 namespace {
 
-constexpr uint64_t kArenaAlign = 256;
-
-// Everything on the device that outlives the placement: owned by the
-// Restored object until release().
-struct CudaResources final : DeviceResources {
-  const DriverApi* api = nullptr;
-  int device = 0;
-  void* arena = nullptr;
-  std::vector<void*> managed;  // read-mostly regions (cudaMallocManaged)
-  struct Mapping { CUdeviceptr va; size_t size; CUmemGenericAllocationHandle handle; bool mapped; };
-  std::vector<Mapping> mappings;
-  std::vector<CUmodule> modules;
-  bool owned = true;
-
-  void disown() override { owned = false; }
-  ~CudaResources() override {
-    if (!owned) return;
-    CurrentContextGuard keep(*api);
-    cudaSetDevice(device);
-    for (auto m : modules) api->cuModuleUnload(m);
-    for (const auto& m : mappings) {
-      if (m.mapped) api->cuMemUnmap(m.va, m.size);
-      if (m.handle) api->cuMemRelease(m.handle);
-      api->cuMemAddressFree(m.va, m.size);
-    }
-    if (arena) cudaFree(arena);
-    for (void* p : managed) cudaFree(p);
-  }
-};
-
 class CudaSink final : public pipeline::Sink {
  public:
-  CudaSink(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt,
-                Restored::State& out)
-      : s_(s), regions_(regions), opt_(opt), out_(out), dev_base_(s.regions.size(), 0), host_base_(s.regions.size(), nullptr) {}
+  CudaSink(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt, Restored::State& out)
+      : s_(s), regions_(regions), opt_(opt), out_(out), dev_base_(s.regions.size(), 0),
+        host_base_(s.regions.size(), nullptr), gpu_of_(s.regions.size(), -1) {}
 
-  ~CudaSink() override {
-    if (api_) cudaSetDevice(opt_.device);
-    for (auto& w : workers_) {
-      if (w.stream) cudaStreamSynchronize(w.stream);
-      if (w.stream) cudaStreamDestroy(w.stream);
-    }
-    pool_.reset();
-  }
-
+  // Resolves every region's GPU and checks compatibility (nothing allocated
+  // yet), then creates each target GPU's primary context.
   Status init(PhaseTimes& times) {
-    uint64_t t0 = pipeline::now_ns();
+    const uint64_t t0 = pipeline::now_ns();
+    VRAMSNAP_TRY(check_verify_on(opt_.verify_on, device_kernels_built()));
     VRAMSNAP_ASSIGN_OR_RETURN(api_, driver_api());
     ctx_guard_.emplace(*api_);
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess || count == 0) {
-      (void)cudaGetLastError();
-      return Error(ErrorKind::Compat, e == cudaErrorInsufficientDriver
-                                          ? "no usable CUDA driver on this machine (no NVIDIA driver, or one too old)"
-                                          : "no CUDA GPU found on this machine");
-    }
+    VRAMSNAP_ASSIGN_OR_RETURN(const int count, cuda_device_count());
+    if (count == 0) return Error(ErrorKind::Compat, "no CUDA GPU found on this machine (the driver reports 0 devices)");
     if (opt_.device < 0 || opt_.device >= count)
       return Error(ErrorKind::Compat, fmt::format("CUDA device {} does not exist (this machine has {})", opt_.device, count));
-    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
-    SNAP_CUDA_TRY(cudaFree(nullptr));  // creates the primary context now, so it is timed apart
+    // Unselected regions count as host memory: nothing of theirs is placed.
+    std::vector<RegionMeta> selected(s_.regions);
+    std::vector<bool> chosen(s_.regions.size(), false);
+    for (size_t r : regions_) chosen[r] = true;
+    for (size_t r = 0; r < selected.size(); ++r)
+      if (!chosen[r]) selected[r].kind = RegionKind::Other;
+    DeviceMap map;
+    map.pairs = opt_.device_map;
+    if (map.empty()) map = collapse_to(selected, opt_.device);
+    auto assigned = resolve_devices(selected, map, opt_.device, count);
+    if (!assigned.ok()) return std::move(assigned).error().with_context(s_.path + ": ");
+    assignment_ = std::move(assigned).value();
+    VRAMSNAP_ASSIGN_OR_RETURN(targets_, describe_devices(assignment_.devices));
+    auto compat = check_restore_compat(selected, s_.meta.source, assignment_.region_device, targets_, opt_.fixed_va);
+    if (!compat.ok()) return std::move(compat).error().with_context(s_.path + ": ");
+    for (int d : assignment_.devices) {
+      SNAP_CUDA_TRY(cudaSetDevice(d));
+      SNAP_CUDA_TRY(cudaFree(nullptr));  // creates the primary context now, so it is timed apart
+      gpus_.push_back(std::make_unique<TargetGpu>(d));
+    }
+    for (size_t r : regions_)
+      for (size_t k = 0; k < gpus_.size(); ++k)
+        if (gpus_[k]->ordinal() == assignment_.region_device[r]) gpu_of_[r] = static_cast<int>(k);
     times.context_init += pipeline::seconds_since(t0);
     auto res = std::make_unique<CudaResources>();
     res->api = api_;
-    res->device = opt_.device;
     res_ = res.get();
     out_.device = std::move(res);
     return {};
@@ -110,45 +99,204 @@ class CudaSink final : public pipeline::Sink {
 
   Status prepare(unsigned threads, PhaseTimes& times) override {
     const uint64_t t0 = pipeline::now_ns();
-    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
-    uint64_t arena_size = 0;
-    std::vector<uint64_t> offsets(s_.regions.size(), 0);
+    VRAMSNAP_TRY(place_regions());
+    device_verify_.assign(s_.chunks.size(), false);
     for (size_t r : regions_) {
-      const auto& m = s_.regions[r];
-      if (m.kind != RegionKind::Device || m.size == 0) continue;
-      if ((m.flags & kFlagReadMostly) && !opt_.fixed_va) {
-        VRAMSNAP_TRY(alloc_read_mostly(r));
-      } else if (opt_.fixed_va) {
-        if (!m.va)
-          return Error(ErrorKind::Usage, fmt::format("{}: region \"{}\" has no recorded address, so it cannot be placed at a fixed address", s_.path, m.name));
-        VRAMSNAP_TRY(map_fixed(r));
-      } else {
-        offsets[r] = core::align_up(arena_size, kArenaAlign);
-        arena_size = offsets[r] + m.size;
-      }
+      if (s_.regions[r].kind != RegionKind::Device) continue;
+      for (size_t i = s_.region_ranges[r].first; i < s_.region_ranges[r].second; ++i)
+        device_verify_[i] = verify_on_device(opt_.verify_on, device_kernels_built(), s_.chunk_hash, s_.chunks[i],
+                                             RegionKind::Device, dev_base_[r] + s_.chunks[i].region_offset);
     }
-    if (arena_size) {
-      cudaError_t e = cudaMalloc(&res_->arena, arena_size);
-      if (e != cudaSuccess) {
-        (void)cudaGetLastError();
-        size_t free_b = 0, total_b = 0;
-        cudaMemGetInfo(&free_b, &total_b);
-        return Error(e == cudaErrorMemoryAllocation ? ErrorKind::Resource : cuda_error_kind(e),
-                     fmt::format("{}: cannot allocate {} bytes of device memory on GPU {} ({} free of {}): {}", s_.path,
-                                 arena_size, opt_.device, free_b, total_b, cudaGetErrorString(e)));
+    for (size_t k = 0; k < gpus_.size(); ++k) {
+      uint64_t largest = 0;
+      uint32_t verified = 0;
+      for (size_t r : regions_) {
+        if (s_.regions[r].kind != RegionKind::Device || gpu_of_[r] != static_cast<int>(k)) continue;
+        for (size_t i = s_.region_ranges[r].first; i < s_.region_ranges[r].second; ++i) {
+          if (s_.chunks[i].codec != Codec::Zero) largest = std::max(largest, s_.chunks[i].raw_size);
+          verified += device_verify_[i] ? 1 : 0;
+        }
+      }
+      VRAMSNAP_TRY(gpus_[k]->prepare(threads, largest, verified, opt_.staging));
+    }
+    workers_.resize(threads);
+    times.allocate += pipeline::seconds_since(t0);
+    return {};
+  }
+
+  Result<std::span<uint8_t>> acquire(unsigned w, size_t i, pipeline::WorkerClock&) override {
+    const auto& c = s_.chunks[i];
+    if (s_.regions[c.region].kind != RegionKind::Device)
+      return std::span<uint8_t>(host_base_[c.region] + c.region_offset, c.raw_size);
+    TargetGpu& g = gpu(c.region);
+    // A chunk that fits one staging buffer lands in it directly: no host copy.
+    if (g.has_pool() && c.raw_size <= g.pool().buffer_bytes()) {
+      VRAMSNAP_ASSIGN_OR_RETURN(PinnedPool::Buffer * b, g.pool().take());
+      workers_[w].held = b;
+      return std::span<uint8_t>(b->data, c.raw_size);
+    }
+    const auto dst = workers_[w].scratch.reserve(c.raw_size);
+    if (dst.size() != c.raw_size)
+      return Error(ErrorKind::Limit, fmt::format("{}: out of host memory for a {}-byte chunk buffer", s_.path, c.raw_size));
+    return dst;
+  }
+
+  void abandon(unsigned w, size_t i) override {
+    if (PinnedPool::Buffer* b = std::exchange(workers_[w].held, nullptr)) gpu(s_.chunks[i].region).pool().give_back(b);
+  }
+
+  Status commit(unsigned w, size_t i, std::span<uint8_t> bytes, pipeline::WorkerClock& clk) override {
+    const auto& c = s_.chunks[i];
+    if (s_.regions[c.region].kind != RegionKind::Device) return {};
+    pipeline::PhaseTimer t(clk.copy_ns);
+    TargetGpu& g = gpu(c.region);
+    PinnedPool::Buffer* held = std::exchange(workers_[w].held, nullptr);
+    const cudaError_t e = cudaSetDevice(g.ordinal());
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      if (held) g.pool().give_back(held);
+      return cuda_error(e, "cudaSetDevice", __FILE__, __LINE__);
+    }
+    g.placed += c.raw_size;
+    const uint64_t dst = dev_base_[c.region] + c.region_offset;
+    if (held) return g.copy(w, held, reinterpret_cast<void*>(dst), bytes.size());
+    for (const auto& piece : split_into_pieces(0, bytes.size(), g.pool().buffer_bytes())) {
+      VRAMSNAP_ASSIGN_OR_RETURN(PinnedPool::Buffer * b, g.pool().take());
+      std::memcpy(b->data, bytes.data() + piece.src_offset, piece.size);
+      VRAMSNAP_TRY(g.copy(w, b, reinterpret_cast<void*>(dst + piece.dst_offset), piece.size));
+    }
+    return {};
+  }
+
+  // Zero chunks never cross PCIe: the worker's stream clears the range.
+  Status commit_zero(unsigned w, size_t i, pipeline::WorkerClock& clk) override {
+    const auto& c = s_.chunks[i];
+    if (s_.regions[c.region].kind != RegionKind::Device) {
+      pipeline::PhaseTimer t(clk.decode_ns);
+      std::memset(host_base_[c.region] + c.region_offset, 0, c.raw_size);
+      return {};
+    }
+    pipeline::PhaseTimer t(clk.copy_ns);
+    TargetGpu& g = gpu(c.region);
+    SNAP_CUDA_TRY(cudaSetDevice(g.ordinal()));
+    g.placed += c.raw_size;
+    void* dst = reinterpret_cast<void*>(dev_base_[c.region] + c.region_offset);
+    SNAP_CUDA_TRY(cudaMemsetAsync(dst, 0, c.raw_size, g.stream(w)));
+    return {};
+  }
+
+  bool verifies(size_t i) const override { return device_verify_[i]; }
+
+  // Stored bytes go from the file into pinned staging and over PCIe straight
+  // into their destination, unhashed; the chunk joins its stream's batch and
+  // is hashed on the GPU after those copies.
+  Status place_unverified(unsigned w, size_t i, pipeline::WorkerClock& clk) override {
+    const auto& c = s_.chunks[i];
+    TargetGpu& g = gpu(c.region);
+    SNAP_CUDA_TRY(cudaSetDevice(g.ordinal()));
+    const uint64_t dst = dev_base_[c.region] + c.region_offset;
+    for (const auto& piece : split_into_pieces(0, c.stored_size, g.pool().buffer_bytes())) {
+      VRAMSNAP_ASSIGN_OR_RETURN(PinnedPool::Buffer * b, g.pool().take());
+      auto st = pipeline::read_unverified(s_, i, piece.src_offset, {b->data, piece.size}, clk);
+      if (!st.ok()) {
+        g.pool().give_back(b);
+        return st;
+      }
+      pipeline::PhaseTimer t(clk.copy_ns);
+      VRAMSNAP_TRY(g.copy(w, b, reinterpret_cast<void*>(dst + piece.dst_offset), piece.size));
+    }
+    g.placed += c.raw_size;
+    g.verified += c.raw_size;
+    pipeline::PhaseTimer t(clk.copy_ns);
+    return g.verify(w, i, dst, c.raw_size, c.hash);
+  }
+
+  Status finish(PhaseTimes& times) override {
+    uint64_t t0 = pipeline::now_ns();
+    // Copies are timed to completion: the wait for the last ones counts.
+    VRAMSNAP_TRY(drain());
+    if (!failures_.empty())
+      return Error(ErrorKind::Integrity, fmt::format("{}: {} chunk{} failed verification on the GPU", s_.path,
+                                                     failures_.size(), failures_.size() == 1 ? "" : "s"));
+    VRAMSNAP_TRY(prefetch_read_mostly());
+    times.copy += pipeline::seconds_since(t0);
+    t0 = pipeline::now_ns();
+    VRAMSNAP_TRY(load_modules());
+    times.module_load += pipeline::seconds_since(t0);
+    for (const auto& g : gpus_) {
+      out_.stats.device_bytes[g->ordinal()] = g->placed.load();
+      out_.stats.device_verified_bytes += g->verified.load();
+    }
+    return {};
+  }
+
+  std::vector<pipeline::ChunkFailure> deferred_failures() override {
+    if (!drained_) {
+      auto st = drain();
+      if (!st.ok()) failures_.push_back({SIZE_MAX, std::move(st).error()});
+    }
+    return failures_;
+  }
+
+ private:
+  struct Worker {
+    io::AlignedBuffer scratch;
+    PinnedPool::Buffer* held = nullptr;  // lent by acquire, returned by commit or abandon
+  };
+  struct ManagedBudget {
+    std::optional<uint64_t> free;
+    uint64_t used = 0;
+  };
+
+  TargetGpu& gpu(size_t region) { return *gpus_[gpu_of_[region]]; }
+
+  Status drain() {
+    if (drained_) return {};
+    drained_ = true;
+    for (auto& g : gpus_) VRAMSNAP_TRY(g->drain(s_, failures_));
+    return {};
+  }
+
+  // Arenas, fixed-VA mappings, managed memory and host buffers, as
+  // device_layout plans them; fills dev_base_, host_base_ and out_.regions.
+  Status place_regions() {
+    uint64_t granularity = 1;
+    if (opt_.fixed_va)
+      for (const auto& g : gpus_) {
+        VRAMSNAP_ASSIGN_OR_RETURN(const uint64_t gr, vmm_granularity(*api_, g->ordinal()));
+        granularity = std::max(granularity, gr);
+      }
+    VRAMSNAP_ASSIGN_OR_RETURN(layout_, plan_device_layout(s_.regions, regions_, assignment_.region_device,
+                                                          opt_.fixed_va, granularity));
+    std::map<int, uint64_t> arenas;
+    for (const auto& [dev, bytes] : layout_.arena_bytes) {
+      SNAP_CUDA_TRY(cudaSetDevice(dev));
+      VRAMSNAP_ASSIGN_OR_RETURN(void* arena, res_->alloc_arena(dev, bytes, s_.path));
+      arenas[dev] = reinterpret_cast<uint64_t>(arena);
+    }
+    if (layout_.va) {
+      for (const auto& rv : layout_.va->reservations) {
+        SNAP_CUDA_TRY(cudaSetDevice(rv.device));
+        VRAMSNAP_TRY(res_->map_fixed(rv, s_.path));
+      }
+      for (size_t k = 0; k < layout_.va_regions.size(); ++k) {
+        const auto& pl = *layout_.va->placements[k];
+        dev_base_[layout_.va_regions[k]] = layout_.va->reservations[pl.reservation].base + pl.offset;
       }
     }
     pipeline::HostBudget budget(opt_);
     for (size_t r : regions_) {
       const auto& m = s_.regions[r];
+      const RegionPlacement& pl = layout_.regions[r];
       RestoredRegion rr;
       rr.index = r;
       rr.meta = m;
-      if (m.kind == RegionKind::Device) {
-        if (!opt_.fixed_va && m.size && !(m.flags & kFlagReadMostly))
-          dev_base_[r] = reinterpret_cast<uint64_t>(res_->arena) + offsets[r];
-        rr.device_ptr = dev_base_[r];
-      } else if (m.size) {
+      rr.device = pl.device;
+      if (pl.how == Placement::Arena) {
+        if (m.size) dev_base_[r] = arenas.at(pl.device) + pl.offset;
+      } else if (pl.how == Placement::Managed) {
+        VRAMSNAP_TRY(alloc_read_mostly(r, pl.device));
+      } else if (pl.how == Placement::Host && m.size) {
         // Module images get one NUL after them: cuModuleLoadData reads PTX
         // as a C string, and a recorded image need not end in one.
         const uint64_t extra = m.kind == RegionKind::Module ? 1 : 0;
@@ -163,100 +311,77 @@ class CudaSink final : public pipeline::Sink {
         host_base_[r] = static_cast<uint8_t*>(p);
         rr.host = p;
       }
+      if (m.kind == RegionKind::Device) rr.device_ptr = dev_base_[r];
       out_.regions.push_back(std::move(rr));
     }
-    // Pinned staging: one bounded pool shared by all workers.
-    uint64_t largest = 0;
+    return {};
+  }
+
+  // Managed memory so cudaMemAdvise(SetReadMostly) applies; never more than
+  // the GPU has free (oversubscribing managed memory can stall it). The check
+  // is cumulative per GPU: its free figure is taken once, before the first
+  // managed allocation there, and every read-mostly region counts against it.
+  Status alloc_read_mostly(size_t r, int device) {
+    const auto& m = s_.regions[r];
+    SNAP_CUDA_TRY(cudaSetDevice(device));
+    auto& budget = managed_[device];
+    if (!budget.free) {
+      size_t free_b = 0, total_b = 0;
+      SNAP_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
+      budget.free = free_b;
+    }
+    const auto total = core::checked_add(budget.used, m.size);
+    if (!total || *total > *budget.free)
+      return Error(ErrorKind::Resource, fmt::format("{}: read-mostly region \"{}\" needs {} bytes ({} for all read-mostly "
+                                                    "regions so far) but GPU {} had {} free",
+                                                    s_.path, m.name, m.size, total ? *total : UINT64_MAX, device,
+                                                    *budget.free));
+    budget.used = *total;
+    VRAMSNAP_ASSIGN_OR_RETURN(void* p, res_->alloc_managed(device, m.size));
+    dev_base_[r] = reinterpret_cast<uint64_t>(p);
+    return {};
+  }
+
+  // Read-mostly regions: the driver may keep read-only copies where they are
+  // read; prefetch so the first kernel does not fault pages over.
+  Status prefetch_read_mostly() {
     for (size_t r : regions_) {
-      if (s_.regions[r].kind != RegionKind::Device) continue;
-      for (size_t i = s_.region_ranges[r].first; i < s_.region_ranges[r].second; ++i)
-        if (s_.chunks[i].codec != Codec::Zero) largest = std::max(largest, s_.chunks[i].raw_size);
-    }
-    workers_.resize(threads);
-    for (auto& w : workers_) SNAP_CUDA_TRY(cudaStreamCreateWithFlags(&w.stream, cudaStreamNonBlocking));
-    if (largest) {
-      VRAMSNAP_ASSIGN_OR_RETURN(const StagingPlan plan, plan_staging(StagingOptions{}, largest));
-      pool_ = std::make_unique<PinnedPool>();
-      VRAMSNAP_TRY(pool_->init(plan));
-    }
-    times.allocate += pipeline::seconds_since(t0);
-    return {};
-  }
-
-  Result<std::span<uint8_t>> acquire(unsigned w, size_t i, pipeline::WorkerClock&) override {
-    const auto& c = s_.chunks[i];
-    if (s_.regions[c.region].kind != RegionKind::Device)
-      return std::span<uint8_t>(host_base_[c.region] + c.region_offset, c.raw_size);
-    // Decoded on the host first; commit stages it to the device in pieces.
-    const auto dst = workers_[w].scratch.reserve(c.raw_size);
-    if (dst.size() != c.raw_size)
-      return Error(ErrorKind::Limit, fmt::format("{}: out of host memory for a {}-byte chunk buffer", s_.path, c.raw_size));
-    return dst;
-  }
-
-  Status commit(unsigned w, size_t i, std::span<uint8_t> bytes, pipeline::WorkerClock& clk) override {
-    const auto& c = s_.chunks[i];
-    if (s_.regions[c.region].kind != RegionKind::Device) return {};
-    pipeline::PhaseTimer t(clk.copy_ns);
-    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
-    auto& wk = workers_[w];
-    for (const auto& piece : split_into_pieces(c.region_offset, bytes.size(), pool_->buffer_bytes())) {
-      VRAMSNAP_ASSIGN_OR_RETURN(PinnedPool::Buffer * b, pool_->take());
-      std::memcpy(b->data, bytes.data() + piece.src_offset, piece.size);
-      void* dst = reinterpret_cast<void*>(dev_base_[c.region] + piece.dst_offset);
-      cudaError_t e = cudaMemcpyAsync(dst, b->data, piece.size, cudaMemcpyHostToDevice, wk.stream);
-      if (e == cudaSuccess) e = cudaEventRecord(b->done, wk.stream);
-      pool_->give_back(b);
-      if (e != cudaSuccess) {
-        (void)cudaGetLastError();
-        return cuda_error(e, "cudaMemcpyAsync(staging to device)", __FILE__, __LINE__);
-      }
-    }
-    return {};
-  }
-
-  // Zero chunks never cross PCIe: the worker's stream clears the range.
-  Status commit_zero(unsigned w, size_t i, pipeline::WorkerClock& clk) override {
-    const auto& c = s_.chunks[i];
-    if (s_.regions[c.region].kind != RegionKind::Device) {
-      pipeline::PhaseTimer t(clk.decode_ns);
-      std::memset(host_base_[c.region] + c.region_offset, 0, c.raw_size);
-      return {};
-    }
-    pipeline::PhaseTimer t(clk.copy_ns);
-    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
-    void* dst = reinterpret_cast<void*>(dev_base_[c.region] + c.region_offset);
-    SNAP_CUDA_TRY(cudaMemsetAsync(dst, 0, c.raw_size, workers_[w].stream));
-    return {};
-  }
-
-  Status finish(PhaseTimes& times) override {
-    uint64_t t0 = pipeline::now_ns();
-    SNAP_CUDA_TRY(cudaSetDevice(opt_.device));
-    // Copies are timed to completion: the wait for the last ones counts.
-    for (auto& w : workers_) SNAP_CUDA_TRY(cudaStreamSynchronize(w.stream));
-    // Read-mostly regions: the driver may keep read-only copies where they are
-    // read; prefetch so the first kernel does not fault pages over.
-    cudaMemLocation loc{};
-    loc.type = cudaMemLocationTypeDevice;
-    loc.id = opt_.device;
-    for (size_t r : regions_) {
-      const auto& m = s_.regions[r];
-      if (m.kind != RegionKind::Device || !(m.flags & kFlagReadMostly) || opt_.fixed_va || !m.size) continue;
+      if (layout_.regions[r].how != Placement::Managed) continue;
+      TargetGpu& g = gpu(r);
+      SNAP_CUDA_TRY(cudaSetDevice(g.ordinal()));
+      cudaMemLocation loc{};
+      loc.type = cudaMemLocationTypeDevice;
+      loc.id = g.ordinal();
       void* p = reinterpret_cast<void*>(dev_base_[r]);
-      SNAP_CUDA_TRY(cudaMemAdvise(p, m.size, cudaMemAdviseSetReadMostly, loc));
-      SNAP_CUDA_TRY(cudaMemPrefetchAsync(p, m.size, loc, 0, workers_.empty() ? nullptr : workers_[0].stream));
+      SNAP_CUDA_TRY(cudaMemAdvise(p, s_.regions[r].size, cudaMemAdviseSetReadMostly, loc));
+      SNAP_CUDA_TRY(cudaMemPrefetchAsync(p, s_.regions[r].size, loc, 0, g.stream(0)));
     }
-    if (!workers_.empty()) SNAP_CUDA_TRY(cudaStreamSynchronize(workers_[0].stream));
-    times.copy += pipeline::seconds_since(t0);
-    t0 = pipeline::now_ns();
+    for (auto& g : gpus_) {
+      SNAP_CUDA_TRY(cudaSetDevice(g->ordinal()));
+      SNAP_CUDA_TRY(cudaStreamSynchronize(g->stream(0)));
+    }
+    return {};
+  }
+
+  Status load_modules() {
     for (auto& rr : out_.regions) {
       if (rr.meta.kind != RegionKind::Module || !opt_.load_modules || !rr.host) continue;
+      // Now that the image is verified its kind is known (cubin, PTX, fatbin):
+      // refuse a cubin for another major before the driver is asked.
+      for (const auto& t : targets_) {
+        if (t.ordinal != rr.device) continue;
+        const auto image = classify_module_image(static_cast<const uint8_t*>(rr.host), rr.meta.size);
+        const RegionCompat c = region_compat(rr.meta, s_.meta.source, t, false, image);
+        if (!c.compatible)
+          return Error(ErrorKind::Compat, fmt::format("{}: region \"{}\": {}", s_.path, rr.meta.name, c.reason));
+      }
+      SNAP_CUDA_TRY(cudaSetDevice(rr.device));
       CUmodule mod = nullptr;
       CUresult r = api_->cuModuleLoadData(&mod, rr.host);
       if (r != CUDA_SUCCESS)
-        return driver_error(*api_, r, fmt::format("cuModuleLoadData (module region \"{}\")", rr.meta.name).c_str());
-      res_->modules.push_back(mod);
+        return driver_error(*api_, r, fmt::format("cuModuleLoadData (module region \"{}\" on GPU {})", rr.meta.name,
+                                                  rr.device).c_str());
+      res_->modules.push_back({rr.device, mod});
       rr.module = mod;
       if ((opt_.warm_modules || (rr.meta.flags & kFlagWarm)) && api_->cuModuleGetFunctionCount) {
         unsigned n = 0;
@@ -266,71 +391,8 @@ class CudaSink final : public pipeline::Sink {
         for (auto f : fns) SNAP_CU_TRY(*api_, api_->cuFuncLoad(f), "cuFuncLoad");
       }
     }
-    times.module_load += pipeline::seconds_since(t0);
     return {};
   }
-
- private:
-  // Managed memory so cudaMemAdvise(SetReadMostly) applies; never more than
-  // the device has free (oversubscribing managed memory can stall the GPU).
-  // The check is cumulative: the free figure is taken once, before the
-  // first managed allocation, and every read-mostly region counts against it.
-  Status alloc_read_mostly(size_t r) {
-    const auto& m = s_.regions[r];
-    if (!managed_free_) {
-      size_t free_b = 0, total_b = 0;
-      SNAP_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
-      managed_free_ = free_b;
-    }
-    const auto total = core::checked_add(managed_bytes_, m.size);
-    if (!total || *total > *managed_free_)
-      return Error(ErrorKind::Resource, fmt::format("{}: read-mostly region \"{}\" needs {} bytes ({} for all read-mostly "
-                                                    "regions so far) but GPU {} had {} free",
-                                                    s_.path, m.name, m.size, total ? *total : UINT64_MAX, opt_.device,
-                                                    *managed_free_));
-    managed_bytes_ = *total;
-    void* p = nullptr;
-    SNAP_CUDA_TRY(cudaMallocManaged(&p, m.size, cudaMemAttachGlobal));
-    res_->managed.push_back(p);
-    dev_base_[r] = reinterpret_cast<uint64_t>(p);
-    return {};
-  }
-
-  Status map_fixed(size_t r) {
-    const auto& m = s_.regions[r];
-    CUmemAllocationProp prop{};
-    prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
-    prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
-    prop.location.id = opt_.device;
-    size_t gran = 0;
-    SNAP_CU_TRY(*api_, api_->cuMemGetAllocationGranularity(&gran, &prop, CU_MEM_ALLOC_GRANULARITY_MINIMUM),
-                "cuMemGetAllocationGranularity");
-    if (*m.va % gran != 0)
-      return Error(ErrorKind::Compat, fmt::format("{}: region \"{}\" was at 0x{:x}, which is not aligned to this GPU's "
-                                                  "mapping granularity ({} bytes); restore without fixed addresses",
-                                                  s_.path, m.name, *m.va, gran));
-    const size_t size = core::align_up(m.size, gran);
-    CUdeviceptr got = 0;
-    SNAP_CU_TRY(*api_, api_->cuMemAddressReserve(&got, size, 0, static_cast<CUdeviceptr>(*m.va), 0), "cuMemAddressReserve");
-    res_->mappings.push_back({got, size, 0, false});
-    if (got != *m.va)
-      return Error(ErrorKind::Resource, fmt::format("{}: region \"{}\" needs device addresses 0x{:x}..0x{:x}, but that range "
-                                                    "is taken in this process (got 0x{:x}); restore without fixed addresses, "
-                                                    "or restore before other GPU allocations", s_.path, m.name, *m.va,
-                                                    *m.va + size, got));
-    auto& mp = res_->mappings.back();
-    SNAP_CU_TRY(*api_, api_->cuMemCreate(&mp.handle, size, &prop, 0), "cuMemCreate");
-    SNAP_CU_TRY(*api_, api_->cuMemMap(got, size, 0, mp.handle, 0), "cuMemMap");
-    mp.mapped = true;
-    CUmemAccessDesc access{};
-    access.location = prop.location;
-    access.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
-    SNAP_CU_TRY(*api_, api_->cuMemSetAccess(got, size, &access, 1), "cuMemSetAccess");
-    dev_base_[r] = got;
-    return {};
-  }
-
-  struct Worker { cudaStream_t stream = nullptr; io::AlignedBuffer scratch; };
 
   // First member, so destroyed last: after the streams and staging are gone.
   std::optional<CurrentContextGuard> ctx_guard_;
@@ -340,12 +402,18 @@ class CudaSink final : public pipeline::Sink {
   Restored::State& out_;
   const DriverApi* api_ = nullptr;
   CudaResources* res_ = nullptr;
+  DeviceAssignment assignment_;
+  std::vector<TargetDevice> targets_;
+  DeviceLayout layout_;
+  std::map<int, ManagedBudget> managed_;
   std::vector<uint64_t> dev_base_;
   std::vector<uint8_t*> host_base_;
+  std::vector<int> gpu_of_;  // per region: index into gpus_, -1 for host memory
+  std::vector<std::unique_ptr<TargetGpu>> gpus_;
   std::vector<Worker> workers_;
-  std::unique_ptr<PinnedPool> pool_;
-  std::optional<uint64_t> managed_free_;
-  uint64_t managed_bytes_ = 0;
+  std::vector<bool> device_verify_;  // per chunk: hashed on its GPU
+  std::vector<pipeline::ChunkFailure> failures_;
+  bool drained_ = false;
 };
 
 }  // namespace

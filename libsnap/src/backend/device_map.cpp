@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "vramsnap/restore.hpp"
+
 namespace vramsnap::backend {
 namespace {
 
@@ -105,3 +107,12 @@ DeviceMap collapse_to(const std::vector<RegionMeta>& regions, int target) {
 }
 
 }  // namespace vramsnap::backend
+
+namespace vramsnap {
+
+Result<std::map<int, int>> parse_device_map_spec(std::string_view text) {
+  VRAMSNAP_ASSIGN_OR_RETURN(backend::DeviceMap m, backend::parse_device_map(text));
+  return std::move(m.pairs);
+}
+
+}  // namespace vramsnap

@@ -7,6 +7,7 @@
 
 #include "core/checked_math.h"
 #include "source/sources.h"
+#include "vramsnap/restore.hpp"
 
 namespace vramsnap::backend {
 namespace {
@@ -60,3 +61,12 @@ std::vector<PieceCopy> split_into_pieces(uint64_t dst_offset, uint64_t size, uin
 }
 
 }  // namespace vramsnap::backend
+
+namespace vramsnap {
+
+Result<StagingSpec> parse_staging_spec(std::string_view text) {
+  VRAMSNAP_ASSIGN_OR_RETURN(backend::StagingOptions o, backend::parse_staging(std::string(text)));
+  return StagingSpec{o.buffers, o.buffer_bytes};
+}
+
+}  // namespace vramsnap

@@ -432,8 +432,9 @@ void vramsnap_restore_options_init(vramsnap_restore_options* o) {
   o->load_modules = 1;
 }
 
-static bool fill_restore(const vramsnap_restore_options* o, vramsnap::RestoreOptions& ro,
-                         std::atomic<bool>* cancel) {
+// Usage error for a NULL region name or a device map that does not parse.
+static vramsnap::Status fill_restore(const vramsnap_restore_options* o, vramsnap::RestoreOptions& ro,
+                                     std::atomic<bool>* cancel) {
   fill_check(o->check, ro, cancel);
   ro.target = o->target == VRAMSNAP_TARGET_CUDA ? vramsnap::Target::Cuda : vramsnap::Target::Host;
   ro.device = o->device;
@@ -443,10 +444,20 @@ static bool fill_restore(const vramsnap_restore_options* o, vramsnap::RestoreOpt
   ro.max_host_bytes = o->max_host_bytes;
   ro.max_output_bytes = o->max_output_bytes;
   for (size_t i = 0; o->regions && i < o->region_count; ++i) {
-    if (!o->regions[i]) return false;
+    if (!o->regions[i]) return vramsnap::Error(vramsnap::ErrorKind::Usage, "region name is NULL");
     ro.regions.emplace_back(o->regions[i]);
   }
-  return true;
+  if (o->device_map && *o->device_map) {
+    VRAMSNAP_ASSIGN_OR_RETURN(ro.device_map, vramsnap::parse_device_map_spec(o->device_map));
+  }
+  ro.staging = {o->staging_buffers, o->staging_buffer_bytes};
+  switch (o->verify_on) {
+    case VRAMSNAP_VERIFY_AUTO: ro.verify_on = vramsnap::VerifyOn::Auto; break;
+    case VRAMSNAP_VERIFY_HOST: ro.verify_on = vramsnap::VerifyOn::Host; break;
+    case VRAMSNAP_VERIFY_DEVICE: ro.verify_on = vramsnap::VerifyOn::Device; break;
+    default: return vramsnap::Error(vramsnap::ErrorKind::Usage, "verify_on is not a vramsnap_verify_on value");
+  }
+  return {};
 }
 
 vramsnap_status vramsnap_extract(const vramsnap_snapshot* snap, const char* dir, const vramsnap_restore_options* o,
@@ -455,7 +466,7 @@ vramsnap_status vramsnap_extract(const vramsnap_snapshot* snap, const char* dir,
     if (!snap || !dir || !o) return usage("snapshot, directory or options is NULL");
     vramsnap::RestoreOptions ro;
     std::atomic<bool> cancel{false};
-    if (!fill_restore(o, ro, &cancel)) return usage("region name is NULL");
+    if (auto st = fill_restore(o, ro, &cancel); !st.ok()) return fail(st.error());
     auto r = tree ? vramsnap::extract_tree(snap->snap, dir, ro) : vramsnap::extract(snap->snap, dir, ro);
     if (!r.ok()) return fail(r.error());
     return VRAMSNAP_OK;
@@ -469,7 +480,7 @@ vramsnap_status vramsnap_restore(const vramsnap_snapshot* snap, const vramsnap_r
     *out = nullptr;
     vramsnap::RestoreOptions ro;
     std::atomic<bool> cancel{false};
-    if (!fill_restore(o, ro, &cancel)) return usage("region name is NULL");
+    if (auto st = fill_restore(o, ro, &cancel); !st.ok()) return fail(st.error());
     if (o->host_alloc) {
       auto fn = o->host_alloc;
       void* user = o->host_alloc_user;
@@ -492,6 +503,7 @@ static void fill_restored(const vramsnap::RestoredRegion& rr, vramsnap_restored_
   out->host = rr.host;
   out->device_ptr = rr.device_ptr;
   out->module = rr.module;
+  out->device = rr.device;
 }
 
 vramsnap_status vramsnap_restored_get(const vramsnap_restored* r, size_t index, vramsnap_restored_region* out) {
@@ -569,7 +581,7 @@ vramsnap_status vramsnap_restore_stream(const vramsnap_snapshot* snap, const vra
     if (!snap || !o || !o->on_region) return usage("snapshot, options or on_region is NULL");
     vramsnap::StreamOptions so;
     std::atomic<bool> cancel{false};
-    if (!fill_restore(&o->restore, so, &cancel)) return usage("region name is NULL");
+    if (auto st = fill_restore(&o->restore, so, &cancel); !st.ok()) return fail(st.error());
     if (o->restore.host_alloc) {
       auto fn = o->restore.host_alloc;
       void* user = o->restore.host_alloc_user;

@@ -73,18 +73,24 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
   auto place = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
     const auto& c = s.chunks[i];
     if (c.codec == Codec::Zero) return sink.commit_zero(w, i, clk);
+    if (sink.verifies(i)) return sink.place_unverified(w, i, clk);
     VRAMSNAP_ASSIGN_OR_RETURN(std::span<uint8_t> dst, sink.acquire(w, i, clk));
     // Raw chunks are read straight into their destination; compressed ones
     // into the worker's buffer, decoded only after the hash has matched.
+    Status st;
     if (c.codec == Codec::Raw) {
-      VRAMSNAP_TRY(read_verified(s, i, dst, workers[w].hasher, clk));
+      st = read_verified(s, i, dst, workers[w].hasher, clk);
     } else {
       const auto stored = workers[w].stored.reserve(c.stored_size);
       if (stored.size() != c.stored_size)
-        return Error(ErrorKind::Limit, format::chunk_context(s, i) +
-                                           fmt::format(": out of memory for a {}-byte read buffer", c.stored_size));
-      VRAMSNAP_TRY(read_verified(s, i, stored, workers[w].hasher, clk));
-      VRAMSNAP_TRY(decode_chunk(s, i, workers[w].decoder, stored, dst, clk));
+        st = Error(ErrorKind::Limit, format::chunk_context(s, i) +
+                                         fmt::format(": out of memory for a {}-byte read buffer", c.stored_size));
+      else st = read_verified(s, i, stored, workers[w].hasher, clk);
+      if (st.ok()) st = decode_chunk(s, i, workers[w].decoder, stored, dst, clk);
+    }
+    if (!st.ok()) {
+      sink.abandon(w, i);
+      return st;
     }
     return sink.commit(w, i, dst, clk);
   };

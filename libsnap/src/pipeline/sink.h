@@ -31,12 +31,24 @@ class Sink {
   virtual Result<std::span<uint8_t>> acquire(unsigned worker, size_t chunk, WorkerClock& clock) = 0;
   // bytes (from acquire) now hold chunk's verified, decoded contents.
   virtual Status commit(unsigned worker, size_t chunk, std::span<uint8_t> bytes, WorkerClock& clock) = 0;
+  // True when the sink checks chunk's hash itself, where its stored bytes
+  // land (a GPU), and reports mismatches through deferred_failures(); the
+  // engine then calls place_unverified instead of read -> verify -> decode.
+  virtual bool verifies(size_t /*chunk*/) const { return false; }
+  virtual Status place_unverified(unsigned /*worker*/, size_t /*chunk*/, WorkerClock& /*clock*/) {
+    return Error(ErrorKind::Usage, "this sink does not verify chunks itself");
+  }
+  // acquire()'s destination will not be committed: the chunk failed between
+  // the two (a read or hash error); the sink takes back what it lent.
+  virtual void abandon(unsigned /*worker*/, size_t /*chunk*/) {}
   // A zero chunk. The default fills acquire()'s span with zeros and commits.
   virtual Status commit_zero(unsigned worker, size_t chunk, WorkerClock& clock);
   // After the last chunk: wait for copies, load modules, fill in results.
   virtual Status finish(PhaseTimes& times) = 0;
   // Verdicts that arrived after commit (device-side verification); the engine
-  // merges them with its own and reports the lowest failing chunk.
+  // merges them with its own and reports the lowest failing chunk. Called
+  // after finish(), or instead of it when the engine failed: the sink then
+  // waits for what it has in flight, so no verdict is lost.
   virtual std::vector<ChunkFailure> deferred_failures() { return {}; }
 };
 

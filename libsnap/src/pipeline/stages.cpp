@@ -46,6 +46,23 @@ Status read_verified(const SnapshotData& s, size_t i, std::span<uint8_t> stored,
   return {};
 }
 
+Status read_unverified(const SnapshotData& s, size_t i, uint64_t offset, std::span<uint8_t> dst, WorkerClock& clk) {
+  const auto& c = s.chunks[i];
+  if (offset > c.stored_size || dst.size() > c.stored_size - offset)
+    return Error(ErrorKind::Limit, format::chunk_context(s, i) + ": read outside the chunk");
+  std::array<uint8_t, format::kDataAlign> pad;
+  const bool last = offset + dst.size() == c.stored_size;
+  const uint64_t pad_len = last ? format::chunk_extent_end(c) - c.stored_offset - c.stored_size : 0;
+  const std::span<uint8_t> parts[2] = {dst, {pad.data(), pad_len}};
+  PhaseTimer t(clk.read_ns);
+  auto st = s.source->readv(c.stored_offset + offset, parts);
+  if (!st.ok()) return std::move(st).error().with_context(format::chunk_context(s, i) + ": ");
+  if (!std::all_of(pad.begin(), pad.begin() + static_cast<long>(pad_len), [](uint8_t b) { return b == 0; }))
+    return Error(ErrorKind::Integrity,
+                 format::chunk_context(s, i) + ": alignment padding after the chunk is not zero (corrupt or tampered)");
+  return {};
+}
+
 Status decode_chunk(const SnapshotData& s, size_t i, codec::ChunkDecoder& decoder, std::span<const uint8_t> stored,
                     std::span<uint8_t> dst, WorkerClock& clk) {
   const auto& c = s.chunks[i];

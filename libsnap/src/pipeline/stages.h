@@ -50,6 +50,13 @@ class ChunkHasher {
 Status read_verified(const SnapshotData& s, size_t i, std::span<uint8_t> stored, ChunkHasher& hasher,
                      WorkerClock& clock);
 
+// The device path's read: stored bytes [offset, offset + dst.size()) of raw
+// chunk i into dst, unhashed, for a GPU to hash where they land; the piece
+// that ends the chunk also reads its alignment padding and checks it is zero
+// (Integrity error otherwise). The caller reports the restore done only
+// after the device's verdict.
+Status read_unverified(const SnapshotData& s, size_t i, uint64_t offset, std::span<uint8_t> dst, WorkerClock& clock);
+
 // Decodes chunk i's verified stored bytes into dst (exactly raw_size bytes).
 Status decode_chunk(const SnapshotData& s, size_t i, codec::ChunkDecoder& decoder, std::span<const uint8_t> stored,
                     std::span<uint8_t> dst, WorkerClock& clock);

@@ -1,0 +1,143 @@
+// The host side of device-verified restore (backend/device_verify.h): which
+// chunks are hashed on the GPU, how chunks are batched for the leaf kernels
+// (bounded, first leaves in order), the batch run through the kernels' logic
+// on the host against the CPU hasher, verdicts turned into failures that
+// name the chunk and GPU, and the engine's merge picking the lowest failure.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <random>
+
+#include "backend/device_verify.h"
+#include "crypto/leaf_hash.h"
+#include "pipeline/engine.h"
+
+using namespace vramsnap;
+using namespace vramsnap::backend;
+namespace k = vramsnap::backend::kernels;
+namespace core = vramsnap::crypto::sha256core;
+
+namespace {
+
+ChunkEntry chunk(Codec codec, uint64_t size) {
+  ChunkEntry c;
+  c.codec = codec;
+  c.raw_size = size;
+  c.stored_size = size;
+  return c;
+}
+
+// The kernels' per-warp and per-chunk logic, looped on the host over a batch
+// whose job pointers are host memory.
+std::vector<uint32_t> run_batch_on_host(const VerifyBatch& vb) {
+  std::vector<k::ChunkJob> jobs = vb.jobs();
+  std::vector<uint8_t> digests(vb.leaves() * 32, 0xEE);
+  std::vector<uint32_t> verdicts(jobs.size(), 7);
+  k::Batch b{jobs.data(), static_cast<uint32_t>(jobs.size()), vb.leaves(), digests.data(), verdicts.data()};
+  alignas(16) uint8_t stage[k::kWarp * k::kStageBytes];
+  k::LeafRef refs[k::kWarp];
+  bool done[k::kWarp];
+  core::State states[k::kWarp];
+  for (uint64_t first = 0; first < vb.leaves(); first += k::kWarp)
+    k::hash_warp_leaves(
+        b, first, stage, refs, done,
+        [](auto&& f) {
+          for (uint32_t lane = 0; lane < k::kWarp; ++lane) f(lane);
+        },
+        [&](uint32_t lane) -> core::State& { return states[lane]; }, [] {});
+  for (uint32_t c = 0; c < jobs.size(); ++c) {
+    uint8_t root[32];
+    verdicts[c] = k::root_matches(b, c, root);
+  }
+  return verdicts;
+}
+
+}  // namespace
+
+TEST_CASE("device verify: only leaf-hashed raw chunks of device regions at aligned addresses") {
+  const auto raw = chunk(Codec::Raw, 1 << 20), zstd = chunk(Codec::Zstd, 1 << 20);
+  const auto leaf = ChunkHashScheme::Leaf16k, flat = ChunkHashScheme::Flat;
+  CHECK(verify_on_device(VerifyOn::Auto, true, leaf, raw, RegionKind::Device, 0x7f0000000000));
+  CHECK(verify_on_device(VerifyOn::Device, true, leaf, raw, RegionKind::Device, 0x7f0000000010));
+  CHECK_FALSE(verify_on_device(VerifyOn::Host, true, leaf, raw, RegionKind::Device, 0x7f0000000000));
+  CHECK_FALSE(verify_on_device(VerifyOn::Auto, false, leaf, raw, RegionKind::Device, 0x7f0000000000));  // no kernels
+  CHECK_FALSE(verify_on_device(VerifyOn::Auto, true, flat, raw, RegionKind::Device, 0x7f0000000000));  // v1 hash
+  CHECK_FALSE(verify_on_device(VerifyOn::Auto, true, leaf, zstd, RegionKind::Device, 0x7f0000000000));  // host decode
+  CHECK_FALSE(verify_on_device(VerifyOn::Auto, true, leaf, raw, RegionKind::Module, 0x7f0000000000));
+  CHECK_FALSE(verify_on_device(VerifyOn::Auto, true, leaf, raw, RegionKind::Device, 0x7f0000000008));  // 16-byte loads
+  CHECK(check_verify_on(VerifyOn::Auto, false).ok());
+  CHECK(check_verify_on(VerifyOn::Device, true).ok());
+  auto no = check_verify_on(VerifyOn::Device, false);
+  REQUIRE_FALSE(no.ok());
+  CHECK(no.error().kind() == ErrorKind::Compat);
+}
+
+TEST_CASE("device verify: batches are bounded and number leaves in order") {
+  VerifyBatch b(3, 10);
+  std::array<uint8_t, 32> h{};
+  CHECK(b.empty());
+  CHECK(b.add(7, 0x1000, 16384 * 2, h));      // 2 leaves
+  CHECK(b.add(9, 0x9000, 1, h));              // 1 leaf
+  CHECK(b.ready());                           // 2 of 3 chunks
+  CHECK_FALSE(b.add(11, 0xa000, 16384 * 8, h));  // 8 more leaves: over 10
+  CHECK(b.add(11, 0xa000, 16384 * 7, h));
+  CHECK_FALSE(b.add(12, 0x10000, 1, h));      // a fourth chunk
+  REQUIRE(b.jobs().size() == 3);
+  CHECK(b.jobs()[0].first_leaf == 0);
+  CHECK(b.jobs()[1].first_leaf == 2);
+  CHECK(b.jobs()[2].first_leaf == 3);
+  CHECK(b.leaves() == 10);
+  CHECK(b.chunks() == std::vector<size_t>{7, 9, 11});
+  b.clear();
+  CHECK(b.empty());
+  CHECK(b.leaves() == 0);
+  CHECK_FALSE(VerifyBatch(4, 2).add(0, 0, 16384 * 3, h));  // never fits
+}
+
+TEST_CASE("device verify: a batch through the kernels' logic; verdicts to failures; lowest wins") {
+  // Three chunks of a leaf-hashed region: whole leaves, an odd tail, one byte.
+  SnapshotData s;
+  s.path = "t.snap";
+  s.chunk_hash = ChunkHashScheme::Leaf16k;
+  RegionMeta r;
+  r.name = "w";
+  r.kind = RegionKind::Device;
+  s.regions.push_back(r);
+  const uint64_t sizes[] = {3 * 16384, 16384 + 4097, 1};
+  std::vector<std::vector<uint8_t>> data;
+  std::mt19937 rng(5);
+  uint64_t off = 0;
+  for (uint64_t n : sizes) {
+    std::vector<uint8_t> d(n);
+    for (auto& x : d) x = static_cast<uint8_t>(rng());
+    crypto::LeafHasher lh;
+    lh.update(d);
+    ChunkEntry c = chunk(Codec::Raw, n);
+    c.region_offset = off;
+    c.stored_offset = 4096 + off;
+    c.hash = lh.finish();
+    off += n;
+    s.chunks.push_back(c);
+    data.push_back(std::move(d));
+  }
+  data[1][16384 + 17] ^= 0x20;  // a flipped bit in the second chunk's tail leaf, "on the device"
+  VerifyBatch b(8, 64);
+  for (size_t i = 0; i < 3; ++i)
+    REQUIRE(b.add(i, reinterpret_cast<uint64_t>(data[i].data()), sizes[i], s.chunks[i].hash));
+  const auto verdicts = run_batch_on_host(b);
+  CHECK(verdicts == std::vector<uint32_t>{1, 0, 1});
+  auto failures = failures_from_verdicts(s, b.chunks(), verdicts, 2);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].chunk == 1);
+  CHECK(failures[0].error.kind() == ErrorKind::Integrity);
+  const std::string msg = failures[0].error.message();
+  CHECK(msg.find("region \"w\", chunk 1") != std::string::npos);
+  CHECK(msg.find("GPU 2") != std::string::npos);
+  // Slots never launched read as mismatches, not as passes.
+  CHECK(failures_from_verdicts(s, {0, 2}, {1}, 0).size() == 1);
+  // The engine failed at chunk 2 (a read error, say) while the GPU refused
+  // chunk 1: the report is chunk 1, whatever order they arrived in.
+  auto worst = pipeline::lowest_failure(pipeline::ChunkFailure{2, Error(ErrorKind::IO, "read")}, failures);
+  REQUIRE(worst);
+  CHECK(worst->chunk == 1);
+}
