@@ -1,6 +1,7 @@
 #include "bench_measure.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -145,8 +146,41 @@ void take_sample(const Restored& r, uint64_t cap, std::vector<uint8_t>* out) {
   }
 }
 
+// User + system CPU seconds of the whole process (every thread).
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
+// One restore, timed from the source's open; freed before it returns
+// (outside the timing).
+Result<RestoreRun> timed_restore(const RestoreSetup& setup, const RestoreOptions& ro, RestoreStats* stats,
+                                 std::vector<uint8_t>* sample) {
+  RestoreRun run;
+  const double t0 = now_s(), c0 = cpu_seconds();
+  auto src = open_source(setup.path, setup.remote);
+  if (!src.ok()) return std::move(src).error();
+  auto snap = Snapshot::open(std::move(*src));
+  if (!snap.ok()) return std::move(snap).error();
+  const double open_s = now_s() - t0;
+  auto r = restore(*snap, ro);
+  const double total = now_s() - t0;
+  run.cpu_seconds = cpu_seconds() - c0;
+  if (!r.ok()) return std::move(r).error();
+  run.phases = r->stats().phases;
+  run.phases.open = open_s;
+  run.phases.total = total;
+  run.device_verified_bytes = r->stats().device_verified_bytes;
+  if (stats) *stats = r->stats();
+  if (sample) take_sample(*r, setup.sample_cap, sample);
+  return run;
+}
+
 RestoreOptions restore_options(const RestoreSetup& s, Target target) {
   RestoreOptions ro;
+  ro.verify_on = s.verify_on;
   ro.key = s.key;
   ro.allow_unsealed = s.allow_unsealed;
   ro.threads = s.threads;
@@ -210,27 +244,17 @@ Result<Measurements> measure_restores(const RestoreSetup& setup) {
   for (unsigned k = 0; k < setup.warmup + setup.iterations; ++k) {
     const bool timed = k >= setup.warmup;
     if (setup.cold && !remote) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
-    RestoreRun run;
-    {
-      const double t0 = now_s();
-      auto src = open_source(setup.path, setup.remote);
-      if (!src.ok()) return std::move(src).error();
-      auto snap = Snapshot::open(std::move(*src));
-      if (!snap.ok()) return std::move(snap).error();
-      const double open_s = now_s() - t0;
-      auto r = restore(*snap, restore_options(setup, setup.target));
-      const double total = now_s() - t0;
-      if (!r.ok()) return std::move(r).error();
-      run.phases = r->stats().phases;
-      run.phases.open = open_s;
-      run.phases.total = total;
-      m.stats = r->stats();
-      if (need_sample) {
-        take_sample(*r, setup.sample_cap, &m.sample);
-        need_sample = false;
-      }
-    }  // everything the restore allocated is freed here, outside the timing
+    VRAMSNAP_ASSIGN_OR_RETURN(RestoreRun run, timed_restore(setup, restore_options(setup, setup.target), &m.stats,
+                                                            need_sample ? &m.sample : nullptr));
+    need_sample = false;
     if (timed) m.restores.push_back(run);
+    if (setup.compare_host_verify) {
+      if (setup.cold && !remote) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
+      RestoreOptions host = restore_options(setup, setup.target);
+      host.verify_on = VerifyOn::Host;
+      VRAMSNAP_ASSIGN_OR_RETURN(RestoreRun h, timed_restore(setup, host, nullptr, nullptr));
+      if (timed) m.host_verified.push_back(h);
+    }
 
     if (setup.cold && !remote) VRAMSNAP_TRY(drop_from_page_cache(setup.path));
     VRAMSNAP_ASSIGN_OR_RETURN(double t_read, reader.run());

@@ -31,6 +31,10 @@ struct RestoreSetup {
   unsigned iterations = 10;
   unsigned warmup = 2;
   bool cold = false;       // drop the file from the page cache before each run
+  VerifyOn verify_on = VerifyOn::Auto;  // cuda: where chunk hashes are checked
+  // cuda: also time a host-verified restore after each restore (interleaved,
+  // so load from other users hits both alike).
+  bool compare_host_verify = false;
   uint64_t sample_cap = 256ull << 20;  // raw bytes kept for the zstd references
 };
 
@@ -38,10 +42,13 @@ struct RestoreSetup {
 // time of open + restore (what `vramsnap restore` reports as total).
 struct RestoreRun {
   PhaseTimes phases;
+  double cpu_seconds = 0;             // user + system time of this process during the restore
+  uint64_t device_verified_bytes = 0;
 };
 
 struct Measurements {
   std::vector<RestoreRun> restores;
+  std::vector<RestoreRun> host_verified;  // with compare_host_verify
   RestoreStats stats;                 // of the last run (bytes, chunks, threads)
   uint64_t file_size = 0;
   std::vector<double> read_seconds;   // plain read of the whole file (pread, or range GETs), same threads

@@ -37,7 +37,7 @@ using Json = nlohmann::ordered_json;
 
 struct Opts {
   std::string snap, synthetic, pattern = "bf16", target = "host", key_file, json_out, baseline, write_data, workdir,
-      machine, codec = "auto", chunk_size;
+      machine, codec = "auto", chunk_size, verify_on = "auto";
   bool allow_unsealed = false, cold = false, quiet = false;
   unsigned iterations = 10, warmup = 2, threads = 0;
   RemoteFlags remote;
@@ -183,6 +183,12 @@ int run(Opts o) {
   if (!target.ok()) return report_error("bench", target.error());
   setup.target = target->target;
   setup.device = target->device;
+  auto verify_on = parse_verify_on(o.verify_on);
+  if (!verify_on.ok()) return report_error("bench", verify_on.error());
+  setup.verify_on = *verify_on;
+  // On a GPU, device-verified restores are measured against host-verified
+  // ones in the same run.
+  setup.compare_host_verify = setup.target == Target::Cuda && setup.verify_on != VerifyOn::Host;
   if (setup.target == Target::Cuda) {
     auto st = require_gpu();  // before minutes of preparation
     if (!st.ok()) return report_error("bench", st.error());
@@ -351,6 +357,31 @@ int run(Opts o) {
                       {"device_decode_gb_per_s", nullptr}});
   }
   j["codecs"] = codecs;
+  // Where the hashes were checked, and what it cost the host: CPU seconds
+  // (user + system, every thread) per GB restored.
+  auto verify_json = [&](const std::vector<bench::RestoreRun>& runs, const char* where) {
+    std::vector<double> wall, cpu;
+    uint64_t on_gpu = 0;
+    for (const auto& r : runs) {
+      wall.push_back(r.phases.total);
+      cpu.push_back(r.cpu_seconds);
+      on_gpu = r.device_verified_bytes;
+    }
+    const auto wp = bench::percentiles(wall), cp = bench::percentiles(cpu);
+    const double g = gbps(raw, wp.p50);
+    return Json{{"where", where}, {"seconds", pct_json(wp)}, {"gb_per_s", g},
+                {"cpu_seconds_per_gb", raw ? cp.p50 / (static_cast<double>(raw) / 1e9) : 0.0},
+                {"device_verified_bytes", on_gpu}, {"vs_pinned_h2d", h2d ? ratio(g, h2d_gbps) : Json(nullptr)}};
+  };
+  j["verification"] = nullptr;
+  if (setup.target == Target::Cuda) {
+    Json v = {{"restore", verify_json(m->restores, o.verify_on.c_str())}};
+    if (!m->host_verified.empty()) {
+      v["host_verified"] = verify_json(m->host_verified, "host");
+      v["restore_vs_host_verified"] = ratio(v["restore"]["gb_per_s"].get<double>(), v["host_verified"]["gb_per_s"].get<double>());
+    }
+    j["verification"] = v;
+  }
   j["ratios"] = {{"restore_vs_plain_read", ratio(restore_gbps, read_gbps)},
                  {"restore_vs_zstd_decode_1t", ratio(restore_gbps, dec_gbps)},
                  {"restore_vs_naive_pipeline", ratio(restore_gbps, naive_gbps)},
@@ -397,7 +428,17 @@ int run(Opts o) {
         dec_gbps);
     row("naive: whole-stream HMAC-SHA256, then 1-thread decode", naive_gbps);
     if (h2d) row(fmt::format("pinned cudaMemcpyAsync H2D ({}, {})", human_bytes(h2d->bytes), h2d->gpu_name), h2d_gbps);
+    if (j["verification"].is_object() && j["verification"].contains("host_verified"))
+      row("host-verified restore (--verify-on host), same snapshot", j["verification"]["host_verified"]["gb_per_s"].get<double>());
     fmt::print("{}", r.render());
+    if (j["verification"].is_object()) {
+      const auto& v = j["verification"];
+      fmt::print("verification: {} of {} checked on the GPU; host CPU {:.3f} s/GB", human_bytes(v["restore"]["device_verified_bytes"].get<uint64_t>()),
+                 human_bytes(raw), v["restore"]["cpu_seconds_per_gb"].get<double>());
+      if (v.contains("host_verified"))
+        fmt::print(" (host-verified: {:.3f} s/GB)", v["host_verified"]["cpu_seconds_per_gb"].get<double>());
+      fmt::print("\n");
+    }
     Table ct({fmt::format("codec ({} sample, {})", human_bytes(shuffle_run.raw_bytes), sample_dtype), "stored",
               "vs shuffle", "encode GB/s", "decode GB/s 1t", "vs shuffle", "device GB/s"},
              {false, true, true, true, true, true, true});
@@ -493,6 +534,10 @@ Command register_bench(CLI::App& app) {
   add_key_option(sub, o->key_file);
   sub->add_flag("--allow-unsealed", o->allow_unsealed, "Accept an unsealed SNAP (hashes are still checked)");
   sub->add_option("--target", o->target, "host (default), cuda or cuda:N")->type_name("TARGET");
+  sub->add_option("--verify-on", o->verify_on,
+                  "cuda: where the timed restores check chunk hashes (auto, host, device); with auto or device each is "
+                  "followed by a host-verified restore for comparison")
+      ->type_name("WHERE");
   sub->add_option("--iterations", o->iterations, "Timed restores (default 10)")->check(CLI::Range(1u, 100000u));
   sub->add_option("--warmup", o->warmup, "Untimed restores first (default 2)")->check(CLI::Range(0u, 1000u));
   sub->add_flag("--cold", o->cold, "Drop the file from the page cache (posix_fadvise DONTNEED) before each run");

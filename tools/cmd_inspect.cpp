@@ -8,6 +8,7 @@
 #include "remote_args.h"
 #include "terminal.h"
 #include "text.h"
+#include "vramsnap/restore.hpp"
 #include "vramsnap/snapshot.hpp"
 
 namespace vramsnap::cli {
@@ -71,6 +72,9 @@ nlohmann::json to_json(const Snapshot& s, bool with_chunks) {
                        {"device", r.device}, {"va", r.va ? json(fmt::format("0x{:x}", *r.va)) : json(nullptr)},
                        {"flags", flags}, {"labels", r.labels}, {"size", r.size}, {"stored", t[i].stored},
                        {"chunks", t[i].chunks}, {"codecs", codecs}});
+    const Portability p = portability(r, m.source);
+    regions.back()["portable"] = p.portable;
+    regions.back()["portable_reason"] = p.reason;
   }
   json layout = json::object();
   for (const auto& [k, v] : layout_rows(s.layout())) {
@@ -175,21 +179,27 @@ void print_text(const Snapshot& s, bool with_chunks) {
   fmt::print("chunk size  {}\n\n", human_bytes(m.chunk_size));
 
   const auto t = totals(s);
-  Table tab({"region", "kind", "dtype", "shape", "dev", "size", "stored", "ratio", "chunks", "codecs"},
-            {false, false, false, false, true, true, true, true, true, false});
+  Table tab({"region", "kind", "dtype", "shape", "dev", "portable", "size", "stored", "ratio", "chunks", "codecs"},
+            {false, false, false, false, true, false, true, true, true, true, false});
   uint64_t raw = 0, stored = 0;
+  std::vector<std::string> not_portable;
   for (size_t i = 0; i < s.regions().size(); ++i) {
     const auto& r = s.regions()[i];
+    const Portability p = portability(r, m.source);
+    if (!p.portable) not_portable.push_back(fmt::format("{}: {}", escaped(r.name), p.reason));
     tab.add({escaped(r.name), to_string(r.kind), r.dtype.empty() ? "-" : escaped(r.dtype), format_shape(r.shape),
-             r.device < 0 ? "-" : std::to_string(r.device), human_bytes(r.size), human_bytes(t[i].stored),
-             ratio(r.size, t[i].stored), std::to_string(t[i].chunks), codec_mix(t[i].codecs)});
+             r.device < 0 ? "-" : std::to_string(r.device), p.portable ? "yes" : "no", human_bytes(r.size),
+             human_bytes(t[i].stored), ratio(r.size, t[i].stored), std::to_string(t[i].chunks), codec_mix(t[i].codecs)});
     raw += r.size;
     stored += t[i].stored;
   }
   tab.separator();
-  tab.add({fmt::format("total ({})", plural(s.regions().size(), "region")), "", "", "", "", human_bytes(raw), human_bytes(stored),
-           ratio(raw, stored), std::to_string(s.chunks().size()), ""});
+  tab.add({fmt::format("total ({})", plural(s.regions().size(), "region")), "", "", "", "", "", human_bytes(raw),
+           human_bytes(stored), ratio(raw, stored), std::to_string(s.chunks().size()), ""});
   fmt::print("{}\n", tab.render());
+  // Portable regions restore on any GPU; the others need one like the source (spec 7.9).
+  for (const auto& line : not_portable) fmt::print("not portable: {}\n", line);
+  if (!not_portable.empty()) fmt::print("\n");
 
   Table lay({"file layout", "offset", "bytes"}, {false, true, true});
   const auto& L = s.layout();

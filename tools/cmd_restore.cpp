@@ -18,7 +18,8 @@ namespace vramsnap::cli {
 namespace {
 
 struct Opts {
-  std::string snap, key_file, target = "host", extract, extract_tree, max_host_memory, max_output;
+  std::string snap, key_file, target = "host", extract, extract_tree, max_host_memory, max_output, device_map, staging,
+      verify_on = "auto";
   PublicKeyFlags pub;
   std::vector<std::string> regions;
   bool allow_unsealed = false, json = false, quiet = false, fixed_va = false, warm = false, no_modules = false;
@@ -90,6 +91,22 @@ int run(Opts o) {
       ro.max_output_bytes = *n;
     }
   }
+  if (!o.device_map.empty()) {
+    auto m = parse_device_map_spec(o.device_map);
+    if (!m.ok()) return report_error("restore", m.error());
+    ro.device_map = std::move(m).value();
+  }
+  if (!o.staging.empty()) {
+    auto st = parse_staging_spec(o.staging);
+    if (!st.ok()) return report_error("restore", Error(ErrorKind::Usage, "--staging: " + st.error().message()));
+    ro.staging = *st;
+  }
+  auto verify_on = parse_verify_on(o.verify_on);
+  if (!verify_on.ok()) return report_error("restore", verify_on.error());
+  ro.verify_on = *verify_on;
+  if ((!o.device_map.empty() || !o.staging.empty()) && ro.target != Target::Cuda)
+    return report_error("restore", Error(ErrorKind::Usage, "--device-map and --staging place regions on GPUs; they "
+                                                            "need --target cuda"));
   const std::string& out_dir = !o.extract.empty() ? o.extract : o.extract_tree;
   if (!out_dir.empty() && ro.target == Target::Cuda)
     return report_error("restore", Error(ErrorKind::Usage, "--extract and --extract-tree write files; they cannot be "
@@ -130,7 +147,8 @@ int run(Opts o) {
     stats = r->stats();
     for (const auto& rr : r->regions())
       regions.push_back({{"name", rr.meta.name}, {"kind", to_string(rr.meta.kind)}, {"size", rr.meta.size},
-                         {"device_ptr", rr.device_ptr ? nlohmann::json(fmt::format("0x{:x}", rr.device_ptr)) : nlohmann::json(nullptr)}});
+                         {"device_ptr", rr.device_ptr ? nlohmann::json(fmt::format("0x{:x}", rr.device_ptr)) : nlohmann::json(nullptr)},
+                         {"device", rr.device >= 0 ? nlohmann::json(rr.device) : nlohmann::json(nullptr)}});
   }
   stats.phases.open = open_s;
   if (o.json) {
@@ -142,6 +160,12 @@ int run(Opts o) {
                         {"phases", phases_json(stats.phases)}};
     if (!out_dir.empty()) j["files"] = files;
     else j["regions"] = regions;
+    if (ro.target == Target::Cuda) {
+      nlohmann::json devices = nlohmann::json::array();
+      for (const auto& [dev, bytes] : stats.device_bytes) devices.push_back({{"device", dev}, {"bytes", bytes}});
+      j["devices"] = devices;
+      j["device_verified_bytes"] = stats.device_verified_bytes;
+    }
     print_json(j.dump(2));
   } else {
     if (!out_dir.empty())
@@ -181,6 +205,18 @@ Command register_restore(CLI::App& app) {
                   "host: refuse (exit 5) when the selected regions need more memory than SIZE, checked before "
                   "anything is allocated (default: the memory available now; \"unlimited\" for no limit)")
       ->type_name("SIZE");
+  sub->add_option("--device-map", o->device_map,
+                  "cuda: send the regions captured on GPU SRC to GPU DST of this machine, e.g. 0:0,1:1 or 3:0; every "
+                  "recorded GPU must be mapped; all GPUs fill in parallel (default: everything onto --target's GPU)")
+      ->type_name("SRC:DST[,...]");
+  sub->add_option("--staging", o->staging,
+                  "cuda: pinned staging buffers per target GPU as COUNTxSIZE (default 8x16MiB, shrunk to the largest "
+                  "chunk)")
+      ->type_name("NxSIZE");
+  sub->add_option("--verify-on", o->verify_on,
+                  "cuda: where chunk hashes are checked: auto (default: on the GPU for leaf-hashed raw chunks, on the "
+                  "host for the rest), host, or device (auto, but an error when the GPU kernels are not built)")
+      ->type_name("WHERE");
   sub->add_flag("--fixed-va", o->fixed_va, "cuda: map device regions at their recorded virtual addresses (exit 5 when taken)");
   auto* warm = sub->add_flag("--warm-modules", o->warm, "cuda: load every function of module regions eagerly");
   sub->add_flag("--no-modules", o->no_modules, "cuda: restore module regions as bytes without loading them")
@@ -194,6 +230,7 @@ Command register_restore(CLI::App& app) {
               "Examples:\n  vramsnap restore model.snap --key-file ci.key --target cuda:0 --json\n"
               "  vramsnap restore model.snap --key-file ci.key --extract out/ --region embed.weight\n"
               "  vramsnap restore model.snap --pubkey deploy.pub --target cuda:0\n"
+              "  vramsnap restore tp8.snap --key-file ci.key --target cuda --device-map 0:0,1:1,2:2,3:3\n"
               "  vramsnap restore img.snap --key-file ci.key --extract-tree img2/\n"
               "  vramsnap restore oci://registry.example/models/llama@sha256:... --pubkey deploy.pub --target cuda:0");
   return {sub, [o] { return run(*o); }};

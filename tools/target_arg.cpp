@@ -22,4 +22,11 @@ Result<TargetArg> parse_target_arg(const std::string& text) {
   return TargetArg{Target::Cuda, static_cast<int>(n)};
 }
 
+Result<VerifyOn> parse_verify_on(const std::string& text) {
+  if (text == "auto") return VerifyOn::Auto;
+  if (text == "host") return VerifyOn::Host;
+  if (text == "device") return VerifyOn::Device;
+  return Error(ErrorKind::Usage, "--verify-on: expected auto, host or device, got " + text.substr(0, 64));
+}
+
 }  // namespace vramsnap::cli

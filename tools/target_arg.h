@@ -22,4 +22,7 @@ struct TargetArg {
 // exists is the library's question (Compat when it does not).
 Result<TargetArg> parse_target_arg(const std::string& text);
 
+// --verify-on auto|host|device (restore and bench); Usage error otherwise.
+Result<VerifyOn> parse_verify_on(const std::string& text);
+
 }  // namespace vramsnap::cli

@@ -58,8 +58,14 @@ assert_json \
   'j["totals"]["regions"] == 7 and j["totals"]["chunks"] == sum(r["chunks"] for r in j["regions"])' \
   'j["totals"]["raw_bytes"] == 10000 + 196608 + 70000 + 100000 + 4096 + 4096' \
   '"chunks" not in j'
+assert_json \
+  '[r["portable"] for r in j["regions"]] == [True, True, True, True, False, True, True]  # only the module is not' \
+  'j["regions"][4]["portable_reason"].startswith("module: machine code") and j["regions"][1]["portable_reason"] == ""'
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --format json
 assert_json 'j["totals"]["regions"] == 7'
+expect_exit 0 "$VRAMSNAP" inspect regions.snap
+expect_stdout_contains "portable"
+expect_stdout_contains "not portable: mod: module: machine code"
 
 step "capture --chunk-hash sha256 writes a format 1.0 file"
 expect_exit 0 "$VRAMSNAP" capture -o flat.snap --chunk-hash sha256 --region w=dev.bf16,dtype=bf16

@@ -67,4 +67,35 @@ esac
 expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda --fixed-va
 expect_stderr_contains "no recorded address"
 expect_stderr_contains "vramsnap restore: hint: restore without --fixed-va"
+step "--device-map: recorded ordinals onto this machine's GPUs, one read of the file"
+gpus=$(nvidia-smi -L 2>/dev/null | grep -cE '^GPU [0-9]+:' || true)
+gpus=${gpus:-1}
+expect_exit 0 "$VRAMSNAP" capture -o tp.snap --key-file k.key --chunk-size 64KiB \
+  --region rank0=host.bin,kind=device,device=3 --region rank1=w.bf16,kind=device,dtype=bf16,device=4
+expect_exit 6 "$VRAMSNAP" restore tp.snap --key-file k.key --target cuda --device-map 3:0
+expect_stderr_contains "captured on GPU 4"
+expect_exit 6 "$VRAMSNAP" restore tp.snap --key-file k.key --target cuda --device-map 3:0,4:$gpus
+expect_exit 2 "$VRAMSNAP" restore tp.snap --key-file k.key --target cuda --device-map 3:0,4:x
+expect_stderr_contains '"4:x"'
+expect_exit 0 "$VRAMSNAP" restore tp.snap --key-file k.key --target cuda --device-map 3:0,4:0 --staging 2x64KiB --json
+assert_json '[(r["name"], r["device"]) for r in j["regions"]] == [("rank0", 0), ("rank1", 0)]' \
+  'j["devices"] == [{"device": 0, "bytes": 300000 + 1048576}]'
+if (( gpus > 1 )); then
+  expect_exit 0 "$VRAMSNAP" restore tp.snap --key-file k.key --target cuda --device-map 3:0,4:1 --json
+  assert_json '[r["device"] for r in j["regions"]] == [0, 1]' \
+    'j["devices"] == [{"device": 0, "bytes": 300000}, {"device": 1, "bytes": 1048576}]'
+fi
+
+step "--verify-on: leaf-hashed raw chunks are checked on the GPU; a flipped bit is still refused"
+expect_exit 0 "$VRAMSNAP" restore tp.snap --key-file k.key --target cuda --device-map 3:0,4:0 --verify-on device --json
+assert_json 'j["device_verified_bytes"] == 300000  # the raw chunks of rank0 (random bytes)'
+expect_exit 0 "$VRAMSNAP" restore tp.snap --key-file k.key --target cuda --device-map 3:0,4:0 --verify-on host --json
+assert_json 'j["device_verified_bytes"] == 0'
+cp tp.snap tpbad.snap
+expect_exit 0 "$VRAMSNAP" inspect tp.snap --json --chunks
+off=$(json_value 'j["chunks"][2]["stored_offset"] + 7')
+flip_bit tpbad.snap "$off"
+expect_exit 1 "$VRAMSNAP" restore tpbad.snap --key-file k.key --target cuda --device-map 3:0,4:0 --verify-on device
+expect_stderr_contains 'region "rank0", chunk 2'
+expect_stderr_contains "checked on GPU 0"
 echo "PASS: $TEST_NAME"

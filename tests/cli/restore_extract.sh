@@ -59,6 +59,18 @@ expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --max-host-memory 1KiB
 expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --max-host-memory lots
 expect_stderr_contains "--max-host-memory: expected a size"
 
+step "cuda placement flags: checked before the GPU is asked"
+expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda --device-map 0:0,1:x
+expect_stderr_contains '"1:x" is not two ordinals'
+expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda --device-map 0:0,0:1
+expect_stderr_contains "GPU 0 is mapped twice"
+expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --device-map 0:0
+expect_stderr_contains "need --target cuda"
+expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda --staging 8
+expect_stderr_contains "--staging"
+expect_exit 2 "$VRAMSNAP" restore s.snap --key-file k.key --target cuda --verify-on gpu
+expect_stderr_contains "--verify-on: expected auto, host or device"
+
 step "restore --extract --region: only the named regions"
 expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --extract part --region "kv cache" --region plain --region plain
 assert_eq "$(find part -mindepth 1 | sort | tr '\n' ' ')" "part/kv%20cache part/plain " "partial extract"
