@@ -180,7 +180,8 @@ if [[ $rehearse == 1 && ${gpus:-0} -eq 0 ]]; then
   if (( built )); then say "rehearsal: built $vs, $work/tests/test_cuda and $work/device_pointers for sm_$arch"
   else say "rehearsal: would run the carried $vs and $carried/test_cuda"; fi
   say "rehearsal: on a GPU host the next steps would be: ctest -L gpu; device_pointers;"
-  say "  bench-sweep --target cuda:0 --codec raw and --codec auto over: $sizes; G6 on >1 GPU; report to bench-results/$gpu_tag-$date_tag.json"
+  say "  bench-sweep --target cuda:0 --codec raw and --codec auto over: $sizes (device- and host-verified);"
+  say "  G6 on >1 GPU (one process per GPU, and --device-map in one process); report to bench-results/$gpu_tag-$date_tag.json"
   (( ${#failed[@]} )) && { say "rehearsal FAILED: ${failed[*]}"; exit 1; }
   say "rehearsal done in $(( $(date +%s) - start ))s"
   exit 0
@@ -219,6 +220,24 @@ if (( gpus > 1 )); then
     return $rc
   }
   step g6_multi_gpu 90 bash -c "$(declare -f g6); gpus=$gpus vs='$vs' logs='$logs' g6"
+  # G6 in one process: a tensor-parallel snapshot (1 GiB per GPU, one rank's
+  # region recorded per ordinal) onto every GPU with --device-map, one read of
+  # the file; restore --json reports the bytes placed on each GPU.
+  g6_map() {
+    local n=$(( gpus < 8 ? gpus : 8 )) i regions=() map=()
+    "$vs" bench --synthetic 1GiB --pattern bf16 --write-data "$logs/tp.bin" --quiet
+    for ((i = 0; i < n; i++)); do
+      regions+=(--region "rank$i=$logs/tp.bin,kind=device,dtype=bf16,device=$i")
+      map+=("$i:$i")
+    done
+    "$vs" capture -o "$logs/tp.snap" --codec raw --force -q "${regions[@]}" &&
+      "$vs" restore "$logs/tp.snap" --allow-unsealed --target cuda --device-map "$(IFS=,; echo "${map[*]}")" \
+        --json -q >"$logs/sweeps/devmap.json"
+    local rc=$?
+    rm -f "$logs/tp.bin" "$logs/tp.snap"
+    return $rc
+  }
+  step g6_device_map 120 bash -c "$(declare -f g6_map); gpus=$gpus vs='$vs' logs='$logs' g6_map"
 fi
 
 step report 30 "$py" "$root/scripts/gpu-report.py" --gpu "$gpu_name" --tag "$gpu_tag" --date "$date_tag" \

@@ -2,7 +2,8 @@
 """Collects one scripts/gpu-check.sh run into bench-results/.
 
 Reads the bench sweeps it made (<tag>-raw-<date>.json, <tag>-compressed-<date>.json
-and their PNGs, g6-<i>.json from a multi-GPU run) and writes
+and their PNGs, g6-<i>.json from a multi-GPU run, devmap.json from the
+one-process --device-map restore onto every GPU) and writes
   <tag>-<date>.json          both sweeps, the G6 runs and the environment;
   <tag>-<date>-summary.txt   one line per target, then the goals of
                              performance.md that one bench run can judge;
@@ -39,13 +40,31 @@ def line(target, label, sweep):
             f"stored/raw {big['snapshot'].get('stored_bytes', 0) / max(big['snapshot']['raw_bytes'], 1):.2f}")
 
 
+def verification(label, sweep):
+    """Device-verified against host-verified restore of the largest size, with host CPU s/GB."""
+    rs = by_size(sweep)
+    if not rs:
+        return f"verify-on ({label}): no results"
+    big = rs[max(rs)]
+    v = big.get("verification") or {}
+    if "restore" not in v:
+        return f"verify-on ({label}): not measured"
+    d, h = v["restore"], v.get("host_verified") or {}
+    on_gpu = d["device_verified_bytes"] / max(big["snapshot"]["raw_bytes"], 1)
+    ratio = d.get("vs_pinned_h2d")
+    return (f"verify-on {d['where']} ({label}, {big['snapshot']['raw_bytes'] / 2**20:.0f} MiB): "
+            f"{d['gb_per_s']:.2f} GB/s, {on_gpu:.0%} hashed on the GPU, host CPU {d['cpu_seconds_per_gb']:.3f} s/GB; "
+            f"host-verified {h.get('gb_per_s', 0):.2f} GB/s, {h.get('cpu_seconds_per_gb', 0):.3f} s/GB; "
+            f"pinned H2D ratio {'-' if ratio is None else f'{ratio:.2f}x'}")
+
+
 def goals(raw, comp, g6):
     out = []
     rr, cr = by_size(raw), by_size(comp)
     if rr:
         r = rr[max(rr)]["ratios"].get("restore_vs_pinned_h2d")
         out.append(f"G1 raw vs pinned H2D (>= 0.90x): {'-' if r is None else f'{r:.2f}x'}"
-                   f" {'PASS' if r is not None and r >= 0.9 else 'not met'} (host-verified path)")
+                   f" {'PASS' if r is not None and r >= 0.9 else 'not met'} (--verify-on auto: leaf-hashed raw chunks hashed on the GPU)")
     if cr:
         r = cr[max(cr)]["ratios"].get("restore_vs_pinned_h2d")
         out.append(f"G2 compressed effective vs pinned H2D (>= 1.3x): {'-' if r is None else f'{r:.2f}x'}"
@@ -90,9 +109,11 @@ def main():
         if path and os.path.exists(png):
             shutil.copy(png, os.path.join(a.out_dir, f"{a.tag}-{a.date}-{label}.png"))
     g6 = [load(p) for p in sorted(glob.glob(os.path.join(a.sweeps, "g6-*.json")))]
+    devmap_path = os.path.join(a.sweeps, "devmap.json")
+    devmap = load(devmap_path) if os.path.exists(devmap_path) else None
     env = open(a.environment).read() if a.environment and os.path.exists(a.environment) else ""
     doc = {"schema": "vramsnap-gpu-check/1", "gpu": a.gpu, "date": a.date, "environment": env,
-           "raw": sweeps["raw"], "compressed": sweeps["compressed"], "g6": g6}
+           "raw": sweeps["raw"], "compressed": sweeps["compressed"], "g6": g6, "device_map": devmap}
     base = os.path.join(a.out_dir, f"{a.tag}-{a.date}")
     with open(base + ".json", "w") as f:
         json.dump(doc, f, indent=2)
@@ -100,6 +121,11 @@ def main():
     lines = [f"vramsnap gpu-check {a.date}: {a.gpu}",
              line("cuda:0", "raw", sweeps["raw"]), line("cuda:0", "compressed", sweeps["compressed"])]
     lines += [line(f"cuda:{i}", "raw (G6, concurrent)", {"results": [r]}) for i, r in enumerate(g6)]
+    lines += [verification("raw", sweeps["raw"]), verification("compressed", sweeps["compressed"])]
+    if devmap:
+        lines.append(f"device map ({len(devmap.get('devices', []))} GPUs, one process, one read): "
+                     f"{devmap['raw_bytes'] / 2**30:.2f} GiB in {devmap['seconds']:.3f} s, {devmap['gb_per_s']:.2f} GB/s; "
+                     + ", ".join(f"GPU {d['device']} {d['bytes'] / 2**30:.2f} GiB" for d in devmap.get("devices", [])))
     lines += goals(sweeps["raw"], sweeps["compressed"], g6)
     with open(base + "-summary.txt", "w") as f:
         f.write("\n".join(lines) + "\n")
