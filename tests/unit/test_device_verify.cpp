@@ -2,8 +2,9 @@
 // chunks are hashed on the GPU, how chunks are batched for the leaf kernels
 // (bounded, first leaves in order), the batch run through the kernels' logic
 // on the host against the CPU hasher, verdicts turned into failures that
-// name the chunk and GPU, and the engine's merge picking the lowest failure.
-#include <doctest/doctest.h>
+// name the chunk and GPU, and the engine's merge picking the lowest failure;
+// the device path's unhashed read of stored bytes in pieces.
+#include "test_support.h"
 
 #include <cstring>
 #include <random>
@@ -11,6 +12,7 @@
 #include "backend/device_verify.h"
 #include "crypto/leaf_hash.h"
 #include "pipeline/engine.h"
+#include "pipeline/stages.h"
 
 using namespace vramsnap;
 using namespace vramsnap::backend;
@@ -140,4 +142,38 @@ TEST_CASE("device verify: a batch through the kernels' logic; verdicts to failur
   auto worst = pipeline::lowest_failure(pipeline::ChunkFailure{2, Error(ErrorKind::IO, "read")}, failures);
   REQUIRE(worst);
   CHECK(worst->chunk == 1);
+}
+
+TEST_CASE("device verify: stored bytes read unhashed in pieces; the padding is still checked") {
+  const std::string golden = std::string(VRAMSNAP_SOURCE_DIR) + "/tests/golden/v1.1-leaf.snap";
+  auto snap = Snapshot::open(golden);
+  REQUIRE(snap.ok());
+  const SnapshotData& s = SnapshotAccess::data(*snap);
+  REQUIRE(s.chunks[0].codec == Codec::Raw);
+  const auto& c = s.chunks[0];  // three leaves: 16384 + 16384 + 7232
+  std::vector<uint8_t> got(c.stored_size);
+  pipeline::WorkerClock clk;
+  REQUIRE(pipeline::read_unverified(s, 0, 0, {got.data(), 16384}, clk).ok());
+  REQUIRE(pipeline::read_unverified(s, 0, 16384, {got.data() + 16384, c.stored_size - 16384}, clk).ok());
+  crypto::LeafHasher lh;
+  lh.update(got);
+  CHECK(lh.finish() == c.hash);  // what the GPU will compare
+  std::vector<uint8_t> big(c.stored_size + 1);
+  auto outside = pipeline::read_unverified(s, 0, 0, big, clk);
+  REQUIRE_FALSE(outside.ok());
+  CHECK(outside.error().kind() == ErrorKind::Limit);
+
+  // A nonzero byte in the padding after chunk 0: the last piece is refused.
+  vtest::TempDir dir("devverify");
+  auto bytes = vtest::read_file(golden);
+  bytes[c.stored_offset + c.stored_size + 5] = 0x01;
+  vtest::write_file(dir / "pad.snap", bytes);
+  auto bad = Snapshot::open(dir / "pad.snap");
+  REQUIRE(bad.ok());
+  const SnapshotData& b = SnapshotAccess::data(*bad);
+  CHECK(pipeline::read_unverified(b, 0, 0, {got.data(), 16384}, clk).ok());  // not the last piece
+  auto st = pipeline::read_unverified(b, 0, 16384, {got.data() + 16384, c.stored_size - 16384}, clk);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().kind() == ErrorKind::Integrity);
+  CHECK(st.error().message().find("padding") != std::string::npos);
 }
