@@ -63,17 +63,26 @@ Status copy_device_to_host(int device, const void* src, void* dst, size_t size) 
   return {};
 }
 
-void* alloc_pinned(size_t size) {
+void* alloc_pinned(int device, size_t size) {
+  auto api = driver_api();
+  if (!api.ok()) return nullptr;
+  CurrentContextGuard keep(**api);
   void* p = nullptr;
-  if (cudaHostAlloc(&p, size, cudaHostAllocDefault) != cudaSuccess) {
+  if (cudaSetDevice(device < 0 ? 0 : device) != cudaSuccess ||
+      cudaHostAlloc(&p, size, cudaHostAllocPortable) != cudaSuccess) {
     (void)cudaGetLastError();
     return nullptr;
   }
   return p;
 }
 
-void free_pinned(void* p) {
-  if (p) cudaFreeHost(p);
+void free_pinned(int device, void* p) {
+  if (!p) return;
+  auto api = driver_api();
+  if (!api.ok()) return;
+  CurrentContextGuard keep(**api);
+  if (cudaSetDevice(device < 0 ? 0 : device) == cudaSuccess) cudaFreeHost(p);
+  (void)cudaGetLastError();
 }
 
 #else  // built without the CUDA toolkit
@@ -83,8 +92,8 @@ Status require_gpu() {
 }
 void describe_gpu(SourceInfo&) {}
 Status copy_device_to_host(int, const void*, void*, size_t) { return require_gpu(); }
-void* alloc_pinned(size_t) { return nullptr; }
-void free_pinned(void*) {}
+void* alloc_pinned(int, size_t) { return nullptr; }
+void free_pinned(int, void*) {}
 
 #endif
 

@@ -21,8 +21,10 @@ void describe_gpu(SourceInfo& info);
 Status copy_device_to_host(int device, const void* src, void* dst, size_t size);
 
 // Page-locked host memory for fast device-to-host copies; nullptr when CUDA
-// is unavailable (callers fall back to ordinary memory).
-void* alloc_pinned(size_t size);
-void free_pinned(void* p);
+// is unavailable (callers fall back to ordinary memory). Allocated with
+// `device` selected (its primary context, not GPU 0's) and portable, so
+// copies from any GPU use it at full speed; the caller's context is kept.
+void* alloc_pinned(int device, size_t size);
+void free_pinned(int device, void* p);  // the device it was allocated with
 
 }  // namespace vramsnap::backend

@@ -26,13 +26,16 @@ namespace {
 class StagingBuffer {
  public:
   explicit StagingBuffer(bool want_pinned) : want_pinned_(want_pinned) {}
-  ~StagingBuffer() { if (pinned_) backend::free_pinned(pinned_); }
+  ~StagingBuffer() { if (pinned_) backend::free_pinned(pinned_device_, pinned_); }
   StagingBuffer(const StagingBuffer&) = delete;
   StagingBuffer& operator=(const StagingBuffer&) = delete;
-  uint8_t* get(size_t n) {
+  // `device`: the GPU whose region the buffer is for first (pinned memory is
+  // allocated portable, so it serves every GPU afterwards).
+  uint8_t* get(size_t n, int device = -1) {
     if (want_pinned_ && n > pinned_size_) {
-      if (pinned_) backend::free_pinned(pinned_);
-      pinned_ = static_cast<uint8_t*>(backend::alloc_pinned(n));
+      if (pinned_) backend::free_pinned(pinned_device_, pinned_);
+      pinned_device_ = device;
+      pinned_ = static_cast<uint8_t*>(backend::alloc_pinned(device, n));
       pinned_size_ = pinned_ ? n : 0;
       if (!pinned_) want_pinned_ = false;
     }
@@ -44,6 +47,7 @@ class StagingBuffer {
  private:
   bool want_pinned_;
   uint8_t* pinned_ = nullptr;
+  int pinned_device_ = -1;
   size_t pinned_size_ = 0;
   std::vector<uint8_t> plain_;
 };
@@ -95,7 +99,7 @@ struct Run {
         return std::span<const uint8_t>(buf, j.size);
       }
       case RegionInput::Source::Device: {
-        uint8_t* buf = staging.get(j.size);
+        uint8_t* buf = staging.get(j.size, in.meta().device);
         VRAMSNAP_TRY(backend::copy_device_to_host(in.meta().device, static_cast<const uint8_t*>(in.pointer()) + j.offset,
                                                   buf, j.size));
         return std::span<const uint8_t>(buf, j.size);
