@@ -3,12 +3,13 @@
 // against its GPU (compat.h) before anything is allocated. Each target GPU
 // has its own staging pool and one stream per worker (cuda_gpu.h); a worker
 // selects the chunk's GPU itself, so all GPUs fill in parallel from one read
-// of the file. Host-verified chunks that fit a staging buffer are decoded (or
-// read) straight into it, larger ones go through the worker's host buffer in
-// pieces; leaf-hashed raw chunks go unhashed from the file through staging
-// into their destination and are hashed there (device_verify.h). Zero chunks
-// are a cudaMemsetAsync. Modules are restored to host memory and loaded on
-// their GPU. The caller's current context is put back on every exit.
+// of the file. Host-verified chunks are decoded (or read) straight into a
+// staging buffer when one is free and fits, otherwise into the worker's host
+// buffer and copied in pieces; leaf-hashed raw chunks go unhashed from the
+// file through staging into their destination and are hashed there
+// (device_verify.h). Zero chunks are a cudaMemsetAsync. Modules are restored
+// to host memory and loaded on their GPU. The caller's current context is put
+// back on every exit.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -129,11 +130,14 @@ class CudaSink final : public pipeline::Sink {
     if (s_.regions[c.region].kind != RegionKind::Device)
       return std::span<uint8_t>(host_base_[c.region] + c.region_offset, c.raw_size);
     TargetGpu& g = gpu(c.region);
-    // A chunk that fits one staging buffer lands in it directly: no host copy.
+    // A chunk that fits a staging buffer free now lands in it directly: no
+    // host copy. Never waits for one: buffers held through read, hash and
+    // decode would otherwise cap the workers at the pool's size.
     if (g.has_pool() && c.raw_size <= g.pool().buffer_bytes()) {
-      VRAMSNAP_ASSIGN_OR_RETURN(PinnedPool::Buffer * b, g.pool().take());
-      workers_[w].held = b;
-      return std::span<uint8_t>(b->data, c.raw_size);
+      if (PinnedPool::Buffer* b = g.pool().try_take()) {
+        workers_[w].held = b;
+        return std::span<uint8_t>(b->data, c.raw_size);
+      }
     }
     const auto dst = workers_[w].scratch.reserve(c.raw_size);
     if (dst.size() != c.raw_size)

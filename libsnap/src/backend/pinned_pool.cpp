@@ -46,6 +46,18 @@ Result<PinnedPool::Buffer*> PinnedPool::take() {
   return b;
 }
 
+PinnedPool::Buffer* PinnedPool::try_take() {
+  std::lock_guard lock(mu_);
+  for (size_t k = free_.size(); k-- > 0;) {
+    if (cudaEventQuery(free_[k]->done) != cudaSuccess) continue;  // still copying (or an error take() reports)
+    Buffer* b = free_[k];
+    free_.erase(free_.begin() + static_cast<long>(k));
+    return b;
+  }
+  (void)cudaGetLastError();
+  return nullptr;
+}
+
 void PinnedPool::give_back(Buffer* b) {
   {
     std::lock_guard lock(mu_);

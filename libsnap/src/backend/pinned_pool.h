@@ -34,6 +34,9 @@ class PinnedPool {
 
   // A free buffer whose previous copy has completed.
   Result<Buffer*> take();
+  // A free buffer whose previous copy has completed, if one is there now;
+  // nullptr otherwise (never waits).
+  Buffer* try_take();
   // Gives b back once its next copy is enqueued and b->done recorded after it.
   void give_back(Buffer* b);
 
