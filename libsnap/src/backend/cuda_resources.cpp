@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "backend/cuda_check.h"
+#include "core/checked_math.h"
 
 namespace vramsnap::backend {
 namespace {
@@ -62,11 +63,40 @@ Result<void*> CudaResources::alloc_arena(int device, uint64_t bytes, const std::
   return p;
 }
 
-Result<void*> CudaResources::alloc_managed(int device, uint64_t bytes) {
+Result<void*> CudaResources::alloc_managed(int device, uint64_t bytes, const std::string& what) {
+  ManagedBudget& budget = managed[device];
+  if (!budget.known) {
+    size_t free_b = 0, total_b = 0;
+    SNAP_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
+    budget.free = free_b;
+    budget.known = true;
+  }
+  const auto total = core::checked_add(budget.used, bytes);
+  if (!total || *total > budget.free)
+    return Error(ErrorKind::Resource, fmt::format("{}: read-mostly, needs {} bytes ({} for all read-mostly regions so "
+                                                  "far) but GPU {} had {} free",
+                                                  what, bytes, total ? *total : UINT64_MAX, device, budget.free));
+  budget.used = *total;
   void* p = nullptr;
   SNAP_CUDA_TRY(cudaMallocManaged(&p, bytes, cudaMemAttachGlobal));
   allocations.push_back({device, p});
   return p;
+}
+
+Result<CUmodule> CudaResources::load_module(int device, const void* image, bool warm, const std::string& what) {
+  CUmodule mod = nullptr;
+  const CUresult r = api->cuModuleLoadData(&mod, image);
+  if (r != CUDA_SUCCESS)
+    return driver_error(*api, r, fmt::format("cuModuleLoadData ({} on GPU {})", what, device).c_str());
+  modules.push_back({device, mod});
+  if (warm && api->cuModuleGetFunctionCount) {
+    unsigned n = 0;
+    SNAP_CU_TRY(*api, api->cuModuleGetFunctionCount(&n, mod), "cuModuleGetFunctionCount");
+    std::vector<CUfunction> fns(n);
+    if (n) SNAP_CU_TRY(*api, api->cuModuleEnumerateFunctions(fns.data(), n, mod), "cuModuleEnumerateFunctions");
+    for (auto f : fns) SNAP_CU_TRY(*api, api->cuFuncLoad(f), "cuFuncLoad");
+  }
+  return mod;
 }
 
 Status CudaResources::map_fixed(const VaReservation& r, const std::string& path) {

@@ -247,10 +247,6 @@ class CudaSink final : public pipeline::Sink {
     io::AlignedBuffer scratch;
     PinnedPool::Buffer* held = nullptr;  // lent by acquire, returned by commit or abandon
   };
-  struct ManagedBudget {
-    std::optional<uint64_t> free;
-    uint64_t used = 0;
-  };
 
   TargetGpu& gpu(size_t region) { return *gpus_[gpu_of_[region]]; }
 
@@ -299,7 +295,11 @@ class CudaSink final : public pipeline::Sink {
       if (pl.how == Placement::Arena) {
         if (m.size) dev_base_[r] = arenas.at(pl.device) + pl.offset;
       } else if (pl.how == Placement::Managed) {
-        VRAMSNAP_TRY(alloc_read_mostly(r, pl.device));
+        // Managed memory, so that cudaMemAdvise(SetReadMostly) applies.
+        SNAP_CUDA_TRY(cudaSetDevice(pl.device));
+        VRAMSNAP_ASSIGN_OR_RETURN(void* p, res_->alloc_managed(pl.device, m.size,
+                                                               fmt::format("{}: region \"{}\"", s_.path, m.name)));
+        dev_base_[r] = reinterpret_cast<uint64_t>(p);
       } else if (pl.how == Placement::Host && m.size) {
         // Module images get one NUL after them: cuModuleLoadData reads PTX
         // as a C string, and a recorded image need not end in one.
@@ -318,31 +318,6 @@ class CudaSink final : public pipeline::Sink {
       if (m.kind == RegionKind::Device) rr.device_ptr = dev_base_[r];
       out_.regions.push_back(std::move(rr));
     }
-    return {};
-  }
-
-  // Managed memory so cudaMemAdvise(SetReadMostly) applies; never more than
-  // the GPU has free (oversubscribing managed memory can stall it). The check
-  // is cumulative per GPU: its free figure is taken once, before the first
-  // managed allocation there, and every read-mostly region counts against it.
-  Status alloc_read_mostly(size_t r, int device) {
-    const auto& m = s_.regions[r];
-    SNAP_CUDA_TRY(cudaSetDevice(device));
-    auto& budget = managed_[device];
-    if (!budget.free) {
-      size_t free_b = 0, total_b = 0;
-      SNAP_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
-      budget.free = free_b;
-    }
-    const auto total = core::checked_add(budget.used, m.size);
-    if (!total || *total > *budget.free)
-      return Error(ErrorKind::Resource, fmt::format("{}: read-mostly region \"{}\" needs {} bytes ({} for all read-mostly "
-                                                    "regions so far) but GPU {} had {} free",
-                                                    s_.path, m.name, m.size, total ? *total : UINT64_MAX, device,
-                                                    *budget.free));
-    budget.used = *total;
-    VRAMSNAP_ASSIGN_OR_RETURN(void* p, res_->alloc_managed(device, m.size));
-    dev_base_[r] = reinterpret_cast<uint64_t>(p);
     return {};
   }
 
@@ -380,20 +355,9 @@ class CudaSink final : public pipeline::Sink {
           return Error(ErrorKind::Compat, fmt::format("{}: region \"{}\": {}", s_.path, rr.meta.name, c.reason));
       }
       SNAP_CUDA_TRY(cudaSetDevice(rr.device));
-      CUmodule mod = nullptr;
-      CUresult r = api_->cuModuleLoadData(&mod, rr.host);
-      if (r != CUDA_SUCCESS)
-        return driver_error(*api_, r, fmt::format("cuModuleLoadData (module region \"{}\" on GPU {})", rr.meta.name,
-                                                  rr.device).c_str());
-      res_->modules.push_back({rr.device, mod});
-      rr.module = mod;
-      if ((opt_.warm_modules || (rr.meta.flags & kFlagWarm)) && api_->cuModuleGetFunctionCount) {
-        unsigned n = 0;
-        SNAP_CU_TRY(*api_, api_->cuModuleGetFunctionCount(&n, mod), "cuModuleGetFunctionCount");
-        std::vector<CUfunction> fns(n);
-        if (n) SNAP_CU_TRY(*api_, api_->cuModuleEnumerateFunctions(fns.data(), n, mod), "cuModuleEnumerateFunctions");
-        for (auto f : fns) SNAP_CU_TRY(*api_, api_->cuFuncLoad(f), "cuFuncLoad");
-      }
+      VRAMSNAP_ASSIGN_OR_RETURN(rr.module, res_->load_module(rr.device, rr.host,
+                                                             opt_.warm_modules || (rr.meta.flags & kFlagWarm),
+                                                             fmt::format("module region \"{}\"", rr.meta.name)));
     }
     return {};
   }
@@ -409,7 +373,6 @@ class CudaSink final : public pipeline::Sink {
   DeviceAssignment assignment_;
   std::vector<TargetDevice> targets_;
   DeviceLayout layout_;
-  std::map<int, ManagedBudget> managed_;
   std::vector<uint64_t> dev_base_;
   std::vector<uint8_t*> host_base_;
   std::vector<int> gpu_of_;  // per region: index into gpus_, -1 for host memory
