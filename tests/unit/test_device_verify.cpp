@@ -3,15 +3,19 @@
 // (bounded, first leaves in order), the batch run through the kernels' logic
 // on the host against the CPU hasher, verdicts turned into failures that
 // name the chunk and GPU, and the engine's merge picking the lowest failure;
-// the device path's unhashed read of stored bytes in pieces.
+// the device path's unhashed read of stored bytes in pieces; the whole flow
+// through the restore engine with a host stand-in for the device.
 #include "test_support.h"
 
 #include <cstring>
+#include <mutex>
 #include <random>
+#include <tuple>
 
 #include "backend/device_verify.h"
 #include "crypto/leaf_hash.h"
 #include "pipeline/engine.h"
+#include "pipeline/restore_run.h"
 #include "pipeline/stages.h"
 
 using namespace vramsnap;
@@ -176,4 +180,116 @@ TEST_CASE("device verify: stored bytes read unhashed in pieces; the padding is s
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().kind() == ErrorKind::Integrity);
   CHECK(st.error().message().find("padding") != std::string::npos);
+}
+
+namespace {
+
+// A sink that "verifies on the device" the way the CUDA sink does, with host
+// memory as the device and the kernels' logic run on the host: raw chunks
+// are placed unhashed and batched; verdicts come back after the last chunk
+// (or when the engine stopped early).
+class HostDeviceSink final : public pipeline::Sink {
+ public:
+  explicit HostDeviceSink(const SnapshotData& s) : s_(s), mem_(s.regions.size()) {}
+  Status prepare(unsigned, PhaseTimes&) override {
+    for (size_t r = 0; r < s_.regions.size(); ++r) mem_[r].assign(s_.regions[r].size, 0);
+    return {};
+  }
+  Result<std::span<uint8_t>> acquire(unsigned, size_t i, pipeline::WorkerClock&) override {
+    const auto& c = s_.chunks[i];
+    return std::span<uint8_t>(mem_[c.region].data() + c.region_offset, c.raw_size);
+  }
+  Status commit(unsigned, size_t, std::span<uint8_t>, pipeline::WorkerClock&) override { return {}; }
+  void abandon(unsigned, size_t) override { ++abandoned; }
+  bool verifies(size_t i) const override { return s_.chunks[i].codec == Codec::Raw; }
+  Status place_unverified(unsigned, size_t i, pipeline::WorkerClock& clk) override {
+    const auto& c = s_.chunks[i];
+    uint8_t* dst = mem_[c.region].data() + c.region_offset;
+    VRAMSNAP_TRY(pipeline::read_unverified(s_, i, 0, {dst, c.stored_size}, clk));
+    std::lock_guard lk(mu_);
+    REQUIRE(batch_.add(i, reinterpret_cast<uint64_t>(dst), c.raw_size, c.hash));
+    return {};
+  }
+  Status finish(PhaseTimes&) override {
+    drain();
+    return failures_.empty() ? Status{} : Status(Error(ErrorKind::Integrity, "device verification failed"));
+  }
+  std::vector<pipeline::ChunkFailure> deferred_failures() override {
+    drain();
+    return failures_;
+  }
+  const std::vector<uint8_t>& region(size_t r) const { return mem_[r]; }
+  int abandoned = 0;
+
+ private:
+  void drain() {
+    if (drained_) return;
+    drained_ = true;
+    if (!batch_.empty()) failures_ = failures_from_verdicts(s_, batch_.chunks(), run_batch_on_host(batch_), 0);
+  }
+  const SnapshotData& s_;
+  std::vector<std::vector<uint8_t>> mem_;
+  std::mutex mu_;
+  VerifyBatch batch_{64, 4096};
+  std::vector<pipeline::ChunkFailure> failures_;
+  bool drained_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("device verify through the engine: placed unhashed, refused by verdict, lowest failure reported") {
+  const std::string golden = std::string(VRAMSNAP_SOURCE_DIR) + "/tests/golden/v1.1-leaf.snap";
+  const auto bytes = vtest::read_file(golden);
+  vtest::TempDir dir("devengine");
+  RestoreOptions opt;
+  opt.threads = 1;  // claims in order: the engine stops at its failure, later chunks are never placed
+  int n = 0;
+  auto run = [&](const std::vector<uint8_t>& file) {
+    const std::string path = dir / ("s" + std::to_string(n++) + ".snap");
+    vtest::write_file(path, file);
+    auto snap = Snapshot::open(path);
+    REQUIRE(snap.ok());
+    const SnapshotData& s = SnapshotAccess::data(*snap);
+    REQUIRE(s.chunks[0].codec == Codec::Raw);
+    REQUIRE(s.chunks[1].codec == Codec::Zstd);
+    std::vector<size_t> all;
+    for (size_t r = 0; r < s.regions.size(); ++r) all.push_back(r);
+    HostDeviceSink sink(s);
+    RestoreStats stats;
+    Status st = pipeline::run_restore(s, all, opt, sink, stats);
+    std::vector<uint8_t> raw0 = sink.region(0);
+    return std::tuple{std::move(st), std::move(raw0), sink.abandoned, s.chunks[0].stored_offset,
+                      s.chunks[1].stored_offset};
+  };
+  auto [ok, raw0, ab0, off0, off1] = run(bytes);
+  REQUIRE(ok.ok());
+  CHECK(ab0 == 0);
+  auto host = Snapshot::open(golden);
+  REQUIRE(host.ok());
+  RestoreOptions ho;
+  ho.allow_unsealed = true;
+  auto restored = restore(*host, ho);
+  REQUIRE(restored.ok());
+  const auto& rr = restored->regions()[0];
+  CHECK(std::memcmp(rr.host, raw0.data(), raw0.size()) == 0);  // the same bytes as a host restore
+
+  auto flipped0 = vtest::flip_bit(bytes, off0 + 100);
+  auto [st0, r0, ab1, o0, o1] = run(flipped0);
+  REQUIRE_FALSE(st0.ok());
+  CHECK(st0.error().kind() == ErrorKind::Integrity);
+  CHECK(st0.error().message().find("chunk 0") != std::string::npos);
+  CHECK(st0.error().message().find("checked on GPU 0") != std::string::npos);
+
+  // Chunk 1 fails on the host (the engine stops there, its buffer given
+  // back); chunk 0's verdict, read back after the stop, is still the report.
+  auto both = vtest::flip_bit(flipped0, off1 + 3);
+  auto [st1, r1, ab2, p0, p1] = run(both);
+  REQUIRE_FALSE(st1.ok());
+  CHECK(st1.error().message().find("chunk 0") != std::string::npos);
+  CHECK(ab2 == 1);
+  auto only1 = vtest::flip_bit(bytes, off1 + 3);
+  auto [st2, r2, ab3, q0, q1] = run(only1);
+  REQUIRE_FALSE(st2.ok());
+  CHECK(st2.error().message().find("chunk 1") != std::string::npos);
+  CHECK(st2.error().message().find("GPU") == std::string::npos);  // refused by the host hash
 }

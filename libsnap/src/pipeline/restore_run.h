@@ -25,7 +25,9 @@ struct RunHooks {
 };
 
 // Runs every chunk of the selected regions through read -> verify -> decode
-// -> place. The caller has checked the seal.
+// -> place (or the sink's place_unverified, for chunks it verifies itself),
+// then reports the lowest of the engine's and the sink's deferred failures.
+// The caller has checked the seal.
 Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt, Sink& sink,
                    RestoreStats& stats, const RunHooks* hooks = nullptr);
 
