@@ -220,14 +220,14 @@ if (( gpus > 1 )); then
     return $rc
   }
   step g6_multi_gpu 90 bash -c "$(declare -f g6); gpus=$gpus vs='$vs' logs='$logs' g6"
-  # G6 in one process: a tensor-parallel snapshot (1 GiB per GPU, one rank's
-  # region recorded per ordinal) onto every GPU with --device-map, one read of
-  # the file; restore --json reports the bytes placed on each GPU.
+  # G6 in one process: a tensor-parallel snapshot (256 MiB per GPU, one
+  # rank's region recorded per ordinal) onto every GPU with --device-map, one
+  # read of the file; restore --json reports the bytes placed on each GPU.
   g6_map() {
-    local n=$(( gpus < 8 ? gpus : 8 )) i regions=() map=()
-    "$vs" bench --synthetic 1GiB --pattern bf16 --write-data "$logs/tp.bin" --quiet
+    local n=$(( gpus < 8 ? gpus : 8 )) i regions=() map=() slice=$((256 << 20))
+    "$vs" bench --synthetic $(( n * 256 ))MiB --pattern bf16 --write-data "$logs/tp.bin" --quiet
     for ((i = 0; i < n; i++)); do
-      regions+=(--region "rank$i=$logs/tp.bin,kind=device,dtype=bf16,device=$i")
+      regions+=(--region "rank$i=$logs/tp.bin,kind=device,dtype=bf16,device=$i,offset=$((i * slice)),size=$slice")
       map+=("$i:$i")
     done
     "$vs" capture -o "$logs/tp.snap" --codec raw --force -q "${regions[@]}" &&

@@ -61,10 +61,11 @@ class CudaSink final : public pipeline::Sink {
   Status init(PhaseTimes& times) {
     const uint64_t t0 = pipeline::now_ns();
     VRAMSNAP_TRY(check_verify_on(opt_.verify_on, device_kernels_built()));
-    VRAMSNAP_ASSIGN_OR_RETURN(api_, driver_api());
-    ctx_guard_.emplace(*api_);
+    // The device count first: without a driver it says so in the driver's words.
     VRAMSNAP_ASSIGN_OR_RETURN(const int count, cuda_device_count());
     if (count == 0) return Error(ErrorKind::Compat, "no CUDA GPU found on this machine (the driver reports 0 devices)");
+    VRAMSNAP_ASSIGN_OR_RETURN(api_, driver_api());
+    ctx_guard_.emplace(*api_);
     if (opt_.device < 0 || opt_.device >= count)
       return Error(ErrorKind::Compat, fmt::format("CUDA device {} does not exist (this machine has {})", opt_.device, count));
     // Unselected regions count as host memory: nothing of theirs is placed.
