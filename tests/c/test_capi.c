@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
   CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_ERR_USAGE && r == NULL);
   CHECK(strstr(vramsnap_last_error(), "\"1:x\"") != NULL);
   ro.device_map = NULL;
-  ro.verify_on = (vramsnap_verify_on)7;
+  ro.verify_on = 7;
   CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_ERR_USAGE && r == NULL);
   ro.verify_on = VRAMSNAP_VERIFY_AUTO;
   CHECK(vramsnap_restore(snap, &ro, &r) == VRAMSNAP_OK);

@@ -238,7 +238,8 @@ typedef struct vramsnap_restore_options {
                                   machine; NULL or "" (default): every region onto `device` */
   uint32_t staging_buffers;    /* CUDA: pinned staging buffers per target GPU; 0 (default): 8 */
   uint64_t staging_buffer_bytes; /* CUDA: bytes per staging buffer; 0 (default): 16 MiB */
-  vramsnap_verify_on verify_on;  /* CUDA: where chunk hashes are checked; default VRAMSNAP_VERIFY_AUTO */
+  int32_t verify_on;           /* CUDA: where chunk hashes are checked, a vramsnap_verify_on value;
+                                  default VRAMSNAP_VERIFY_AUTO; any other value is a usage error */
 } vramsnap_restore_options;
 
 typedef struct vramsnap_restored_region {
