@@ -17,7 +17,7 @@ namespace vramsnap::cli {
 namespace {
 
 struct Opts {
-  std::string out, spec, key_file, chunk_size, codec, chunk_hash, labels_dummy;
+  std::string out, spec, key_file, chunk_size, pack_below, codec, chunk_hash, labels_dummy;
   std::vector<std::string> regions, safetensors, labels, trees;
   std::optional<uint64_t> generation;
   std::optional<int> level;
@@ -119,6 +119,11 @@ int run(const Opts& o) {
     if (!cs) return report_error("capture", Error(ErrorKind::Usage, "--chunk-size: not a size: " + o.chunk_size));
     opt.chunk_size = *cs;
   }
+  if (!o.pack_below.empty()) {
+    auto pb = parse_size(o.pack_below);
+    if (!pb) return report_error("capture", Error(ErrorKind::Usage, "--pack-below: not a size: " + o.pack_below));
+    opt.pack_below = *pb;
+  }
   if (!o.codec.empty()) opt.codec = *parse_codec_choice(o.codec);
   if (!o.chunk_hash.empty()) opt.chunk_hash = *parse_chunk_hash(o.chunk_hash);
   opt.threads = o.threads;
@@ -185,6 +190,9 @@ Command register_capture(CLI::App& app) {
   sub->add_option("--generation", o->generation, "Generation number (sealed; 'verify --min-generation' refuses older)")
       ->type_name("N")->check(kUint64Arg);
   sub->add_option("--chunk-size", o->chunk_size, "Chunk size, 64KiB..256MiB (default 4MiB)")->type_name("SIZE");
+  sub->add_option("--pack-below", o->pack_below,
+                  "Regions smaller than SIZE share packed chunks (format 1.3; default 64KiB, 0: never pack)")
+      ->type_name("SIZE");
   sub->add_option("--codec", o->codec, "auto (default: per chunk, raw when compression gains < 3%), raw, zstd, "
                                        "shuffle (byte planes by dtype size, then zstd), or planes (byte planes, "
                                        "Huffman-coded in blocks a GPU decodes)")

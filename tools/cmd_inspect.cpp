@@ -1,4 +1,6 @@
 // vramsnap inspect SNAP [--chunks] [--json | --format text|json|csv]
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -28,9 +30,21 @@ struct RegionTotals {
 std::vector<RegionTotals> totals(const Snapshot& s) {
   std::vector<RegionTotals> t(s.regions().size());
   for (const auto& c : s.chunks()) {
-    t[c.region].stored += c.stored_size;
-    t[c.region].chunks += 1;
-    t[c.region].codecs[static_cast<size_t>(c.codec)] += 1;
+    // A packed chunk counts for each of its regions, its stored bytes shared
+    // out by size (the last region takes the rounding), so the rows add up.
+    const uint32_t n = c.packed_regions ? c.packed_regions : 1;
+    uint64_t left = c.stored_size;
+    for (uint32_t r = c.region; r < c.region + n; ++r) {
+      const uint64_t share =
+          r + 1 == c.region + n ? left
+                                : std::min(left, static_cast<uint64_t>(static_cast<double>(c.stored_size) *
+                                                                       static_cast<double>(s.regions()[r].size) /
+                                                                       static_cast<double>(c.raw_size)));
+      t[r].stored += share;
+      left -= share;
+      t[r].chunks += 1;
+      t[r].codecs[static_cast<size_t>(c.codec)] += 1;
+    }
   }
   return t;
 }
@@ -114,6 +128,7 @@ nlohmann::json to_json(const Snapshot& s, bool with_chunks) {
                         {"raw_size", c.raw_size}, {"codec", to_string(c.codec)}, {"elem_size", c.elem_size},
                         {"stored_offset", c.stored_offset}, {"stored_size", c.stored_size},
                         {"sha256", to_hex(c.hash)}});
+      if (c.packed_regions) chunks.back()["packed_regions"] = c.packed_regions;
     }
     out["chunks"] = chunks;
   }
@@ -129,11 +144,11 @@ std::string csv_field(const std::string& v) {
 
 void print_csv(const Snapshot& s, bool with_chunks) {
   if (with_chunks) {
-    fmt::print("index,region,region_offset,raw_size,codec,elem_size,stored_offset,stored_size,sha256\n");
+    fmt::print("index,region,region_offset,raw_size,codec,elem_size,stored_offset,stored_size,sha256,packed_regions\n");
     for (size_t i = 0; i < s.chunks().size(); ++i) {
       const auto& c = s.chunks()[i];
-      fmt::print("{},{},{},{},{},{},{},{},{}\n", i, csv_field(s.regions()[c.region].name), c.region_offset, c.raw_size,
-                 to_string(c.codec), c.elem_size, c.stored_offset, c.stored_size, to_hex(c.hash));
+      fmt::print("{},{},{},{},{},{},{},{},{},{}\n", i, csv_field(s.regions()[c.region].name), c.region_offset, c.raw_size,
+                 to_string(c.codec), c.elem_size, c.stored_offset, c.stored_size, to_hex(c.hash), c.packed_regions);
     }
     return;
   }
@@ -221,7 +236,9 @@ void print_text(const Snapshot& s, bool with_chunks) {
              {true, false, true, true, false, true, true, false});
     for (size_t i = 0; i < s.chunks().size(); ++i) {
       const auto& c = s.chunks()[i];
-      ct.add({std::to_string(i), escaped(s.regions()[c.region].name), std::to_string(c.region_offset), std::to_string(c.raw_size),
+      ct.add({std::to_string(i), escaped(s.regions()[c.region].name),
+              c.packed_regions ? fmt::format("packed {}", c.packed_regions) : std::to_string(c.region_offset),
+              std::to_string(c.raw_size),
               c.elem_size ? fmt::format("{}/{}", to_string(c.codec), c.elem_size) : to_string(c.codec),
               c.codec == Codec::Zero ? "-" : std::to_string(c.stored_offset), std::to_string(c.stored_size),
               to_hex({c.hash.data(), 8})});

@@ -105,7 +105,7 @@ assert_eq "$(wc -l <"$OUT")" 8 "csv rows"
 expect_stdout_contains "weights,device,bf16,96x1024,1,196608,"
 expect_stdout_contains "empty,device,f32,0x16,0,0,0,0,0,0,0,0"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --format csv --chunks
-assert_eq "$(head -n1 "$OUT")" "index,region,region_offset,raw_size,codec,elem_size,stored_offset,stored_size,sha256" "csv chunk header"
+assert_eq "$(head -n1 "$OUT")" "index,region,region_offset,raw_size,codec,elem_size,stored_offset,stored_size,sha256,packed_regions" "csv chunk header"
 chunks=$(("$(wc -l <"$OUT")" - 1))
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --json
 assert_json "j[\"totals\"][\"chunks\"] == $chunks  # csv chunk rows"

@@ -330,14 +330,14 @@ TEST_CASE("format: header magic, version, fields and check value") {
 
 TEST_CASE("format: required feature bits are refused, optional ones ignored") {
   Base b;
-  for (uint64_t bits : {uint64_t(4), uint64_t(1) << 17, uint64_t(1) << 63, ~uint64_t(0)}) {
+  for (uint64_t bits : {uint64_t(1) << 17, uint64_t(1) << 63, ~uint64_t(0)}) {
     CAPTURE(bits);
     SnapFile s = b.sf;
     s.set_header_field(L::hdr::kRequired, bits, 8);
     char hexbits[32];
-    // Bits 0 (leaf-sha256), 1 (ed25519) and 3 (planes) are known: only the
-    // others are named.
-    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(0xb)));
+    // Bits 0 (leaf-sha256), 1 (ed25519), 2 (packed-regions) and 3 (planes)
+    // are known: only the others are named.
+    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(0xf)));
     auto r = b.open(build(s));
     VT_CHECK_ERROR(r, ErrorKind::Format, "requires format features this vramsnap does not know");
     VT_CHECK_ERROR(r, ErrorKind::Format, hexbits);
@@ -1382,7 +1382,7 @@ TEST_CASE("format: required feature bits are checked against the table of known 
   using vramsnap::format::check_required_features;
   using vramsnap::format::minor_for;
   // This build's table: leaf-sha256 (bit 0, format 1.1), ed25519 (bit 1,
-  // format 1.2). Other bits are refused by number; bit 0 under minor 0 is a
+  // format 1.2), packed-regions (bit 2, format 1.3). Other bits are refused by number; bit 0 under minor 0 is a
   // malformed file.
   const auto known = vramsnap::format::known_features();
   REQUIRE(known.size() >= 3);
@@ -1392,6 +1392,10 @@ TEST_CASE("format: required feature bits are checked against the table of known 
   CHECK(known[1].bit == 1);
   CHECK(std::string(known[1].name) == "ed25519");
   CHECK(known[1].minor == 2);
+  CHECK(known[2].bit == 2);
+  CHECK(std::string(known[2].name) == "packed-regions");
+  CHECK(known[2].minor == 3);
+  VT_CHECK_ERROR(check_required_features(4, 2, known), ErrorKind::Format, "claims 1.2");
   const auto planes = std::find_if(known.begin(), known.end(), [](const Feature& f) { return f.bit == 3; });
   REQUIRE(planes != known.end());
   CHECK(std::string(planes->name) == "planes");

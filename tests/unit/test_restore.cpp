@@ -330,34 +330,41 @@ TEST_CASE("restore: a file declaring a TiB of zero chunks is refused, not alloca
   VT_CHECK_ERROR(vramsnap::restore(snap, unsealed_restore()), ErrorKind::Limit, "the memory available now");
 }
 
-TEST_CASE("restore: release() hands library buffers to the caller, who frees them") {
+TEST_CASE("restore: release() hands the library's host block to the caller, who frees it") {
   TempDir dir("rst");
   const std::vector<RegionData> regions = {region("a", bf16_like(70000, 1), "bf16"), region("b", text_like(5000), "u8"),
                                            region("z", Bytes(65536, 0), "u8"), region("e", {}, "u8")};
   make_snapshot(dir / "r.snap", regions);
   auto snap = open_ok(dir / "r.snap");
   std::vector<void*> owned;
+  void* block = nullptr;
   {
     auto r = vramsnap::restore(snap, unsealed_restore());
     REQUIRE(r.ok());
+    // One allocation for every region, each at an aligned offset in it.
+    REQUIRE(r->host_blocks().size() == 1);
+    block = r->host_blocks()[0];
     r->release();
+    CHECK(r->host_blocks().size() == 1);
     // Still readable through the handle after release.
     check_restored(*r, regions);
     for (const auto& rr : r->regions()) {
       CHECK_FALSE(rr.caller_owned);
-      if (rr.host) owned.push_back(rr.host);
+      if (!rr.host) continue;
+      owned.push_back(rr.host);
+      CHECK(reinterpret_cast<uintptr_t>(rr.host) % (rr.meta.size >= 4096 ? 4096 : 64) == 0);
     }
     CHECK(owned.size() == 3);
+    CHECK(owned[0] == block);
     // Moving a released handle around frees nothing either.
     vramsnap::Restored moved = std::move(*r);
     CHECK(moved.regions().size() == 4);
   }
   // After the handle is gone the memory is still ours (ASan would report a
   // use after free otherwise); we free it with free().
-  for (size_t i = 0; i < owned.size(); ++i) {
+  for (size_t i = 0; i < owned.size(); ++i)
     CHECK(std::memcmp(owned[i], regions[i].bytes.data(), regions[i].bytes.size()) == 0);
-    std::free(owned[i]);
-  }
+  std::free(block);
   // Without release the destructor frees (ASan's leak check would see otherwise).
   {
     auto r = vramsnap::restore(snap, unsealed_restore());

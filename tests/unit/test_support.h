@@ -555,6 +555,7 @@ inline RegionData region(std::string name, Bytes bytes, std::string dtype = "",
 inline vramsnap::CaptureOptions capture_options() {
   vramsnap::CaptureOptions o;
   o.chunk_size = 64 * KiB;  // the smallest chunk size: many chunks from little data
+  o.pack_below = 0;         // one chunk layout per region; test_packed.cpp packs
   o.threads = 2;
   o.source = vramsnap::SourceInfo{};
   o.source->host = "test-host";

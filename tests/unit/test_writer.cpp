@@ -51,6 +51,7 @@ void recapture_matches(const std::string& name, const vramsnap::Key* key, unsign
   const auto& m = snap->meta();
   vramsnap::CaptureOptions opt;
   opt.chunk_size = m.chunk_size;
+  opt.pack_below = 0;  // written before packed regions (format 1.3)
   // The goldens are format 1.0 files: flat chunk hashes.
   opt.chunk_hash = m.chunk_hash == "sha256" ? vramsnap::ChunkHash::Sha256 : vramsnap::ChunkHash::LeafSha256;
   opt.generation = m.generation;

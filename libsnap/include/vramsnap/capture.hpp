@@ -65,6 +65,10 @@ VRAMSNAP_API std::optional<ChunkHash> parse_chunk_hash(const std::string& s) noe
 
 struct CaptureOptions {
   uint64_t chunk_size = 4ull << 20;  // 64 KiB .. 256 MiB, power of two not required
+  // Regions smaller than this (and than chunk_size) that follow one another
+  // share packed chunks (format 1.3, feature packed-regions) instead of each
+  // taking its own aligned chunk and compression context. 0: never pack.
+  uint64_t pack_below = 64ull << 10;
   CodecChoice codec = CodecChoice::Auto;  // parse_codec_choice() spells it
   int level = 3;                      // zstd level
   ChunkHash chunk_hash = ChunkHash::LeafSha256;

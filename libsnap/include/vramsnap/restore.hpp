@@ -106,7 +106,8 @@ struct RestoreOptions : CheckOptions {
   StagingSpec staging;                 // cuda: pinned staging per target GPU
   VerifyOn verify_on = VerifyOn::Auto;  // cuda: where chunk hashes are checked
   // Host target: where each region goes. Return a buffer of meta.size bytes
-  // that the caller owns, or nullptr to let the library allocate.
+  // that the caller owns, or nullptr to let the library allocate (every such
+  // region is a slice of one block: see Restored::host_blocks).
   std::function<void*(const RegionMeta&)> host_allocator;
   // Host target: the most bytes the library may allocate for regions (caller
   // buffers from host_allocator do not count). The declared sizes are checked
@@ -121,6 +122,11 @@ struct RestoreOptions : CheckOptions {
   // terabytes fails with a Limit error at once. 0: the space available to
   // the caller on the target's file system (statvfs); UINT64_MAX: no limit.
   uint64_t max_output_bytes = 0;
+  // Host target: give every region the library allocates its own buffer
+  // (free() each one after release()) instead of a slice of one block, for
+  // callers that free regions one by one. One block costs one allocation
+  // however many regions there are.
+  bool separate_host_buffers = false;
 };
 
 struct RestoredRegion {
@@ -174,11 +180,15 @@ class VRAMSNAP_API Restored {
   const std::vector<RestoredRegion>& regions() const;
   const RestoredRegion* find(const std::string& name) const;
   const RestoreStats& stats() const;
-  // Gives up ownership for good: host buffers the library allocated become
-  // the caller's (free() them); device memory, managed memory, VMM mappings
-  // and modules stay alive for the life of the process. Device regions may
-  // share one allocation, so never cudaFree a region pointer.
+  // Gives up ownership for good: the host blocks the library allocated
+  // become the caller's (free() each of host_blocks(), never a region's
+  // pointer: regions are slices of a block); device memory, managed memory,
+  // VMM mappings and modules stay alive for the life of the process. Device
+  // regions may share one allocation, so never cudaFree a region pointer.
   void release();
+  // The host allocations regions live in (one for a host-target restore,
+  // however many regions), whether or not released.
+  const std::vector<void*>& host_blocks() const;
 
   struct State;
 

@@ -20,11 +20,14 @@ struct ChunkEntry {
   uint32_t region = 0;
   Codec codec = Codec::Raw;
   uint8_t elem_size = 0;
-  uint64_t region_offset = 0;
+  uint64_t region_offset = 0;  // 0 in a packed chunk: it starts with its first region
   uint64_t raw_size = 0;
   uint64_t stored_offset = 0;
   uint64_t stored_size = 0;
   std::array<uint8_t, 32> hash{};  // SHA-256 of the stored bytes
+  // Packed chunk (format 1.3): the number of whole regions it holds, from
+  // `region` on, end to end in manifest order; 0 for a chunk of one region.
+  uint32_t packed_regions = 0;
 };
 
 // A seal's state is the seal block's algorithm id (formats/snapshot-v1.md 8):
@@ -89,8 +92,12 @@ class VRAMSNAP_API Snapshot {
   const SnapshotMeta& meta() const;
   const std::vector<RegionMeta>& regions() const;
   const std::vector<ChunkEntry>& chunks() const;
-  // Chunks of one region, in region order.
+  // Chunks of one region, in region order. A region of a packed chunk has
+  // that one chunk; region_offset_in_chunk() says where in it the region lies.
   std::span<const ChunkEntry> region_chunks(size_t region) const;
+  // Offset of a region's first byte in its first chunk's decoded bytes: 0,
+  // except for a region that shares a packed chunk.
+  uint64_t region_offset_in_chunk(size_t region) const;
   const SealInfo& seal() const;
   const FileLayout& layout() const;
   // Region index by name, or -1.

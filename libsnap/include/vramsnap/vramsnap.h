@@ -205,8 +205,9 @@ VRAMSNAP_API vramsnap_status vramsnap_seal(const char* path, const vramsnap_key*
 
 /* ---- restore ------------------------------------------------------------------ */
 /* Caller-provided host memory: return a buffer of `size` bytes for the region,
- * or NULL to let the library allocate (then freed by vramsnap_restored_free,
- * or by the caller with free() after vramsnap_restored_release). */
+ * or NULL to let the library allocate (regions it allocates are slices of
+ * one block, freed by vramsnap_restored_free, or by the caller with free()
+ * of each vramsnap_restored_host_blocks() entry after vramsnap_restored_release). */
 typedef void* (*vramsnap_alloc_fn)(void* user, const char* region_name, uint64_t size);
 
 /* Where the CUDA target checks chunk hashes: AUTO puts leaf-hashed raw chunks
@@ -240,6 +241,9 @@ typedef struct vramsnap_restore_options {
   uint64_t staging_buffer_bytes; /* CUDA: bytes per staging buffer; 0 (default): 16 MiB */
   int32_t verify_on;           /* CUDA: where chunk hashes are checked, a vramsnap_verify_on value;
                                   default VRAMSNAP_VERIFY_AUTO; any other value is a usage error */
+  int separate_host_buffers;   /* host target: each region the library allocates gets its own buffer
+                                  (free() each after vramsnap_restored_release) instead of a slice
+                                  of one block; default 0 */
 } vramsnap_restore_options;
 
 typedef struct vramsnap_restored_region {
@@ -267,11 +271,15 @@ VRAMSNAP_API vramsnap_status vramsnap_restored_find(const vramsnap_restored* r, 
                                                     vramsnap_restored_region* out);
 /* Wall-clock seconds the restore took. */
 VRAMSNAP_API double vramsnap_restored_seconds(const vramsnap_restored* r);
-/* Gives up ownership for good: library-allocated host buffers become the
- * caller's (free() them); device memory and modules stay alive for the life
+/* Gives up ownership for good: the library's host blocks become the
+ * caller's (free() each one vramsnap_restored_host_blocks lists, never a
+ * region's host pointer); device memory and modules stay alive for the life
  * of the process (regions may share one device allocation: never free a
  * region's device pointer). */
 VRAMSNAP_API void vramsnap_restored_release(vramsnap_restored* r);
+/* The host allocations the library made for regions (one for a host
+ * restore); *count receives their number. Valid while the handle lives. */
+VRAMSNAP_API void* const* vramsnap_restored_host_blocks(const vramsnap_restored* r, size_t* count);
 VRAMSNAP_API void vramsnap_restored_free(vramsnap_restored* r);
 
 /* ---- labels ------------------------------------------------------------------- */

@@ -54,7 +54,8 @@ class RestoreOptions(ctypes.Structure):
                 ("host_alloc", ALLOC_FN), ("host_alloc_user", ctypes.c_void_p),
                 ("max_host_bytes", ctypes.c_uint64), ("max_output_bytes", ctypes.c_uint64),
                 ("device_map", ctypes.c_char_p), ("staging_buffers", ctypes.c_uint32),
-                ("staging_buffer_bytes", ctypes.c_uint64), ("verify_on", ctypes.c_int32)]
+                ("staging_buffer_bytes", ctypes.c_uint64), ("verify_on", ctypes.c_int32),
+                ("separate_host_buffers", ctypes.c_int)]
 
 
 class RestoredRegion(ctypes.Structure):

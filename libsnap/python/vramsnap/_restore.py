@@ -50,6 +50,7 @@ def restore(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, d
     keep = _fill(opts, key, trusted, allow_unsealed, threads, _region_names(snap, regions), max_host_bytes)
     if device is not None:
         opts.target, opts.device = TARGET_CUDA, device
+    opts.separate_host_buffers = 1  # each array owns its region's buffer (HostBuffer below)
     owner = RestoredHandle()  # frees everything if anything below fails
     h = owner.handle
     with snap.using() as sh:

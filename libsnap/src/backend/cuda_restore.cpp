@@ -165,6 +165,25 @@ class CudaSink final : public pipeline::Sink {
     g.placed += c.raw_size;
     const uint64_t dst = dev_base_[c.region] + c.region_offset;
     if (held) return g.copy(w, held, reinterpret_cast<void*>(dst), bytes.size());
+    return stage(w, g, dst, bytes);
+  }
+
+  // One region of a packed chunk (spec 5.5): a packed chunk scatters to as
+  // many destinations as it holds regions.
+  Status place_region(unsigned w, size_t r, std::span<const uint8_t> bytes, pipeline::WorkerClock& clk) override {
+    pipeline::PhaseTimer t(clk.copy_ns);
+    if (s_.regions[r].kind != RegionKind::Device) {
+      std::memcpy(host_base_[r], bytes.data(), bytes.size());
+      return {};
+    }
+    TargetGpu& g = gpu(r);
+    SNAP_CUDA_TRY(cudaSetDevice(g.ordinal()));
+    g.placed += bytes.size();
+    return stage(w, g, dev_base_[r], bytes);
+  }
+
+  // Host bytes to the device through the pool, in pieces of one buffer.
+  Status stage(unsigned w, TargetGpu& g, uint64_t dst, std::span<const uint8_t> bytes) {
     for (const auto& piece : split_into_pieces(0, bytes.size(), g.pool().buffer_bytes())) {
       VRAMSNAP_ASSIGN_OR_RETURN(PinnedPool::Buffer * b, g.pool().take());
       std::memcpy(b->data, bytes.data() + piece.src_offset, piece.size);

@@ -24,7 +24,7 @@ Status check_verify_on(VerifyOn verify_on, bool kernels_built) {
 bool verify_on_device(VerifyOn verify_on, bool kernels_built, ChunkHashScheme scheme, const ChunkEntry& c,
                       RegionKind kind, uint64_t dst) {
   return verify_on != VerifyOn::Host && kernels_built && scheme == ChunkHashScheme::Leaf16k &&
-         c.codec == Codec::Raw && kind == RegionKind::Device && dst % 16 == 0 && c.raw_size > 0;
+         c.codec == Codec::Raw && !c.packed_regions && kind == RegionKind::Device && dst % 16 == 0 && c.raw_size > 0;
 }
 
 bool VerifyBatch::add(size_t chunk, uint64_t device_ptr, uint64_t size, const std::array<uint8_t, 32>& hash) {

@@ -443,6 +443,7 @@ static vramsnap::Status fill_restore(const vramsnap_restore_options* o, vramsnap
   ro.warm_modules = o->warm_modules != 0;
   ro.max_host_bytes = o->max_host_bytes;
   ro.max_output_bytes = o->max_output_bytes;
+  ro.separate_host_buffers = o->separate_host_buffers != 0;
   for (size_t i = 0; o->regions && i < o->region_count; ++i) {
     if (!o->regions[i]) return vramsnap::Error(vramsnap::ErrorKind::Usage, "region name is NULL");
     ro.regions.emplace_back(o->regions[i]);
@@ -531,6 +532,10 @@ vramsnap_status vramsnap_restored_find(const vramsnap_restored* r, const char* n
 double vramsnap_restored_seconds(const vramsnap_restored* r) { return r ? r->restored.stats().phases.total : 0.0; }
 void vramsnap_restored_release(vramsnap_restored* r) {
   if (r) r->restored.release();
+}
+void* const* vramsnap_restored_host_blocks(const vramsnap_restored* r, size_t* count) {
+  if (count) *count = r ? r->restored.host_blocks().size() : 0;
+  return r ? r->restored.host_blocks().data() : nullptr;
 }
 void vramsnap_restored_free(vramsnap_restored* r) { delete r; }
 

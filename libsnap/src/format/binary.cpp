@@ -156,14 +156,15 @@ void encode_record(const ChunkEntry& c, uint8_t* out) {
   store_u32(out + rec::kRegion, c.region);
   out[rec::kCodec] = static_cast<uint8_t>(c.codec);
   out[rec::kElemSize] = c.elem_size;
-  store_u64(out + rec::kRegionOffset, c.region_offset);
+  if (c.packed_regions) store_u16(out + rec::kFlags, kFlagPacked);
+  store_u64(out + rec::kRegionOffset, c.packed_regions ? c.packed_regions : c.region_offset);
   store_u64(out + rec::kRawSize, c.raw_size);
   store_u64(out + rec::kStoredOffset, c.stored_offset);
   store_u64(out + rec::kStoredSize, c.stored_size);
   std::copy(c.hash.begin(), c.hash.end(), out + rec::kHash);
 }
 
-Result<ChunkEntry> parse_record(const uint8_t* in, uint64_t index) {
+Result<ChunkEntry> parse_record(const uint8_t* in, uint64_t index, bool packed_allowed) {
   auto where = [&](std::string msg) { return bad(fmt::format("chunk table: chunk {}: {}", index, msg)); };
   ChunkEntry c;
   c.region = load_u32(in + rec::kRegion);
@@ -172,8 +173,18 @@ Result<ChunkEntry> parse_record(const uint8_t* in, uint64_t index) {
   if (!info) return where(fmt::format("unknown codec id {}", codec_id));
   c.codec = info->id;
   c.elem_size = in[rec::kElemSize];
-  if (load_u16(in + rec::kFlags) != 0) return where("unknown flags");
+  const uint16_t flags = load_u16(in + rec::kFlags);
+  if (flags != 0 && !(packed_allowed && flags == kFlagPacked)) return where("unknown flags");
   c.region_offset = load_u64(in + rec::kRegionOffset);
+  if (flags == kFlagPacked) {
+    // Packed (section 5.5): the field holds the region count; the region cap
+    // bounds it long before 32 bits do.
+    if (c.region_offset < 2) return where("packed chunk of fewer than two regions");
+    if (c.region_offset > kMaxRegionCount)
+      return where(fmt::format("packed chunk of {} regions exceeds the region cap of {}", c.region_offset, kMaxRegionCount));
+    c.packed_regions = static_cast<uint32_t>(c.region_offset);
+    c.region_offset = 0;
+  }
   c.raw_size = load_u64(in + rec::kRawSize);
   c.stored_offset = load_u64(in + rec::kStoredOffset);
   c.stored_size = load_u64(in + rec::kStoredSize);

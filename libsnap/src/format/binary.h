@@ -55,7 +55,10 @@ SealBytes encode_seal(const SealBlock& s);
 Result<SealBlock> parse_seal(std::span<const uint8_t, kSealSize> b);
 
 void encode_record(const ChunkEntry& c, uint8_t* out /* kChunkRecordSize */);
-// Local checks only: codec id, elem size, flags, the codec's stored-size rule, caps.
-Result<ChunkEntry> parse_record(const uint8_t* in, uint64_t index);
+// Local checks only: codec id, elem size, flags, the codec's stored-size rule,
+// caps; packed records (flag bit 0) only when `packed_allowed` (required
+// bit 2), and then n >= 2. The region rules of packed records need the
+// manifest (reader.cpp).
+Result<ChunkEntry> parse_record(const uint8_t* in, uint64_t index, bool packed_allowed = false);
 
 }  // namespace vramsnap::format

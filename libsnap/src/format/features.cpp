@@ -8,6 +8,7 @@ namespace {
 constexpr Feature kFeatures[] = {
     {kFeatureBitLeafSha256, "leaf-sha256", 1},
     {kFeatureBitEd25519, "ed25519", 2},
+    {kFeatureBitPackedRegions, "packed-regions", 3},
     {kFeatureBitPlanes, "planes", 4},
 };
 }  // namespace

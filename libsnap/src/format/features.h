@@ -17,6 +17,8 @@ inline constexpr unsigned kFeatureBitLeafSha256 = 0;  // 1.1: chunk hashes over 
 inline constexpr uint64_t kFeatureLeafSha256 = uint64_t{1} << kFeatureBitLeafSha256;
 inline constexpr unsigned kFeatureBitEd25519 = 1;  // 1.2: Ed25519 seal, algorithm 2 (section 9.4)
 inline constexpr uint64_t kFeatureEd25519 = uint64_t{1} << kFeatureBitEd25519;
+inline constexpr unsigned kFeatureBitPackedRegions = 2;  // 1.3: several small regions in one chunk (section 5.5)
+inline constexpr uint64_t kFeaturePackedRegions = uint64_t{1} << kFeatureBitPackedRegions;
 inline constexpr unsigned kFeatureBitPlanes = 3;  // 1.4: codec 4, planes (section 6.4)
 inline constexpr uint64_t kFeaturePlanes = uint64_t{1} << kFeatureBitPlanes;
 

@@ -49,13 +49,16 @@ namespace rec {
 inline constexpr size_t kRegion = 0;        // u32 region index (manifest order)
 inline constexpr size_t kCodec = 4;         // u8 codec id
 inline constexpr size_t kElemSize = 5;      // u8 shuffle element size (2,4,8) else 0
-inline constexpr size_t kFlags = 6;         // u16, = 0
-inline constexpr size_t kRegionOffset = 8;  // u64 offset of the chunk in its region
+inline constexpr size_t kFlags = 6;         // u16: 0, or kFlagPacked
+inline constexpr size_t kRegionOffset = 8;  // u64 offset of the chunk in its region; packed: region count
 inline constexpr size_t kRawSize = 16;      // u64 decoded size
 inline constexpr size_t kStoredOffset = 24; // u64 file offset (0 for codec zero)
 inline constexpr size_t kStoredSize = 32;   // u64 stored bytes (0 for codec zero)
 inline constexpr size_t kHash = 40;         // u8[32] SHA-256 of the stored bytes
 }  // namespace rec
+// Record flag bit 0 (feature packed-regions): the chunk holds whole regions
+// region .. region+n-1 end to end, n in the region_offset field (section 5.5).
+inline constexpr uint16_t kFlagPacked = 0x0001;
 
 // Codec ids (record offset 4) are the public, open Codec values; the codec
 // registry (codec/registry.h) lists the ones this library knows.

@@ -163,7 +163,21 @@ Status validate_labels(const std::map<std::string, std::string>& labels, const s
   return {};
 }
 
-std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMeta>& regions) {
+namespace {
+
+// The most frequent value of f over the regions (the first seen on a tie).
+template <class F>
+auto most_common(const std::vector<RegionMeta>& regions, F f) {
+  std::map<decltype(f(regions.front())), size_t> count;
+  auto best = f(regions.front());
+  for (const auto& r : regions)
+    if (++count[f(r)] > count[best]) best = f(r);
+  return best;
+}
+
+}  // namespace
+
+std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMeta>& regions, bool region_defaults) {
   json j;
   j["format"] = "vramsnap-manifest";
   j["version"] = 1;
@@ -181,25 +195,41 @@ std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMe
   put("cuda_runtime", meta.source.cuda_runtime);
   put("host", meta.source.host);
   j["source"] = src;
+  // Defaults: what most regions share is written once (section 7.2).
+  const bool defaults = region_defaults && !regions.empty();
+  RegionKind kind0 = RegionKind::Other;
+  std::string dtype0;
+  int32_t device0 = -1;
+  if (defaults) {
+    kind0 = most_common(regions, [](const RegionMeta& r) { return r.kind; });
+    dtype0 = most_common(regions, [](const RegionMeta& r) { return r.dtype; });
+    device0 = most_common(regions, [](const RegionMeta& r) { return r.device; });
+    json d = {{"kind", to_string(kind0)}, {"device", device0}};
+    if (!dtype0.empty()) d["dtype"] = dtype0;
+    j["region_defaults"] = std::move(d);
+  }
   json rs = json::array();
   for (const auto& r : regions) {
     json e;
     e["name"] = r.name;
-    e["kind"] = to_string(r.kind);
+    if (!defaults || r.kind != kind0) e["kind"] = to_string(r.kind);
     e["size"] = r.size;
-    if (!r.dtype.empty()) e["dtype"] = r.dtype;
+    if (defaults ? r.dtype != dtype0 : !r.dtype.empty()) e["dtype"] = r.dtype;  // "" overrides a default: unknown
     if (!r.shape.empty()) e["shape"] = r.shape;
-    e["device"] = r.device;
+    if (!defaults || r.device != device0) e["device"] = r.device;
     if (r.va) e["va"] = fmt::format("0x{:x}", *r.va);
     if (r.alloc) {
       e["alloc_base"] = fmt::format("0x{:x}", r.alloc->base);
       e["alloc_size"] = r.alloc->size;
     }
+    // With defaults, empty flags and labels are left out too: thousands of
+    // small regions would otherwise pay for them. Files without bit 2 keep
+    // the layout of earlier writers, byte for byte.
     json flags = json::array();
     if (r.flags & kFlagReadMostly) flags.push_back("read_mostly");
     if (r.flags & kFlagWarm) flags.push_back("warm");
-    e["flags"] = flags;
-    e["labels"] = labels_json(r.labels);
+    if (!defaults || !flags.empty()) e["flags"] = flags;
+    if (!defaults || !r.labels.empty()) e["labels"] = labels_json(r.labels);
     rs.push_back(std::move(e));
   }
   j["regions"] = std::move(rs);
@@ -207,7 +237,7 @@ std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMe
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-Result<Manifest> parse_manifest(std::string_view text) {
+Result<Manifest> parse_manifest(std::string_view text, bool region_defaults) {
   if (!json_depth_ok(text)) return bad(fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth));
   // nlohmann::json stops at a NUL byte as if the input ended there, which
   // would accept anything after it. No JSON text contains a raw NUL.
@@ -246,8 +276,19 @@ Result<Manifest> parse_manifest(std::string_view text) {
   if (rit == j.end() || !rit->is_array()) return bad("missing \"regions\" array");
   if (rit->size() > kMaxRegionCount) return bad("too many regions");
   m.regions.reserve(rit->size());
+  const json* defaults = nullptr;
+  if (auto dit = j.find("region_defaults"); region_defaults && dit != j.end()) {
+    if (!dit->is_object()) return bad("region_defaults is not an object");
+    defaults = &*dit;
+  }
   for (size_t i = 0; i < rit->size(); ++i) {
-    VRAMSNAP_ASSIGN_OR_RETURN(auto r, parse_region((*rit)[i], i));
+    json& region = (*rit)[i];
+    // A default fills in a member the region lacks; parse_region then checks
+    // it like any other value, naming the region.
+    if (defaults && region.is_object())
+      for (const char* k : {"kind", "dtype", "device"})
+        if (auto d = defaults->find(k); d != defaults->end() && !region.contains(k)) region[k] = *d;
+    VRAMSNAP_ASSIGN_OR_RETURN(auto r, parse_region(region, i));
     m.regions.push_back(std::move(r));
   }
   return m;

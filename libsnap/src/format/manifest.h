@@ -18,8 +18,13 @@ struct Manifest {
   std::vector<RegionMeta> regions;
 };
 
-std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMeta>& regions);
-Result<Manifest> parse_manifest(std::string_view json);
+// With `region_defaults` (files with required bit 2 only, section 7.2) the
+// most common kind, dtype and device are written once and regions omit them.
+std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMeta>& regions,
+                            bool region_defaults = false);
+// `region_defaults`: the file sets required bit 2, so the top-level member of
+// that name supplies the kind, dtype and device a region object omits.
+Result<Manifest> parse_manifest(std::string_view json, bool region_defaults = false);
 
 // One region's metadata: the public vramsnap::validate_region (types.hpp),
 // used by the writer before capture and by the manifest parser.

@@ -30,6 +30,35 @@ bool all_zero(std::span<const uint8_t> b) {
   return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; });
 }
 
+// A packed chunk i holding regions r .. r+n-1 (section 5.5, rules 3-5):
+// they exist, none is empty, and their sizes add up to the chunk's raw size
+// exactly. Each partial sum is compared with raw_size before it grows, so
+// nothing overflows. Records each region's range and offset in the chunk.
+Status check_packed(SnapshotData& s, size_t i, size_t r) {
+  const auto& P = s.path;
+  const auto& c = s.chunks[i];
+  const uint64_t n = c.packed_regions;
+  if (n > s.regions.size() - r)
+    return bad(P, fmt::format("packed chunk {} holds regions {} to {} but the manifest has {} regions", i, r,
+                              r + n - 1, s.regions.size()));
+  if (s.packed_offset.empty()) s.packed_offset.assign(s.regions.size(), 0);
+  uint64_t at = 0;
+  for (size_t j = r; j < r + n; ++j) {
+    const uint64_t size = s.regions[j].size;
+    if (size == 0) return bad(P, fmt::format("packed chunk {} holds region \"{}\" of size 0", i, s.regions[j].name));
+    if (size > c.raw_size - at)
+      return bad(P, fmt::format("the regions of packed chunk {} hold more than its {} bytes (region \"{}\")", i,
+                                c.raw_size, s.regions[j].name));
+    s.packed_offset[j] = at;
+    s.region_ranges[j] = {i, i + 1};
+    at += size;
+  }
+  if (at != c.raw_size)
+    return bad(P, fmt::format("the {} regions of packed chunk {} hold {} bytes but the chunk has {}", n, i, at,
+                              c.raw_size));
+  return {};
+}
+
 // Chunks must cover each region exactly, in order; stored extents must tile
 // the data area [kDataOffset, table_offset) with only alignment padding.
 Status check_chunks(SnapshotData& s, uint64_t table_offset) {
@@ -37,10 +66,18 @@ Status check_chunks(SnapshotData& s, uint64_t table_offset) {
   s.region_ranges.assign(s.regions.size(), {0, 0});
   size_t i = 0;
   for (size_t r = 0; r < s.regions.size(); ++r) {
+    if (i < s.chunks.size() && s.chunks[i].region == r && s.chunks[i].packed_regions) {
+      VRAMSNAP_TRY(check_packed(s, i, r));
+      r += s.chunks[i].packed_regions - 1;
+      ++i;
+      continue;
+    }
     size_t first = i;
     uint64_t expect = 0;
     while (i < s.chunks.size() && s.chunks[i].region == r) {
       const auto& c = s.chunks[i];
+      if (c.packed_regions)
+        return bad(P, fmt::format("packed chunk {} follows another chunk of region \"{}\"", i, s.regions[r].name));
       if (c.region_offset != expect)
         return bad(P, fmt::format("chunk {} of region \"{}\" starts at {} but the previous chunk ends at {} "
                                   "(gap, overlap or duplicate)", i, s.regions[r].name, c.region_offset, expect));
@@ -154,7 +191,7 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
     return Error(ErrorKind::Integrity, path + ": chunk table hash mismatch (file corrupt or tampered)");
   d->chunks.reserve(t.chunk_count);
   for (uint64_t i = 0; i < t.chunk_count; ++i) {
-    auto c = parse_record(table.data() + i * kChunkRecordSize, i);
+    auto c = parse_record(table.data() + i * kChunkRecordSize, i, hr->required_features & kFeaturePackedRegions);
     if (!c.ok()) return std::move(c).error().with_context(path + ": ");
     // A codec newer than 1.0 is read only under its feature bit (step 4.3).
     const codec::CodecEntry* ce = codec::find_codec(uint8_t(c->codec));
@@ -167,7 +204,8 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
   // 5. Manifest.
   if (crypto::sha256(manifest_bytes) != t.manifest_hash)
     return Error(ErrorKind::Integrity, path + ": manifest hash mismatch (file corrupt or tampered)");
-  auto mr = parse_manifest({reinterpret_cast<const char*>(manifest_bytes.data()), manifest_bytes.size()});
+  auto mr = parse_manifest({reinterpret_cast<const char*>(manifest_bytes.data()), manifest_bytes.size()},
+                           hr->required_features & kFeaturePackedRegions);
   if (!mr.ok()) return std::move(mr).error().with_context(path + ": ");
   d->meta = std::move(mr->meta);
   d->regions = std::move(mr->regions);
@@ -230,6 +268,10 @@ std::span<const ChunkEntry> Snapshot::region_chunks(size_t region) const {
 }
 const SealInfo& Snapshot::seal() const { return data_->seal; }
 const FileLayout& Snapshot::layout() const { return data_->layout; }
+uint64_t Snapshot::region_offset_in_chunk(size_t region) const {
+  if (region >= data_->regions.size()) return 0;
+  return data_->packed_offset.empty() ? 0 : data_->packed_offset[region];
+}
 long Snapshot::find_region(const std::string& name) const {
   for (size_t i = 0; i < data_->regions.size(); ++i)
     if (data_->regions[i].name == name) return static_cast<long>(i);
@@ -242,6 +284,9 @@ uint64_t chunk_extent_end(const ChunkEntry& c) { return core::align_up(c.stored_
 
 std::string chunk_context(const SnapshotData& s, size_t i) {
   const auto& c = s.chunks[i];
+  if (c.packed_regions)
+    return fmt::format("{}: regions \"{}\" .. \"{}\", packed chunk {} (file offset {})", s.path, s.regions[c.region].name,
+                       s.regions[c.region + c.packed_regions - 1].name, i, c.stored_offset);
   return fmt::format("{}: region \"{}\", chunk {} (region offset {}, file offset {})", s.path,
                      s.regions[c.region].name, i, c.region_offset, c.stored_offset);
 }

@@ -24,6 +24,9 @@ struct SnapshotData {
   std::vector<RegionMeta> regions;
   std::vector<ChunkEntry> chunks;
   std::vector<std::pair<size_t, size_t>> region_ranges;  // [first, last) chunk per region
+  // Where each region starts in its packed chunk's decoded bytes (section
+  // 5.5); empty when the file has no packed chunk, 0 for unpacked regions.
+  std::vector<uint64_t> packed_offset;
   ChunkHashScheme chunk_hash = ChunkHashScheme::Flat;
   SealInfo seal;
   FileLayout layout;

@@ -88,18 +88,51 @@ Result<size_t> StagingDir::add_file(const std::string& name, uint64_t size, unsi
   UniqueFd fd(::openat(stagefd_.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                        static_cast<mode_t>(mode & 07777)));
   if (!fd) return errno_error(ErrorKind::IO, stage_ + "/" + name, "create", errno);
-  files_.push_back({name, std::move(fd), false});
-  if (size && ::ftruncate(files_.back().fd.get(), static_cast<off_t>(size)) != 0)
+  files_.push_back({name, UniqueFd(), false, false});
+  if (size && ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
     return errno_error(ErrorKind::IO, dir_ + "/" + name, "ftruncate", errno);
   return files_.size() - 1;
 }
 
+Result<int> StagingDir::open_fd(File& f) {
+  if (!f.fd) {
+    f.fd.reset(::openat(stagefd_.get(), f.name.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!f.fd) return errno_error(ErrorKind::IO, stage_ + "/" + f.name, "open", errno);
+  }
+  return f.fd.get();
+}
+
 Status StagingDir::write_at(size_t file, std::span<const uint8_t> data, uint64_t offset) {
-  return write_exact_fd(files_[file].fd.get(), data, offset, dir_ + "/" + files_[file].name);
+  int fd = -1;
+  {
+    std::lock_guard lock(*mu_);
+    VRAMSNAP_ASSIGN_OR_RETURN(fd, open_fd(files_[file]));
+  }
+  return write_exact_fd(fd, data, offset, dir_ + "/" + files_[file].name);
+}
+
+// A few files are fsynced one by one as each is complete; many are flushed
+// with one syncfs at commit, since thousands of fsyncs of tiny files cost
+// minutes where one syncfs costs what the data does.
+static constexpr size_t kSyncEachUpTo = 64;
+
+Status StagingDir::close_file(size_t file) {
+  std::lock_guard lock(*mu_);
+  File& f = files_[file];
+  if (f.closed) return {};
+  if (files_.size() <= kSyncEachUpTo) {
+    VRAMSNAP_ASSIGN_OR_RETURN(const int fd, open_fd(f));
+    VRAMSNAP_TRY(fsync_fd(fd, dir_ + "/" + f.name));
+  }
+  f.fd.reset();
+  f.closed = true;
+  return {};
 }
 
 Status StagingDir::commit() {
-  for (auto& f : files_) VRAMSNAP_TRY(fsync_fd(f.fd.get(), dir_ + "/" + f.name));
+  for (size_t i = 0; i < files_.size(); ++i) VRAMSNAP_TRY(close_file(i));
+  if (files_.size() > kSyncEachUpTo && ::syncfs(stagefd_.get()) != 0)
+    return errno_error(ErrorKind::IO, dir_, "syncfs", errno);
   for (auto& f : files_) {
     const std::string shown = dir_ + "/" + f.name;
     VRAMSNAP_ASSIGN_OR_RETURN(bool moved, rename_noreplace(stagefd_.get(), f.name, dirfd_.get(), f.name, shown));

@@ -6,7 +6,12 @@
 // fsyncs them, renames each into DIR without ever replacing a name, and
 // fsyncs DIR. Until commit() succeeds, destruction removes the staging
 // directory and everything in it, and any file already moved into DIR.
+// A file is open only while it is written (write_at opens it, close_file
+// closes it for good), so thousands of files never hold thousands of
+// descriptors.
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,10 +34,13 @@ class StagingDir {
 
   // IO error when DIR already holds `name` (of any kind, symlinks included).
   Status check_absent(const std::string& name) const;
-  // Creates `name` in the staging directory, sized (sparse) to `size` bytes.
-  // Returns its index for write_at.
+  // Creates `name` in the staging directory, sized (sparse) to `size` bytes,
+  // and closes it again. Returns its index for write_at.
   Result<size_t> add_file(const std::string& name, uint64_t size, unsigned mode = 0644);
+  // Thread-safe; opens the file when it is not open.
   Status write_at(size_t file, std::span<const uint8_t> data, uint64_t offset);
+  // fsync and close; the file is complete. Idempotent; commit() closes the rest.
+  Status close_file(size_t file);
   // Makes every file visible in DIR under its name; after success the files
   // are the caller's.
   Status commit();
@@ -44,8 +52,10 @@ class StagingDir {
   struct File {
     std::string name;
     UniqueFd fd;
+    bool closed = false;
     bool moved = false;
   };
+  Result<int> open_fd(File& f);
   std::string dir_, stage_;
   UniqueFd dirfd_, stagefd_;
   int slot_ = -1;
@@ -53,6 +63,7 @@ class StagingDir {
   bool created_ = false;
   bool committed_ = false;
   std::vector<File> files_;
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
 };
 
 }  // namespace vramsnap::io

@@ -43,11 +43,44 @@ Status validate_inputs(const std::vector<RegionInput>& regions, const CaptureOpt
   return format::validate_labels(opt.labels, "snapshot labels");
 }
 
+// Gathers consecutive small regions into packed chunks (spec 5.5 and 13.1):
+// a run ends at a region that is not small, at an empty region, when the
+// chunk is full, and where the element size changes once the chunk holds
+// 4 KiB (shuffle counts elements from the chunk's start, so one size per
+// chunk compresses best; below 4 KiB the padding a new chunk costs matters
+// more). A run of one region becomes an ordinary chunk.
+class Packer {
+ public:
+  Packer(const CaptureOptions& opt, std::vector<ChunkJob>& jobs)
+      : limit_(std::min(opt.pack_below, opt.chunk_size)), chunk_(opt.chunk_size), jobs_(jobs) {}
+  bool small(uint64_t size) const { return size > 0 && size < limit_; }
+  void add(uint32_t r, uint64_t size, unsigned elem) {
+    if (count_ && (bytes_ + size > chunk_ || (elem != elem_ && bytes_ >= kMixBelow))) flush();
+    if (!count_) { first_ = r; elem_ = elem; }
+    ++count_;
+    bytes_ += size;
+  }
+  void flush() {
+    if (count_) jobs_.push_back({first_, 0, bytes_, count_ > 1 ? count_ : 0});
+    count_ = 0;
+    bytes_ = 0;
+  }
+
+ private:
+  static constexpr uint64_t kMixBelow = 4096;
+  uint64_t limit_, chunk_;
+  std::vector<ChunkJob>& jobs_;
+  uint32_t first_ = 0, count_ = 0;
+  uint64_t bytes_ = 0;
+  unsigned elem_ = 0;
+};
+
 }  // namespace
 
 Result<CapturePlan> plan_capture(const std::vector<RegionInput>& regions, const CaptureOptions& opt) {
   VRAMSNAP_TRY(validate_inputs(regions, opt));
   CapturePlan plan;
+  Packer packer(opt, plan.jobs);
   for (uint32_t r = 0; r < regions.size(); ++r) {
     const auto& in = regions[r];
     const uint64_t size = in.meta().size;
@@ -65,14 +98,20 @@ Result<CapturePlan> plan_capture(const std::vector<RegionInput>& regions, const 
       f.advise_sequential();
     }
     if (in.source() == RegionInput::Source::Device) plan.any_device = true;
+    plan.bytes_total += size;
+    if (packer.small(size)) {
+      packer.add(r, size, dtype_size(in.meta().dtype));
+      continue;
+    }
+    packer.flush();
     for (uint64_t off = 0; off < size; off += opt.chunk_size) {
       plan.jobs.push_back({r, off, std::min<uint64_t>(opt.chunk_size, size - off)});
       if (plan.jobs.size() > format::kMaxChunkCount)
         return Error(ErrorKind::Limit, fmt::format("snapshot would have more than {} chunks; use a larger chunk size",
                                                    format::kMaxChunkCount));
     }
-    plan.bytes_total += size;
   }
+  packer.flush();
   if (plan.any_device) VRAMSNAP_TRY(backend::require_gpu());
   return plan;
 }

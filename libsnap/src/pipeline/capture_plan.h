@@ -16,6 +16,7 @@ struct ChunkJob {
   uint32_t region;
   uint64_t offset;  // within the region
   uint64_t size;
+  uint32_t packed = 0;  // a packed chunk: whole regions region .. region+packed-1
 };
 
 struct CapturePlan {

@@ -2,6 +2,7 @@
 #include "pipeline/chunk_writer.h"
 
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -84,7 +85,38 @@ struct Run {
 
   bool cancelled() const { return io::interrupted() || (opt.cancel && opt.cancel->load()); }
 
+  // Bytes [offset, offset + size) of region r into buf.
+  Status read_into(uint32_t r, uint64_t offset, uint64_t size, uint8_t* buf) {
+    const RegionInput& in = regions[r];
+    switch (in.source()) {
+      case RegionInput::Source::Host:
+        std::memcpy(buf, static_cast<const uint8_t*>(in.pointer()) + offset, size);
+        return {};
+      case RegionInput::Source::File: {
+        auto st = plan.files.at(in.path()).read_exact({buf, size}, in.offset() + offset);
+        if (!st.ok())
+          return Error(ErrorKind::IO, fmt::format("reading region \"{}\" from {}: {} (did the file change during capture?)",
+                                                  in.meta().name, in.path(), st.error().message()));
+        return {};
+      }
+      case RegionInput::Source::Device:
+        return backend::copy_device_to_host(in.meta().device, static_cast<const uint8_t*>(in.pointer()) + offset, buf,
+                                            size);
+    }
+    return Error(ErrorKind::Usage, "unknown region source");
+  }
+
   Result<std::span<const uint8_t>> read_source(const ChunkJob& j, StagingBuffer& staging) {
+    if (j.packed) {  // whole regions, end to end
+      uint8_t* buf = staging.get(j.size);
+      uint64_t at = 0;
+      for (uint32_t r = j.region; r < j.region + j.packed; ++r) {
+        const uint64_t size = regions[r].meta().size;
+        VRAMSNAP_TRY(read_into(r, 0, size, buf + at));
+        at += size;
+      }
+      return std::span<const uint8_t>(buf, j.size);
+    }
     const RegionInput& in = regions[j.region];
     switch (in.source()) {
       case RegionInput::Source::Host:
@@ -108,6 +140,15 @@ struct Run {
     return Error(ErrorKind::Usage, "unknown region source");
   }
 
+  // The element size the codec may shuffle by: the region's, or in a packed
+  // chunk the one all its regions share (0 when they differ).
+  unsigned element_size(const ChunkJob& j) const {
+    const unsigned e = dtype_size(regions[j.region].meta().dtype);
+    for (uint32_t r = j.region + 1; r < j.region + j.packed; ++r)
+      if (dtype_size(regions[r].meta().dtype) != e) return 0;
+    return e;
+  }
+
   void worker() {
     codec::ChunkEncoder encoder(opt.level);
     StagingBuffer buf(plan.any_device);
@@ -128,7 +169,7 @@ struct Run {
       // to have flat hashes is one for readers older than 1.1, which cannot
       // read planes (1.4) either.
       const bool planes_ok = codec::is_float_dtype(meta.dtype) && opt.chunk_hash == ChunkHash::LeafSha256;
-      auto enc = encoder.encode(*raw, opt.codec, dtype_size(meta.dtype), planes_ok);
+      auto enc = encoder.encode(*raw, opt.codec, element_size(j), planes_ok);
       if (!enc.ok()) {
         fail(ji, std::move(enc).error().with_context(fmt::format("region \"{}\" at offset {}: ", meta.name, j.offset)));
         return;
@@ -138,6 +179,7 @@ struct Run {
       e.codec = enc->codec;
       e.elem_size = enc->elem_size;
       e.region_offset = j.offset;
+      e.packed_regions = j.packed;
       e.raw_size = j.size;
       e.stored_size = enc->stored.size();
       // A chunk that stores nothing (zero) keeps the hash of nothing in every

@@ -2,6 +2,8 @@
 // The extract sink: each region becomes DIR/<encoded name>, written through
 // an io::StagingDir, so the files appear in DIR only after every chunk has
 // been verified, never replace anything, and vanish on failure or interrupt.
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,7 +20,8 @@ class ExtractSink final : public Sink {
   Status prepare(unsigned workers, PhaseTimes& times) override;
   Result<std::span<uint8_t>> acquire(unsigned worker, size_t chunk, WorkerClock& clock) override;
   Status commit(unsigned worker, size_t chunk, std::span<uint8_t> bytes, WorkerClock& clock) override;
-  Status commit_zero(unsigned, size_t, WorkerClock&) override { return {}; }  // the sparse file reads as zeros
+  Status commit_zero(unsigned worker, size_t chunk, WorkerClock& clock) override;
+  Status place_region(unsigned worker, size_t region, std::span<const uint8_t> bytes, WorkerClock& clock) override;
   Status finish(PhaseTimes& times) override;
   // The files written; complete after a successful finish().
   std::vector<ExtractedFile> take_files() { return std::move(files_); }
@@ -28,7 +31,9 @@ class ExtractSink final : public Sink {
   const std::vector<size_t>& regions_;
   std::string dir_;
   std::optional<io::StagingDir> stage_;
+  Status chunk_done(size_t region);
   std::vector<size_t> file_of_;  // region -> staging file index
+  std::unique_ptr<std::atomic<size_t>[]> left_;  // region -> chunks still to write
   std::vector<std::vector<uint8_t>> scratch_;
   std::vector<ExtractedFile> files_;
 };

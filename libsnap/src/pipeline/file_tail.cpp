@@ -49,6 +49,8 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
       std::any_of(entries.begin(), entries.end(), [](const ChunkEntry& e) { return e.codec != Codec::Zero; });
   if (opt.chunk_hash == ChunkHash::LeafSha256 && hashed_chunks)
     header.required_features |= format::kFeatureLeafSha256;
+  if (std::any_of(entries.begin(), entries.end(), [](const ChunkEntry& e) { return e.packed_regions != 0; }))
+    header.required_features |= format::kFeaturePackedRegions;
   header.required_features |= format::seal_features(opt.key);  // Ed25519: bit 1 (section 9.4)
   for (const auto& e : entries)  // codecs newer than 1.0 (planes: bit 3, section 6.4)
     if (const codec::CodecEntry* c = codec::find_codec(uint8_t(e.codec))) header.required_features |= c->feature;
@@ -61,7 +63,8 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
 
   std::vector<uint8_t> table(entries.size() * format::kChunkRecordSize);
   for (size_t i = 0; i < entries.size(); ++i) format::encode_record(entries[i], &table[i * format::kChunkRecordSize]);
-  const std::string manifest = format::encode_manifest(tail.meta, tail.regions);
+  const std::string manifest = format::encode_manifest(tail.meta, tail.regions,
+                                                       header.required_features & format::kFeaturePackedRegions);
   if (manifest.size() > format::kMaxManifestSize)
     return Error(ErrorKind::Limit, fmt::format("manifest of {} bytes exceeds the cap of {}", manifest.size(), format::kMaxManifestSize));
   const std::span<const uint8_t> manifest_bytes(reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size());

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -35,9 +36,9 @@ void populate_for_write(std::span<uint8_t> dst) {
 }  // namespace
 
 HostSink::HostSink(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt,
-                   Restored::State& out)
+                   Restored::State& out, bool own_buffers)
     : s_(s), regions_(regions), opt_(opt), out_(out), base_(s.regions.size(), nullptr),
-      fresh_(s.regions.size(), false) {}
+      fresh_(s.regions.size(), false), own_buffers_(own_buffers || opt.separate_host_buffers) {}
 
 HostBudget::HostBudget(const RestoreOptions& opt) : limit_(opt.max_host_bytes), source_("the limit given (max_host_bytes)") {
   if (limit_ == 0) {
@@ -57,32 +58,62 @@ Status HostBudget::charge(const SnapshotData& s, const RegionMeta& meta, uint64_
   return {};
 }
 
+// Where a region starts in the block: page-aligned when it spans a page (so
+// it can be handed to O_DIRECT reads or registered for DMA), else at 64 bytes,
+// a cache line and enough for every dtype's vector loads.
+uint64_t region_align(uint64_t size) { return size >= 4096 ? 4096 : 64; }
+
 Status HostSink::prepare(unsigned, PhaseTimes& times) {
   const uint64_t t0 = now_ns();
   HostBudget budget(opt_);
+  // The caller's buffers first; every other region gets a slice of one block.
+  std::vector<uint64_t> offset(s_.regions.size(), UINT64_MAX);
+  uint64_t block = 0;
   for (size_t r : regions_) {
     const auto& meta = s_.regions[r];
     RestoredRegion rr;
     rr.index = r;
     rr.meta = meta;
-    void* p = nullptr;
     if (opt_.host_allocator) {
-      p = opt_.host_allocator(meta);
-      rr.caller_owned = p != nullptr;
+      rr.host = opt_.host_allocator(meta);
+      rr.caller_owned = rr.host != nullptr;
     }
-    if (!p && meta.size) {
+    if (!rr.host && meta.size && own_buffers_) {
       VRAMSNAP_TRY(budget.charge(s_, meta, meta.size));
-      if (posix_memalign(&p, 4096, meta.size) != 0 || !p)
+      if (posix_memalign(&rr.host, 4096, meta.size) != 0 || !rr.host)
         return Error(ErrorKind::Limit, fmt::format("{}: out of host memory allocating {} bytes for region \"{}\"",
                                                    s_.path, meta.size, meta.name));
-      out_.host_owned.push_back(p);
+      out_.host_owned.push_back(rr.host);
       fresh_[r] = true;
+    } else if (!rr.host && meta.size) {
+      VRAMSNAP_TRY(budget.charge(s_, meta, meta.size));
+      const auto at = core::checked_align_up(block, region_align(meta.size));
+      const auto end = at ? core::checked_add(*at, meta.size) : std::nullopt;
+      if (!end) return Error(ErrorKind::Limit, fmt::format("{}: region \"{}\" is too large", s_.path, meta.name));
+      offset[r] = *at;
+      block = *end;
     }
-    rr.host = p;
-    base_[r] = static_cast<uint8_t*>(p);
     out_.regions.push_back(std::move(rr));
   }
+  void* p = nullptr;
+  if (block && (posix_memalign(&p, 4096, block) != 0 || !p))
+    return Error(ErrorKind::Limit, fmt::format("{}: out of host memory allocating {} bytes for {} regions", s_.path,
+                                               block, regions_.size()));
+  if (p) out_.host_owned.push_back(p);
+  for (auto& rr : out_.regions) {
+    if (offset[rr.index] != UINT64_MAX) {
+      rr.host = static_cast<uint8_t*>(p) + offset[rr.index];
+      fresh_[rr.index] = true;
+    }
+    base_[rr.index] = static_cast<uint8_t*>(rr.host);
+  }
   times.allocate += seconds_since(t0);
+  return {};
+}
+
+Status HostSink::place_region(unsigned, size_t r, std::span<const uint8_t> bytes, WorkerClock& clk) {
+  PhaseTimer t(clk.copy_ns);
+  std::memcpy(base_[r], bytes.data(), bytes.size());
   return {};
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The host-memory sink: chunks decode straight into region buffers (the
-// caller's from host_allocator, or ones this restore allocates within the
-// host-memory budget): no staging copy.
+// caller's from host_allocator, or slices of one block this restore
+// allocates within the host-memory budget): no staging copy, and one
+// allocation however many regions there are.
 #include <string>
 #include <vector>
 
@@ -26,11 +27,14 @@ class HostBudget {
 
 class HostSink final : public Sink {
  public:
+  // own_buffers: every region its own allocation, for callers that hand
+  // regions over one by one (the streaming handover), instead of one block.
   HostSink(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt,
-           Restored::State& out);
+           Restored::State& out, bool own_buffers = false);
   Status prepare(unsigned workers, PhaseTimes& times) override;
   Result<std::span<uint8_t>> acquire(unsigned worker, size_t chunk, WorkerClock& clock) override;
   Status commit(unsigned, size_t, std::span<uint8_t>, WorkerClock&) override { return {}; }
+  Status place_region(unsigned worker, size_t region, std::span<const uint8_t> bytes, WorkerClock& clock) override;
   Status finish(PhaseTimes&) override { return {}; }
 
  private:
@@ -40,6 +44,7 @@ class HostSink final : public Sink {
   Restored::State& out_;
   std::vector<uint8_t*> base_;
   std::vector<bool> fresh_;  // allocated here: pages not yet touched
+  bool own_buffers_ = false;
 };
 
 }  // namespace vramsnap::pipeline

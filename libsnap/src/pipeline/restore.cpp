@@ -53,11 +53,15 @@ Result<std::vector<size_t>> select_regions(const SnapshotData& s, const std::vec
 Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt, Sink& sink,
                    RestoreStats& stats, const RunHooks* hooks) {
   std::vector<size_t> chunks;
+  std::vector<bool> selected(s.regions.size(), false);
+  for (size_t r : regions) selected[r] = true;
   if (hooks && !hooks->chunks.empty()) {
     chunks = hooks->chunks;
   } else {
+    // Regions come in order, so a packed chunk's regions are neighbours here.
     for (size_t r : regions)
-      for (size_t i = s.region_ranges[r].first; i < s.region_ranges[r].second; ++i) chunks.push_back(i);
+      for (size_t i = s.region_ranges[r].first; i < s.region_ranges[r].second; ++i)
+        if (chunks.empty() || chunks.back() != i) chunks.push_back(i);
   }
   const unsigned threads = effective_threads(opt.threads, chunks.size());
   stats.threads = threads;
@@ -66,12 +70,39 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
 
   struct Worker {
     io::AlignedBuffer stored;  // compressed chunks' stored bytes
+    io::AlignedBuffer packed;  // a packed chunk's decoded bytes
     ChunkHasher hasher;
     codec::ChunkDecoder decoder;
   };
   std::vector<Worker> workers(threads);
+  auto out_of_memory = [&](size_t i, uint64_t n) {
+    return Error(ErrorKind::Limit, format::chunk_context(s, i) + fmt::format(": out of memory for a {}-byte buffer", n));
+  };
+  // Read, verify and decode into a buffer of ours, then hand each selected
+  // region its slice (spec 5.5: region r+j is D[o_j, o_j + size)).
+  auto packed = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
+    const auto& c = s.chunks[i];
+    Worker& wk = workers[w];
+    const auto dst = wk.packed.reserve(c.raw_size);
+    if (dst.size() != c.raw_size) return out_of_memory(i, c.raw_size);
+    if (c.codec == Codec::Zero) {
+      PhaseTimer t(clk.decode_ns);
+      std::memset(dst.data(), 0, dst.size());
+    } else if (c.codec == Codec::Raw) {
+      VRAMSNAP_TRY(read_verified(s, i, dst, wk.hasher, clk));
+    } else {
+      const auto stored = wk.stored.reserve(c.stored_size);
+      if (stored.size() != c.stored_size) return out_of_memory(i, c.stored_size);
+      VRAMSNAP_TRY(read_verified(s, i, stored, wk.hasher, clk));
+      VRAMSNAP_TRY(decode_chunk(s, i, wk.decoder, stored, dst, clk));
+    }
+    for (size_t r = c.region; r < c.region + c.packed_regions; ++r)
+      if (selected[r]) VRAMSNAP_TRY(sink.place_region(w, r, dst.subspan(s.packed_offset[r], s.regions[r].size), clk));
+    return {};
+  };
   auto place = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
     const auto& c = s.chunks[i];
+    if (c.packed_regions) return packed(w, i, clk);
     if (c.codec == Codec::Zero) return sink.commit_zero(w, i, clk);
     if (sink.verifies(i)) return sink.place_unverified(w, i, clk);
     VRAMSNAP_ASSIGN_OR_RETURN(std::span<uint8_t> dst, sink.acquire(w, i, clk));
@@ -82,9 +113,7 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
       st = read_verified(s, i, dst, workers[w].hasher, clk);
     } else {
       const auto stored = workers[w].stored.reserve(c.stored_size);
-      if (stored.size() != c.stored_size)
-        st = Error(ErrorKind::Limit, format::chunk_context(s, i) +
-                                         fmt::format(": out of memory for a {}-byte read buffer", c.stored_size));
+      if (stored.size() != c.stored_size) st = out_of_memory(i, c.stored_size);
       else st = read_verified(s, i, stored, workers[w].hasher, clk);
       if (st.ok()) st = decode_chunk(s, i, workers[w].decoder, stored, dst, clk);
     }
@@ -161,6 +190,7 @@ Result<Restored> restore(const Snapshot& snap, const RestoreOptions& opt) {
   sink.reset();
   if (!st.ok()) return std::move(st).error();  // state's destructor frees everything
   state->stats.phases.total = pipeline::seconds_since(t0);
+  state->host_blocks = state->host_owned;
   return RestoredAccess::make(std::move(state));
 }
 

@@ -20,6 +20,7 @@ const RestoredRegion* Restored::find(const std::string& name) const {
   return nullptr;
 }
 const RestoreStats& Restored::stats() const { return state_->stats; }
+const std::vector<void*>& Restored::host_blocks() const { return state_->host_blocks; }
 void Restored::release() {
   state_->host_owned.clear();
   if (state_->device) state_->device->disown();

@@ -43,6 +43,10 @@ class Sink {
   virtual void abandon(unsigned /*worker*/, size_t /*chunk*/) {}
   // A zero chunk. The default fills acquire()'s span with zeros and commits.
   virtual Status commit_zero(unsigned worker, size_t chunk, WorkerClock& clock);
+  // One selected region's whole contents, cut from a packed chunk (format
+  // 5.5) that the engine has read, verified and decoded into its own buffer;
+  // acquire and commit are not called for packed chunks.
+  virtual Status place_region(unsigned worker, size_t region, std::span<const uint8_t> bytes, WorkerClock& clock) = 0;
   // After the last chunk: wait for copies, load modules, fill in results.
   virtual Status finish(PhaseTimes& times) = 0;
   // Verdicts that arrived after commit (device-side verification); the engine
@@ -66,7 +70,8 @@ struct DeviceResources {
 struct Restored::State {
   std::vector<RestoredRegion> regions;
   RestoreStats stats;
-  std::vector<void*> host_owned;  // free() on destruction
+  std::vector<void*> host_owned;  // free() on destruction, unless released
+  std::vector<void*> host_blocks;  // host_owned as the restore left it (kept by release())
   std::unique_ptr<DeviceResources> device;
   ~State();
 };

@@ -142,7 +142,7 @@ Result<RestoreStats> restore_stream(const Snapshot& snap, const StreamOptions& o
   hooks.prepared = [&] { tracker.prepared(); };
   hooks.placed = [&](size_t i) { tracker.placed(i); };
   hooks.stop = &stop;
-  pipeline::HostSink sink(s, regions, opt, *state);
+  pipeline::HostSink sink(s, regions, opt, *state, /*own_buffers=*/true);  // handed over one by one
   Status run_status;
   std::jthread runner([&] {
     run_status = pipeline::run_restore(s, regions, opt, sink, state->stats, &hooks);

@@ -89,8 +89,7 @@ Result<std::span<uint8_t>> TreeSink::acquire(unsigned w, size_t i, WorkerClock&)
   return std::span<uint8_t>(b.data(), s_.chunks[i].raw_size);
 }
 
-Status TreeSink::chunk_done(size_t i) {
-  const size_t r = s_.chunks[i].region;
+Status TreeSink::chunk_done(size_t r) {
   if (left_[r].fetch_sub(1) == 1) return stage_->close_file(file_of_[r]);
   return {};
 }
@@ -99,11 +98,17 @@ Status TreeSink::commit(unsigned, size_t i, std::span<uint8_t> bytes, WorkerCloc
   const auto& c = s_.chunks[i];
   PhaseTimer t(clk.copy_ns);
   VRAMSNAP_TRY(stage_->write_at(file_of_[c.region], bytes, c.region_offset));
-  return chunk_done(i);
+  return chunk_done(c.region);
 }
 
 // The file was sized sparse: a zero chunk is a hole, never written.
-Status TreeSink::commit_zero(unsigned, size_t i, WorkerClock&) { return chunk_done(i); }
+Status TreeSink::commit_zero(unsigned, size_t i, WorkerClock&) { return chunk_done(s_.chunks[i].region); }
+
+Status TreeSink::place_region(unsigned, size_t r, std::span<const uint8_t> bytes, WorkerClock& clk) {
+  PhaseTimer t(clk.copy_ns);
+  VRAMSNAP_TRY(stage_->write_at(file_of_[r], bytes, 0));
+  return chunk_done(r);
+}
 
 Status TreeSink::finish(PhaseTimes& times) {
   const uint64_t t0 = now_ns();

@@ -33,11 +33,12 @@ class TreeSink final : public Sink {
   Result<std::span<uint8_t>> acquire(unsigned worker, size_t chunk, WorkerClock& clock) override;
   Status commit(unsigned worker, size_t chunk, std::span<uint8_t> bytes, WorkerClock& clock) override;
   Status commit_zero(unsigned worker, size_t chunk, WorkerClock& clock) override;
+  Status place_region(unsigned worker, size_t region, std::span<const uint8_t> bytes, WorkerClock& clock) override;
   Status finish(PhaseTimes& times) override;
   std::vector<ExtractedFile> take_files() { return std::move(files_); }
 
  private:
-  Status chunk_done(size_t chunk);
+  Status chunk_done(size_t region);
   const SnapshotData& s_;
   std::vector<TreeEntry> plan_;
   std::string dir_;

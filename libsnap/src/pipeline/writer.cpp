@@ -3,6 +3,7 @@
 // trailer) plus the summary; and the public region and session types.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "backend/device_allocation.h"
@@ -45,10 +46,20 @@ CaptureSummary summarize(const std::string& path, const pipeline::CapturePlan& p
     sum.regions[r].codec_chunks.assign(codec::codec_id_limit(), 0);
   }
   for (const auto& e : chunks.entries) {
-    auto& rs = sum.regions[e.region];
-    rs.stored += e.stored_size;
-    rs.chunks += 1;
-    rs.codec_chunks[static_cast<size_t>(e.codec)] += 1;
+    // A packed chunk counts once for each of its regions, its stored bytes
+    // shared out by raw size (the last region takes the rounding).
+    const uint32_t n = e.packed_regions ? e.packed_regions : 1;
+    uint64_t left = e.stored_size;
+    for (uint32_t r = e.region; r < e.region + n; ++r) {
+      auto& rs = sum.regions[r];
+      const uint64_t share = r + 1 == e.region + n ? left
+                             : static_cast<uint64_t>(static_cast<double>(e.stored_size) *
+                                                     static_cast<double>(rs.meta.size) / static_cast<double>(e.raw_size));
+      rs.stored += std::min(share, left);
+      left -= std::min(share, left);
+      rs.chunks += 1;
+      rs.codec_chunks[static_cast<size_t>(e.codec)] += 1;
+    }
     sum.stored_total += e.stored_size;
   }
   sum.raw_total = plan.bytes_total;
