@@ -13,7 +13,7 @@ gen_random mod.bin 4096
 : >empty.bin
 
 step "capture --region with kind, dtype, shape, va, device, flags, offset, size"
-expect_exit 0 "$VRAMSNAP" capture -o regions.snap --json --threads 2 --chunk-size 64KiB \
+expect_exit 0 "$VRAMSNAP" capture -o regions.snap --json --threads 2 --chunk-size 64KiB --pack-below 0 \
   --region host=host.bin,kind=host \
   --region 'weights=dev.bf16,kind=device,dtype=bf16,shape=96x1024,va=0x7f0000000000,device=1,flags=read_mostly+warm' \
   --region zeros=zeros.bin,kind=other,dtype=u8 \

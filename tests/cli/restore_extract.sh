@@ -30,7 +30,7 @@ for spec in "${regions[@]}"; do
   IFS='|' read -r name file _ <<<"$spec"
   args+=(--region "$name=$file")
 done
-expect_exit 0 "$VRAMSNAP" capture -o s.snap --chunk-size 64KiB --key-file k.key "${args[@]}"
+expect_exit 0 "$VRAMSNAP" capture -o s.snap --chunk-size 64KiB --pack-below 0 --key-file k.key "${args[@]}"
 
 step "restore --extract: every region byte-identical, names percent-encoded inside DIR"
 expect_exit 0 "$VRAMSNAP" restore s.snap --key-file k.key --extract out --json

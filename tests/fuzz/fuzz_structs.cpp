@@ -78,14 +78,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_error(s);
   }
 
-  if (auto c = F::parse_record(&b[kRecordAt], 0); c.ok()) {
-    std::array<uint8_t, F::kChunkRecordSize> enc{};
-    F::encode_record(*c, enc.data());
-    if (!std::equal(enc.begin(), enc.end(), &b[kRecordAt])) fail("chunk record does not round-trip");
-    if (c->raw_size == 0 || c->raw_size > F::kMaxChunkRawSize || c->stored_size > c->raw_size)
-      fail("chunk record accepted outside the caps");
-  } else {
-    check_error(c);
+  // As a 1.0-1.2 reader (no packed records) and as a reader of files with
+  // the packed-regions bit (spec 5.5).
+  for (const bool packed_allowed : {false, true}) {
+    if (auto c = F::parse_record(&b[kRecordAt], 0, packed_allowed); c.ok()) {
+      std::array<uint8_t, F::kChunkRecordSize> enc{};
+      F::encode_record(*c, enc.data());
+      if (!std::equal(enc.begin(), enc.end(), &b[kRecordAt])) fail("chunk record does not round-trip");
+      if (c->raw_size == 0 || c->raw_size > F::kMaxChunkRawSize || c->stored_size > c->raw_size)
+        fail("chunk record accepted outside the caps");
+      if (c->packed_regions && (!packed_allowed || c->packed_regions < 2 || c->packed_regions > F::kMaxRegionCount ||
+                                c->region_offset != 0))
+        fail("packed record accepted outside its rules");
+    } else {
+      check_error(c);
+    }
   }
   return 0;
 }

@@ -177,6 +177,48 @@ write("leaf-feature-minor0", edit_version(leaf, 1, 0))
 write("leaf-feature-stripped", edit_version(leaf, 0, 0))
 PY
 
+# Format 1.3 (feature packed-regions, formats/snapshot-v1.md 5.5), from
+# ../golden/v1.3-packed.snap (sealed with golden.key): chunk 0 is packed and
+# holds 24 regions. The table edits fix the table hash and the trailer check,
+# so the reader's structural rules (phase A) speak before the seal does.
+/usr/bin/python3 - ../golden/v1.3-packed.snap <<'PY'
+import hashlib, struct, sys
+packed = open(sys.argv[1], "rb").read()
+def h8(b): return hashlib.sha256(b).digest()[:8]
+def fix_trailer(b):
+    t = len(b) - 160
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+def edit_version(f, required, minor):
+    b = bytearray(f)
+    struct.pack_into("<Q", b, 16, required)
+    struct.pack_into("<H", b, 10, minor)
+    b[56:64] = h8(bytes(b[0:56]))
+    struct.pack_into("<H", b, len(b) - 160 + 58, minor)
+    fix_trailer(b)
+    return bytes(b)
+def edit_record0(f, offset, fmt, value):
+    b = bytearray(f)
+    t = len(b) - 160
+    table, count = struct.unpack_from("<QQ", b, t)
+    struct.pack_into(fmt, b, table + offset, value)
+    b[t + 64:t + 96] = hashlib.sha256(bytes(b[table:table + 72 * count])).digest()
+    fix_trailer(b)
+    return bytes(b)
+def write(name, data):
+    with open(name + ".snap", "wb") as f:
+        f.write(data)
+table = struct.unpack_from("<Q", packed, len(packed) - 160)[0]
+assert struct.unpack_from("<HQ", packed, table + 6) == (1, 24)  # chunk 0: flags packed, 24 regions
+b = bytearray(packed)
+b[4096 + 100] ^= 0x20            # inside packed chunk 0's stored bytes
+write("packed-chunk-bitflip", bytes(b))
+write("packed-count-short", edit_record0(packed, 8, "<Q", 23))
+write("packed-count-huge", edit_record0(packed, 8, "<Q", 2**64 - 1))
+write("packed-flag-unknown", edit_record0(packed, 6, "<H", 3))
+write("packed-feature-minor2", edit_version(packed, 5, 2))
+write("packed-feature-stripped", edit_version(packed, 1, 1))
+PY
+
 # Format 1.4 (feature planes, codec 4, formats/snapshot-v1.md 6.4), from
 # ../golden/v1.4-planes.snap (unsealed, leaf-hashed): the planes bit stripped
 # (minor 1, as if written without it); the bit under minor 3; a flipped byte

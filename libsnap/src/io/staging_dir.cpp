@@ -111,11 +111,6 @@ Status StagingDir::write_at(size_t file, std::span<const uint8_t> data, uint64_t
   return write_exact_fd(fd, data, offset, dir_ + "/" + files_[file].name);
 }
 
-// A few files are fsynced one by one as each is complete; many are flushed
-// with one syncfs at commit, since thousands of fsyncs of tiny files cost
-// minutes where one syncfs costs what the data does.
-static constexpr size_t kSyncEachUpTo = 64;
-
 Status StagingDir::close_file(size_t file) {
   std::lock_guard lock(*mu_);
   File& f = files_[file];
