@@ -152,7 +152,8 @@ class SafeOpen(TempDirCase):
     def test_keys_metadata_get_tensor(self):
         key = self.key_file()
         path = self.path("so.snap")
-        tensors = {"a.weight": sample(torch.bfloat16, (8, 8), 1), "b": sample(torch.int64, (5,), 2)}
+        # a.weight is above the packing threshold (64 KiB), so a and b keep chunks of their own.
+        tensors = {"a.weight": sample(torch.bfloat16, (256, 256), 1), "b": sample(torch.int64, (5,), 2)}
         vt.save_file(tensors, path, metadata={"format": "pt"}, key_file=key)
         with vramsnap.safe_open(path, framework="pt", key_file=key) as f:
             self.assertEqual(f.keys(), ["a.weight", "b"])
