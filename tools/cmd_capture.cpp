@@ -191,7 +191,8 @@ Command register_capture(CLI::App& app) {
       ->type_name("N")->check(kUint64Arg);
   sub->add_option("--chunk-size", o->chunk_size, "Chunk size, 64KiB..256MiB (default 4MiB)")->type_name("SIZE");
   sub->add_option("--pack-below", o->pack_below,
-                  "Regions smaller than SIZE share packed chunks (format 1.3; default 64KiB, 0: never pack)")
+                  "Regions smaller than SIZE share packed chunks (format 1.3; default 64KiB, none with "
+                  "--chunk-hash sha256; 0: never pack)")
       ->type_name("SIZE");
   sub->add_option("--codec", o->codec, "auto (default: per chunk, raw when compression gains < 3%), raw, zstd, "
                                        "shuffle (byte planes by dtype size, then zstd), or planes (byte planes, "

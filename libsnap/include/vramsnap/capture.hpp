@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,9 @@ struct CaptureOptions {
   // Regions smaller than this (and than chunk_size) that follow one another
   // share packed chunks (format 1.3, feature packed-regions) instead of each
   // taking its own aligned chunk and compression context. 0: never pack.
-  uint64_t pack_below = 64ull << 10;
+  // Unset: 64 KiB in leaf-hashed files, none with ChunkHash::Sha256 (a file
+  // for readers older than 1.1 cannot use format 1.3 either).
+  std::optional<uint64_t> pack_below;
   CodecChoice codec = CodecChoice::Auto;  // parse_codec_choice() spells it
   int level = 3;                      // zstd level
   ChunkHash chunk_hash = ChunkHash::LeafSha256;

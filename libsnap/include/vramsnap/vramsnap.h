@@ -114,6 +114,9 @@ typedef struct vramsnap_capture_options {
   vramsnap_progress_fn progress;
   void* progress_user;
   const char* chunk_hash;      /* "leaf-sha256" (default; format 1.1) or "sha256" (flat; format 1.0) */
+  /* Regions smaller than this share packed chunks (format 1.3). -1 (default):
+   * 64 KiB in leaf-hashed files, never with chunk_hash "sha256"; 0: never. */
+  int64_t pack_below;
 } vramsnap_capture_options;
 
 VRAMSNAP_API void vramsnap_capture_options_init(vramsnap_capture_options* options);

@@ -30,7 +30,7 @@ class CaptureOptions(ctypes.Structure):
     _fields_ = [("chunk_size", ctypes.c_uint64), ("codec", ctypes.c_char_p), ("level", ctypes.c_int),
                 ("threads", ctypes.c_uint), ("generation", ctypes.c_uint64), ("overwrite", ctypes.c_int),
                 ("key", ctypes.c_void_p), ("progress", PROGRESS_FN), ("progress_user", ctypes.c_void_p),
-                ("chunk_hash", ctypes.c_char_p)]
+                ("chunk_hash", ctypes.c_char_p), ("pack_below", ctypes.c_int64)]
 
 
 class RegionInfo(ctypes.Structure):

@@ -228,6 +228,7 @@ void vramsnap_capture_options_init(vramsnap_capture_options* o) {
   o->chunk_size = 4ull << 20;
   o->codec = "auto";
   o->chunk_hash = "leaf-sha256";
+  o->pack_below = -1;
   o->level = 3;
 }
 
@@ -299,11 +300,13 @@ vramsnap_status vramsnap_capture_write(vramsnap_capture* c, const char* path, co
     vramsnap::CaptureOptions opt;
     opt.chunk_size = o->chunk_size;
     auto codec = vramsnap::parse_codec_choice(o->codec ? o->codec : "auto");
-    if (!codec) return usage("codec must be auto, raw, zstd or shuffle");
+    if (!codec) return usage("codec must be auto, raw, zstd, shuffle or planes");
     opt.codec = *codec;
     auto chunk_hash = vramsnap::parse_chunk_hash(o->chunk_hash ? o->chunk_hash : "leaf-sha256");
     if (!chunk_hash) return usage("chunk_hash must be leaf-sha256 or sha256");
     opt.chunk_hash = *chunk_hash;
+    if (o->pack_below < -1) return usage("pack_below must be -1 (default), 0 (never) or a size in bytes");
+    if (o->pack_below >= 0) opt.pack_below = static_cast<uint64_t>(o->pack_below);
     opt.level = o->level;
     opt.threads = o->threads;
     opt.generation = o->generation;

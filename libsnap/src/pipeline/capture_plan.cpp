@@ -52,7 +52,10 @@ Status validate_inputs(const std::vector<RegionInput>& regions, const CaptureOpt
 class Packer {
  public:
   Packer(const CaptureOptions& opt, std::vector<ChunkJob>& jobs)
-      : limit_(std::min(opt.pack_below, opt.chunk_size)), chunk_(opt.chunk_size), jobs_(jobs) {}
+      : limit_(std::min(opt.pack_below.value_or(opt.chunk_hash == ChunkHash::LeafSha256 ? kDefaultPackBelow : 0),
+                        opt.chunk_size)),
+        chunk_(opt.chunk_size),
+        jobs_(jobs) {}
   bool small(uint64_t size) const { return size > 0 && size < limit_; }
   void add(uint32_t r, uint64_t size, unsigned elem) {
     if (count_ && (bytes_ + size > chunk_ || (elem != elem_ && bytes_ >= kMixBelow))) flush();
@@ -68,6 +71,7 @@ class Packer {
 
  private:
   static constexpr uint64_t kMixBelow = 4096;
+  static constexpr uint64_t kDefaultPackBelow = 64ull << 10;
   uint64_t limit_, chunk_;
   std::vector<ChunkJob>& jobs_;
   uint32_t first_ = 0, count_ = 0;
