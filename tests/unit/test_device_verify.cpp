@@ -7,6 +7,7 @@
 // through the restore engine with a host stand-in for the device.
 #include "test_support.h"
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -200,6 +201,10 @@ class HostDeviceSink final : public pipeline::Sink {
     return std::span<uint8_t>(mem_[c.region].data() + c.region_offset, c.raw_size);
   }
   Status commit(unsigned, size_t, std::span<uint8_t>, pipeline::WorkerClock&) override { return {}; }
+  Status place_region(unsigned, size_t r, std::span<const uint8_t> bytes, pipeline::WorkerClock&) override {
+    std::copy(bytes.begin(), bytes.end(), mem_[r].begin());
+    return {};
+  }
   void abandon(unsigned, size_t) override { ++abandoned; }
   bool verifies(size_t i) const override { return s_.chunks[i].codec == Codec::Raw; }
   Status place_unverified(unsigned, size_t i, pipeline::WorkerClock& clk) override {
