@@ -165,6 +165,7 @@ int run(Opts o) {
       for (const auto& [dev, bytes] : stats.device_bytes) devices.push_back({{"device", dev}, {"bytes", bytes}});
       j["devices"] = devices;
       j["device_verified_bytes"] = stats.device_verified_bytes;
+      j["device_decoded_bytes"] = stats.device_decoded_bytes;
     }
     print_json(j.dump(2));
   } else {

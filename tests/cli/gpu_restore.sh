@@ -98,4 +98,20 @@ flip_bit tpbad.snap "$off"
 expect_exit 1 "$VRAMSNAP" restore tpbad.snap --key-file k.key --target cuda --device-map 3:0,4:0 --verify-on device
 expect_stderr_contains 'region "rank0", chunk 2'
 expect_stderr_contains "checked on GPU 0"
+
+step "--verify-on: planes chunks are hashed and decoded on the GPU; a flipped bit is refused there"
+expect_exit 0 "$VRAMSNAP" capture -o pl.snap --key-file k.key --chunk-size 64KiB --codec planes \
+  --region w=w.bf16,kind=device,dtype=bf16,shape=512x1024
+expect_exit 0 "$VRAMSNAP" inspect pl.snap --json --chunks
+planes_raw=$(json_value 'sum(c["raw_size"] for c in j["chunks"] if c["codec"] == "planes")')
+off=$(json_value '[c for c in j["chunks"] if c["codec"] == "planes"][-1]["stored_offset"] + 9')
+(( planes_raw > 0 )) || fail "pl.snap has no planes chunk"
+expect_exit 0 "$VRAMSNAP" restore pl.snap --key-file k.key --target cuda --verify-on device --threads 2 --json
+assert_json "j[\"device_decoded_bytes\"] == $planes_raw"
+expect_exit 0 "$VRAMSNAP" restore pl.snap --key-file k.key --target cuda --verify-on host --json
+assert_json 'j["device_decoded_bytes"] == 0'
+cp pl.snap plbad.snap
+flip_bit plbad.snap "$off"
+expect_exit 1 "$VRAMSNAP" restore plbad.snap --key-file k.key --target cuda --verify-on device
+expect_stderr_contains "checked on GPU 0"
 echo "PASS: $TEST_NAME"

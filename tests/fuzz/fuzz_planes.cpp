@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> grid(declared + 2 * kGuard, kFill);
   planes::PlanesJob job{stored.data(), stored.size(), grid.data() + kGuard, declared, elem, 0};
   uint32_t status = 0;
-  const planes::PlanesBatch batch{&job, 1, planes::assign_slices(&job, 1), &status};
+  const planes::PlanesBatch batch{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
   planes::run_grid_on_host(batch, *slice);
   check_guards(grid);
   if ((status == 0) != st.ok()) fail();

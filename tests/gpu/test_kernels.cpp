@@ -3,6 +3,7 @@
 // GPU is usable. Prints "N passed, N failed".
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -80,6 +81,8 @@ static int leaf_verify_matches_cpu(int sm_count) {
 // several slices), two of them damaged, decoded in one launch: the bytes of
 // every good chunk must be the CPU decoder's, and exactly the damaged ones
 // must report a fault; nothing is written outside a chunk's destination.
+// Then the same launch gated by verdicts: a chunk whose verdict is not a
+// match is left untouched and reports nothing.
 static int planes_decode_matches_cpu(int sm_count) {
   namespace pl = vramsnap::codec::planes;
   struct Case { size_t elems; unsigned e; size_t tail; bool damage; };
@@ -130,27 +133,45 @@ static int planes_decode_matches_cpu(int sm_count) {
   CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&djobs), jobs.size() * sizeof(pl::PlanesJob)));
   CUDA_OK(cudaMemcpy(djobs, jobs.data(), jobs.size() * sizeof(pl::PlanesJob), cudaMemcpyHostToDevice));
   CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&dstatus), jobs.size() * sizeof(uint32_t)));
-  CUDA_OK(cudaMemset(dstatus, 0, jobs.size() * sizeof(uint32_t)));
-  const pl::PlanesBatch batch{djobs, static_cast<uint32_t>(jobs.size()), slices, dstatus};
-  CUDA_OK(k::launch_planes_decode(batch, sm_count, nullptr));
-  CUDA_OK(cudaDeviceSynchronize());
-  std::vector<uint32_t> status(jobs.size());
-  CUDA_OK(cudaMemcpy(status.data(), dstatus, status.size() * sizeof(uint32_t), cudaMemcpyDeviceToHost));
+  // Pass 0 decodes every chunk; pass 1 is gated as after a verify kernel,
+  // odd chunks with a mismatch verdict: those are neither read nor written.
+  std::vector<uint32_t> gate(jobs.size());
+  for (size_t c = 0; c < gate.size(); ++c) gate[c] = c % 2 ? 0 : 1;
+  uint32_t* dgate = nullptr;
+  CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&dgate), gate.size() * sizeof(uint32_t)));
+  CUDA_OK(cudaMemcpy(dgate, gate.data(), gate.size() * sizeof(uint32_t), cudaMemcpyHostToDevice));
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t c = 0; c < cases.size(); ++c) CUDA_OK(cudaMemset(dout[c], 0xA5, raw[c].size() + 2 * kGuard));
+    CUDA_OK(cudaMemset(dstatus, 0, jobs.size() * sizeof(uint32_t)));
+    const pl::PlanesBatch batch{djobs, static_cast<uint32_t>(jobs.size()), slices, dstatus, pass ? dgate : nullptr};
+    CUDA_OK(k::launch_planes_decode(batch, sm_count, nullptr));
+    CUDA_OK(cudaDeviceSynchronize());
+    std::vector<uint32_t> status(jobs.size());
+    CUDA_OK(cudaMemcpy(status.data(), dstatus, status.size() * sizeof(uint32_t), cudaMemcpyDeviceToHost));
+    for (size_t c = 0; c < cases.size(); ++c) {
+      std::vector<uint8_t> got(raw[c].size() + 2 * kGuard);
+      CUDA_OK(cudaMemcpy(got.data(), dout[c], got.size(), cudaMemcpyDeviceToHost));
+      if (pass == 1 && gate[c] != 1) {
+        CHECK(status[c] == 0, "chunk %zu: gated out, yet status %u", c, status[c]);
+        CHECK(std::all_of(got.begin(), got.end(), [](uint8_t v) { return v == 0xA5; }), "chunk %zu: gated out, yet written", c);
+        continue;
+      }
+      bool guards = true;
+      for (size_t i = 0; i < kGuard; ++i) guards = guards && got[i] == 0xA5 && got[got.size() - 1 - i] == 0xA5;
+      CHECK(guards, "chunk %zu: written outside its destination", c);
+      CHECK((status[c] == 0) == cpu_ok[c], "chunk %zu: GPU status %u, CPU %s", c, status[c], cpu_ok[c] ? "ok" : "refused");
+      if (cpu_ok[c] && status[c] == 0)
+        CHECK(std::memcmp(got.data() + kGuard, want[c].data(), want[c].size()) == 0, "chunk %zu: bytes differ from the CPU's", c);
+      if (!cases[c].damage) CHECK(status[c] == 0 && cpu_ok[c], "chunk %zu: an intact chunk was refused", c);
+    }
+  }
   for (size_t c = 0; c < cases.size(); ++c) {
-    std::vector<uint8_t> got(raw[c].size() + 2 * kGuard);
-    CUDA_OK(cudaMemcpy(got.data(), dout[c], got.size(), cudaMemcpyDeviceToHost));
-    bool guards = true;
-    for (size_t i = 0; i < kGuard; ++i) guards = guards && got[i] == 0xA5 && got[got.size() - 1 - i] == 0xA5;
-    CHECK(guards, "chunk %zu: written outside its destination", c);
-    CHECK((status[c] == 0) == cpu_ok[c], "chunk %zu: GPU status %u, CPU %s", c, status[c], cpu_ok[c] ? "ok" : "refused");
-    if (cpu_ok[c] && status[c] == 0)
-      CHECK(std::memcmp(got.data() + kGuard, want[c].data(), want[c].size()) == 0, "chunk %zu: bytes differ from the CPU's", c);
-    if (!cases[c].damage) CHECK(status[c] == 0 && cpu_ok[c], "chunk %zu: an intact chunk was refused", c);
     cudaFree(din[c]);
     cudaFree(dout[c]);
   }
   cudaFree(djobs);
   cudaFree(dstatus);
+  cudaFree(dgate);
   return 0;
 }
 

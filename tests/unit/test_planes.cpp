@@ -94,7 +94,7 @@ vramsnap::Status decode_planes(std::span<const uint8_t> stored, unsigned e, Guar
 uint32_t grid_decode(std::span<const uint8_t> stored, unsigned e, std::span<uint8_t> dst) {
   planes::PlanesJob job{stored.data(), stored.size(), dst.data(), dst.size(), e, 0};
   uint32_t status = 0;
-  planes::PlanesBatch b{&job, 1, planes::assign_slices(&job, 1), &status};
+  planes::PlanesBatch b{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
   auto st = std::make_unique<planes::SliceState>();
   planes::run_grid_on_host(b, *st);
   return status;
@@ -372,7 +372,7 @@ TEST_CASE("planes: the kernel grid on the host decodes a batch exactly as the CP
   }
   std::vector<uint32_t> status(jobs.size(), 0);
   planes::PlanesBatch b{jobs.data(), uint32_t(jobs.size()), planes::assign_slices(jobs.data(), uint32_t(jobs.size())),
-                        status.data()};
+                        status.data(), nullptr};
   CHECK(b.slice_count == 2 + 1 + 1 + 1);
   auto st = std::make_unique<planes::SliceState>();
   planes::run_grid_on_host(b, *st);

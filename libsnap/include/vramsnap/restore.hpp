@@ -146,9 +146,11 @@ struct RestoreStats {
   uint64_t chunks = 0;
   unsigned threads = 0;
   // cuda target: raw bytes placed on each GPU (ordinal -> bytes), and the
-  // bytes whose hash was checked on a GPU rather than on the host.
+  // bytes whose hash was checked on a GPU rather than on the host, and of
+  // those the raw bytes of chunks decoded on a GPU (planes).
   std::map<int, uint64_t> device_bytes;
   uint64_t device_verified_bytes = 0;
+  uint64_t device_decoded_bytes = 0;
 };
 
 // "SRC:DST[,SRC:DST...]" (restore --device-map): decimal ordinals 0..1023; a

@@ -7,7 +7,9 @@
 // staging buffer when one is free and fits, otherwise into the worker's host
 // buffer and copied in pieces; leaf-hashed raw chunks go unhashed from the
 // file through staging into their destination and are hashed there
-// (device_verify.h). Zero chunks are a cudaMemsetAsync. Modules are restored
+// (device_verify.h); leaf-hashed planes chunks go unhashed into a device
+// staging area, are hashed there and decoded into their destination only
+// where the hash matched (device_decode.h). Zero chunks are a cudaMemsetAsync. Modules are restored
 // to host memory and loaded on their GPU. The caller's current context is put
 // back on every exit.
 #include <algorithm>
@@ -31,6 +33,7 @@
 #include "backend/cuda_gpu.h"
 #include "backend/cuda_resources.h"
 #include "backend/device_info.h"
+#include "backend/device_decode.h"
 #include "backend/device_map.h"
 #include "backend/device_verify.h"
 #include "backend/staging_plan.h"
@@ -103,23 +106,30 @@ class CudaSink final : public pipeline::Sink {
     const uint64_t t0 = pipeline::now_ns();
     VRAMSNAP_TRY(place_regions());
     device_verify_.assign(s_.chunks.size(), false);
+    device_decode_.assign(s_.chunks.size(), false);
     for (size_t r : regions_) {
       if (s_.regions[r].kind != RegionKind::Device) continue;
-      for (size_t i = s_.region_ranges[r].first; i < s_.region_ranges[r].second; ++i)
-        device_verify_[i] = verify_on_device(opt_.verify_on, device_kernels_built(), s_.chunk_hash, s_.chunks[i],
-                                             RegionKind::Device, dev_base_[r] + s_.chunks[i].region_offset);
+      for (size_t i = s_.region_ranges[r].first; i < s_.region_ranges[r].second; ++i) {
+        const auto& c = s_.chunks[i];
+        device_decode_[i] = decode_on_device(opt_.verify_on, device_kernels_built(), s_.chunk_hash, c, RegionKind::Device);
+        device_verify_[i] = device_decode_[i] || verify_on_device(opt_.verify_on, device_kernels_built(), s_.chunk_hash, c,
+                                                                  RegionKind::Device, dev_base_[r] + c.region_offset);
+      }
     }
     for (size_t k = 0; k < gpus_.size(); ++k) {
       uint64_t largest = 0;
       uint32_t verified = 0;
+      std::vector<uint64_t> staged;
       for (size_t r : regions_) {
         if (s_.regions[r].kind != RegionKind::Device || gpu_of_[r] != static_cast<int>(k)) continue;
         for (size_t i = s_.region_ranges[r].first; i < s_.region_ranges[r].second; ++i) {
           if (s_.chunks[i].codec != Codec::Zero) largest = std::max(largest, s_.chunks[i].raw_size);
           verified += device_verify_[i] ? 1 : 0;
+          if (device_decode_[i]) staged.push_back(s_.chunks[i].stored_size);
         }
       }
-      VRAMSNAP_TRY(gpus_[k]->prepare(threads, largest, verified, opt_.staging));
+      VRAMSNAP_TRY(gpus_[k]->prepare(threads, largest, verified, staging_area_bytes(staged, kDecodeStagingBytes),
+                                     opt_.staging));
     }
     workers_.resize(threads);
     times.allocate += pipeline::seconds_since(t0);
@@ -215,6 +225,7 @@ class CudaSink final : public pipeline::Sink {
   // into their destination, unhashed; the chunk joins its stream's batch and
   // is hashed on the GPU after those copies.
   Status place_unverified(unsigned w, size_t i, pipeline::WorkerClock& clk) override {
+    if (device_decode_[i]) return place_decoded(w, i, clk);
     const auto& c = s_.chunks[i];
     TargetGpu& g = gpu(c.region);
     SNAP_CUDA_TRY(cudaSetDevice(g.ordinal()));
@@ -235,6 +246,40 @@ class CudaSink final : public pipeline::Sink {
     return g.verify(w, i, dst, c.raw_size, c.hash);
   }
 
+  // Stored bytes of a planes chunk go from the file through pinned staging
+  // into the stream's device staging area, unhashed; the stream's decode
+  // batch hashes them there and decodes the matching ones into place.
+  Status place_decoded(unsigned w, size_t i, pipeline::WorkerClock& clk) {
+    const auto& c = s_.chunks[i];
+    TargetGpu& g = gpu(c.region);
+    SNAP_CUDA_TRY(cudaSetDevice(g.ordinal()));
+    VRAMSNAP_ASSIGN_OR_RETURN(const uint64_t at, g.stage(w, i, c, dev_base_[c.region] + c.region_offset));
+    for (const auto& piece : split_into_pieces(0, c.stored_size, g.pool().buffer_bytes())) {
+      auto b = g.pool().take();
+      if (!b.ok()) {
+        g.unstage(w);
+        return std::move(b).error();
+      }
+      auto st = pipeline::read_unverified(s_, i, piece.src_offset, {(*b)->data, piece.size}, clk);
+      if (!st.ok()) {
+        g.pool().give_back(*b);
+        g.unstage(w);
+        return st;
+      }
+      pipeline::PhaseTimer t(clk.copy_ns);
+      st = g.copy(w, *b, reinterpret_cast<void*>(at + piece.dst_offset), piece.size);
+      if (!st.ok()) {
+        g.unstage(w);
+        return st;
+      }
+    }
+    g.placed += c.raw_size;
+    g.verified += c.raw_size;
+    g.decoded += c.raw_size;
+    pipeline::PhaseTimer t(clk.copy_ns);
+    return g.staged(w);
+  }
+
   Status finish(PhaseTimes& times) override {
     uint64_t t0 = pipeline::now_ns();
     // Copies are timed to completion: the wait for the last ones counts.
@@ -250,6 +295,7 @@ class CudaSink final : public pipeline::Sink {
     for (const auto& g : gpus_) {
       out_.stats.device_bytes[g->ordinal()] = g->placed.load();
       out_.stats.device_verified_bytes += g->verified.load();
+      out_.stats.device_decoded_bytes += g->decoded.load();
     }
     return {};
   }
@@ -399,6 +445,7 @@ class CudaSink final : public pipeline::Sink {
   std::vector<std::unique_ptr<TargetGpu>> gpus_;
   std::vector<Worker> workers_;
   std::vector<bool> device_verify_;  // per chunk: hashed on its GPU
+  std::vector<bool> device_decode_;  // per chunk: hashed and decoded on its GPU (planes)
   std::vector<pipeline::ChunkFailure> failures_;
   bool drained_ = false;
 };

@@ -25,8 +25,9 @@ Status check_verify_on(VerifyOn verify_on, bool kernels_built);
 // Where chunk `c` of region `kind` is hashed when its bytes land at device
 // address `dst`: on the GPU only for leaf-hashed raw chunks of device
 // regions whose destination is 16-byte aligned (the kernel's loads), with
-// kernels built and verify_on not Host. Compressed chunks are hashed and
-// decoded on the host: only their decoded bytes cross PCIe.
+// kernels built and verify_on not Host. Planes chunks are hashed and
+// decoded on the GPU too (decode_on_device, device_decode.h); other
+// compressed chunks on the host: only their decoded bytes cross PCIe.
 bool verify_on_device(VerifyOn verify_on, bool kernels_built, ChunkHashScheme scheme, const ChunkEntry& c,
                       RegionKind kind, uint64_t dst);
 

@@ -37,6 +37,9 @@ struct PlanesBatch {
   uint32_t job_count;
   uint32_t slice_count;  // slices of every job: the grid size
   uint32_t* status;      // per job: 0, or the Fault that refused it
+  // Per job, or null: a job whose entry is not 1 (its chunk hash did not
+  // match, launch_leaf_verify's verdict) is not decoded and gets no status.
+  const uint32_t* gate;
 };
 
 PLANES_HD inline uint32_t slices_for(uint64_t raw_size, uint32_t elem_size) {
@@ -80,6 +83,11 @@ PLANES_HD inline void begin_slice(const PlanesBatch& b, uint32_t slice, SliceSta
   }
   st.job = lo;
   st.slice = slice - b.jobs[lo].first_slice;
+  if (b.gate && b.gate[lo] != 1) {  // unverified bytes are never parsed
+    st.ok = false;
+    st.planes = 0;
+    return;
+  }
   const PlanesJob& j = b.jobs[lo];
   const Fault f = parse_layout(j.stored, j.stored_size, j.raw_size, j.elem_size, &st.layout);
   st.ok = f == Fault::None;
