@@ -125,6 +125,26 @@ Result<CaptureSummary> build_synthetic(const Opts& o, synth::Pattern pattern, ui
   return capture(out.path(), {RegionInput::from_host(meta, data.get())}, co);
 }
 
+// The bench sample captured with one codec (leaf-hashed, sealed with `key`),
+// for the restores that compare codecs on a GPU.
+Result<CaptureSummary> capture_sample(const Opts& o, const std::vector<uint8_t>& sample, const std::string& dtype,
+                                      CodecChoice codec, uint64_t chunk_size, const Key& key, TempSnapshot& out) {
+  const char* tmp = std::getenv("TMPDIR");
+  VRAMSNAP_TRY(out.make_dir(!o.workdir.empty() ? o.workdir : (tmp && *tmp ? tmp : "/tmp")));
+  RegionMeta meta;
+  meta.name = "sample";
+  meta.kind = RegionKind::Device;
+  meta.size = sample.size();
+  meta.dtype = dtype;
+  meta.device = 0;
+  CaptureOptions co;
+  co.key = &key;
+  co.threads = o.threads;
+  co.codec = codec;
+  co.chunk_size = chunk_size;
+  return capture(out.path(), {RegionInput::from_host(meta, sample.data())}, co);
+}
+
 Json pct_json(const bench::Percentiles& p) {
   return {{"p50", p.p50}, {"p95", p.p95}, {"p99", p.p99}, {"min", p.min}, {"max", p.max}, {"mean", p.mean}};
 }
@@ -272,6 +292,34 @@ int run(Opts o) {
     h2d = std::move(*b);
   }
 
+  // On a GPU, the sample captured with each codec and restored: chunks hashed
+  // (and planes chunks decoded) where --verify-on puts them, against the same
+  // snapshot hashed and decoded on the host, interleaved.
+  std::vector<std::optional<bench::Measurements>> codec_restores(codec_runs.size());
+  if (setup.target == Target::Cuda && setup.verify_on != VerifyOn::Host && !m->sample.empty()) {
+    auto ck = temporary_key();
+    if (!ck.ok()) return report_error("bench", ck.error());
+    for (size_t k = 0; k < codec_runs.size(); ++k) {
+      if (!o.quiet) fmt::print(stderr, "bench: the sample as {} restored on the GPU, device- and host-decoded...\n",
+                               to_string(static_cast<Codec>(codec_runs[k].choice)));
+      TempSnapshot t;
+      auto cap = capture_sample(o, m->sample, sample_dtype, codec_runs[k].choice, snap->meta().chunk_size, *ck, t);
+      if (!cap.ok()) return report_error("bench", cap.error());
+      bench::RestoreSetup cs = setup;
+      cs.path = t.path();
+      cs.key = &*ck;
+      cs.allow_unsealed = false;
+      cs.remote = {};
+      cs.compare_host_verify = true;
+      cs.sample_cap = 0;
+      cs.iterations = std::max(3u, o.iterations);
+      cs.warmup = 1;
+      auto r = bench::measure_restores(cs);
+      if (!r.ok()) return report_error("bench", r.error());
+      codec_restores[k] = std::move(*r);
+    }
+  }
+
   // ---- results -------------------------------------------------------------
   const uint64_t raw = m->stats.raw_bytes;
   Json phases;
@@ -342,7 +390,8 @@ int run(Opts o) {
   const CodecTiming& shuffle_run = codec_runs[1];
   const double shuffle_dec = gbps(shuffle_run.raw_bytes, bench::percentiles(shuffle_run.decode_seconds).p50);
   Json codecs = Json::array();
-  for (const auto& t : codec_runs) {
+  for (size_t k = 0; k < codec_runs.size(); ++k) {
+    const auto& t = codec_runs[k];
     const auto dp = bench::percentiles(t.decode_seconds);
     const double dec = gbps(t.raw_bytes, dp.p50);
     Json stored_as = Json::object();
@@ -354,8 +403,29 @@ int run(Opts o) {
                       {"encode_gb_per_s_1t", gbps(t.raw_bytes, t.encode_seconds)},
                       {"decode_seconds_1t", pct_json(dp)}, {"decode_gb_per_s_1t", dec},
                       {"decode_vs_shuffle", ratio(dec, shuffle_dec)},
-                      {"device_decode_gb_per_s", nullptr}});
+                      {"device_decode_gb_per_s", nullptr}, {"cuda_restore", nullptr}});
+    if (!codec_restores[k]) continue;
+    const auto& cm = *codec_restores[k];
+    std::vector<double> dev_s, host_s;
+    for (const auto& r : cm.restores) dev_s.push_back(r.phases.total);
+    for (const auto& r : cm.host_verified) host_s.push_back(r.phases.total);
+    const uint64_t cr = cm.stats.raw_bytes;
+    const double dev = gbps(cr, bench::percentiles(dev_s).p50), host = gbps(cr, bench::percentiles(host_s).p50);
+    codecs.back()["device_decode_gb_per_s"] = dev;
+    codecs.back()["cuda_restore"] = {
+        {"what", "the sample captured with this codec, restored on the GPU (raw bytes / wall time, P50)"},
+        {"raw_bytes", cr}, {"file_size", cm.file_size}, {"device_decoded_bytes", cm.stats.device_decoded_bytes},
+        {"device_verified_bytes", cm.stats.device_verified_bytes}, {"device_gb_per_s", dev},
+        {"host_gb_per_s", host}, {"device_vs_host", ratio(dev, host)},
+        {"device_vs_pinned_h2d", h2d ? ratio(dev, h2d_gbps) : Json(nullptr)}};
   }
+  for (auto& c : codecs)
+    if (!c["cuda_restore"].is_null())
+      c["cuda_restore"]["device_vs_raw_codec"] =
+          codecs[0]["cuda_restore"].is_null()
+              ? Json(nullptr)
+              : ratio(c["cuda_restore"]["device_gb_per_s"].get<double>(),
+                      codecs[0]["cuda_restore"]["device_gb_per_s"].get<double>());
   j["codecs"] = codecs;
   // Where the hashes were checked, and what it cost the host: CPU seconds
   // (user + system, every thread) per GB restored.
@@ -440,13 +510,16 @@ int run(Opts o) {
       fmt::print("\n");
     }
     Table ct({fmt::format("codec ({} sample, {})", human_bytes(shuffle_run.raw_bytes), sample_dtype), "stored",
-              "vs shuffle", "encode GB/s", "decode GB/s 1t", "vs shuffle", "device GB/s"},
-             {false, true, true, true, true, true, true});
+              "vs shuffle", "encode GB/s", "decode GB/s 1t", "vs shuffle", "GPU restore: device-dec GB/s",
+              "host-dec GB/s"},
+             {false, true, true, true, true, true, true, true});
     for (const auto& c : j["codecs"]) {
       auto x = [](const Json& v) { return v.is_null() ? std::string("-") : fmt::format("{:.3f}x", v.get<double>()); };
       ct.add({c["codec"].get<std::string>(), human_bytes(c["stored_bytes"].get<uint64_t>()), x(c["stored_vs_shuffle"]),
               fmt::format("{:.3f}", c["encode_gb_per_s_1t"].get<double>()),
-              fmt::format("{:.3f}", c["decode_gb_per_s_1t"].get<double>()), x(c["decode_vs_shuffle"]), "-"});
+              fmt::format("{:.3f}", c["decode_gb_per_s_1t"].get<double>()), x(c["decode_vs_shuffle"]),
+              c["cuda_restore"].is_null() ? "-" : fmt::format("{:.3f}", c["cuda_restore"]["device_gb_per_s"].get<double>()),
+              c["cuda_restore"].is_null() ? "-" : fmt::format("{:.3f}", c["cuda_restore"]["host_gb_per_s"].get<double>())});
     }
     fmt::print("\n{}", ct.render());
   }
