@@ -181,6 +181,7 @@ if [[ $rehearse == 1 && ${gpus:-0} -eq 0 ]]; then
   else say "rehearsal: would run the carried $vs and $carried/test_cuda"; fi
   say "rehearsal: on a GPU host the next steps would be: ctest -L gpu; device_pointers;"
   say "  bench-sweep --target cuda:0 --codec raw and --codec auto over: $sizes (device- and host-verified);"
+  say "  bench --codec planes --target cuda:0 (raw, shuffle and planes restores, device- and host-decoded);"
   say "  G6 on >1 GPU (one process per GPU, and --device-map in one process); report to bench-results/$gpu_tag-$date_tag.json"
   (( ${#failed[@]} )) && { say "rehearsal FAILED: ${failed[*]}"; exit 1; }
   say "rehearsal done in $(( $(date +%s) - start ))s"
@@ -206,6 +207,13 @@ sweep() {  # sweep LABEL CODEC
 }
 sweep raw raw
 sweep compressed auto
+# Planes on the GPU: the bytes it decodes are compared with the captured ones
+# by the gpu tests above (test_cuda, gpu_restore.sh: restores with
+# --verify-on device); here the speed: the sample as raw, shuffle and planes,
+# each restored device- and host-decoded in the same run, against the pinned
+# H2D reference.
+step bench_planes 240 "$vs" bench --synthetic 512MiB --pattern bf16 --codec planes --target cuda:0 \
+  --iterations 5 --warmup 1 --quiet --json "$logs/planes-bench.json"
 
 # G6: the same 1 GiB raw restore on every GPU at once (at most 8), one process each.
 if (( gpus > 1 )); then
@@ -251,7 +259,7 @@ if [[ -n ${OUT:-} ]]; then
   mkdir -p "$OUT"
   for f in "$results/$gpu_tag-$date_tag.json" "$results/$gpu_tag-$date_tag-summary.txt" \
            "$results/$gpu_tag-$date_tag-raw.png" "$results/$gpu_tag-$date_tag-compressed.png" \
-           "$logs/environment.log" "$logs/tests.log" "$logs/build-all.log"; do
+           "$logs/environment.log" "$logs/tests.log" "$logs/build-all.log" "$logs/planes-bench.json"; do
     [[ -f $f ]] && cp "$f" "$OUT/"
   done
   say "copied results to $OUT"
