@@ -1,3 +1,4 @@
+// Batch planning of device-decoded planes chunks (device_decode.h).
 #include "backend/device_decode.h"
 
 #include <algorithm>
