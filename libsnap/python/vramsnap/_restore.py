@@ -165,6 +165,24 @@ def stream(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, or
     return iter(_Stream(snap, key, trusted, allow_unsealed, threads, regions, order, max_host_bytes))
 
 
+def stream_file(filename, convert, key_file, allow_unsealed, public_key_files, order, regions, threads,
+                max_host_bytes):
+    """Yields (name, convert(region, bytes)) as each region is verified and
+    placed: the body of numpy.load_stream and torch.load_stream."""
+    snap, mine = opened(filename)
+    try:
+        key, trusted = _keys.for_checking(key_file, public_key_files)
+        it = stream(snap, key, trusted, allow_unsealed, threads, regions, order, max_host_bytes)
+        try:
+            for r, data in it:
+                yield r.name, convert(r, data)
+        finally:
+            it.close()  # the restore has stopped and its thread is joined before the snapshot closes
+    finally:
+        if mine:
+            snap.close()
+
+
 def opened(path_or_snapshot):
     """(Snapshot, whether the caller's) for a path, URL or an open Snapshot."""
     if isinstance(path_or_snapshot, Snapshot):

@@ -121,15 +121,5 @@ def load_stream(filename, key_file=None, allow_unsealed=False, public_key_files=
     """Yields (name, CPU tensor) as each region is verified and placed, in
     `order` (names or indices; the rest in file order), so a server can start
     on the first layers while the rest arrive."""
-    snap, mine = _restore.opened(filename)
-    try:
-        key, trusted = _keys.for_checking(key_file, public_key_files)
-        it = _restore.stream(snap, key, trusted, allow_unsealed, threads, regions, order, max_host_bytes)
-        try:
-            for r, data in it:
-                yield r.name, _typed(r, data)
-        finally:
-            it.close()  # the restore has stopped and its thread is joined before the snapshot closes
-    finally:
-        if mine:
-            snap.close()
+    yield from _restore.stream_file(filename, _typed, key_file, allow_unsealed, public_key_files, order, regions,
+                                    threads, max_host_bytes)
