@@ -119,7 +119,9 @@ date_tag=$(date -u +%Y-%m-%d)
 
 # ---- 3. build against the carried bundle ----------------------------------------
 nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-cfg=(-S "$root" -B "$work" -DCMAKE_BUILD_TYPE=Release -DVRAMSNAP_WERROR=OFF -DVRAMSNAP_BUILD_TESTS=ON
+# Remote sources are off: the GPU check reads local files, and a GPU host
+# need not carry libcurl.
+cfg=(-S "$root" -B "$work" -DCMAKE_BUILD_TYPE=Release -DVRAMSNAP_WERROR=OFF -DVRAMSNAP_BUILD_TESTS=ON -DVRAMSNAP_REMOTE=OFF
      -DCMAKE_CUDA_ARCHITECTURES="$arch")
 command -v ninja >/dev/null && cfg+=(-G Ninja)
 # nvcc need not be on PATH: CMake is told where it is (kernels and toolkit).

@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
     CHECK(vramsnap_region_count(rs) == 2);
     vramsnap_close(rs);
     rs = NULL;
+#ifdef VRAMSNAP_TEST_REMOTE
     ro.auth_file = missing;
     CHECK(vramsnap_open_remote("http://127.0.0.1:1/x.snap", &ro, &rs) != VRAMSNAP_OK);
     CHECK(rs == NULL);
@@ -124,6 +125,12 @@ int main(int argc, char** argv) {
     CHECK(vramsnap_open_remote("http://127.0.0.1:1/x.snap", &ro, &rs) == VRAMSNAP_ERR_IO);
     CHECK(strstr(vramsnap_last_error(), "after 1 tries") != NULL);
     CHECK(rs == NULL);
+#else
+    /* A build without remote sources refuses a URL by name. */
+    CHECK(vramsnap_open_remote("http://127.0.0.1:1/x.snap", &ro, &rs) == VRAMSNAP_ERR_USAGE);
+    CHECK(strstr(vramsnap_last_error(), "without remote sources") != NULL);
+    CHECK(rs == NULL);
+#endif
   }
 
   /* Open and inspect. */
