@@ -36,10 +36,19 @@ Result<std::map<std::string, std::string>> parse_labels(const json& j, const std
   return out;
 }
 
+// A member of obj, else of defaults (the file's region_defaults, which fill
+// in what a region lacks without being copied into it), else null.
+const json* lookup(const json& obj, const char* key, const json* defaults = nullptr) {
+  if (auto it = obj.find(key); it != obj.end()) return &*it;
+  if (defaults)
+    if (auto it = defaults->find(key); it != defaults->end()) return &*it;
+  return nullptr;
+}
+
 Result<uint64_t> get_u64(const json& obj, const char* key, const std::string& where, bool required = true,
                          uint64_t fallback = 0) {
-  auto it = obj.find(key);
-  if (it == obj.end()) {
+  const json* it = lookup(obj, key);
+  if (!it) {
     if (required) return bad(fmt::format("{}: missing \"{}\"", where, key));
     return fallback;
   }
@@ -48,9 +57,10 @@ Result<uint64_t> get_u64(const json& obj, const char* key, const std::string& wh
   return it->get<uint64_t>();
 }
 
-Result<std::string> get_str(const json& obj, const char* key, const std::string& where, bool required = true) {
-  auto it = obj.find(key);
-  if (it == obj.end()) {
+Result<std::string> get_str(const json& obj, const char* key, const std::string& where, bool required = true,
+                            const json* defaults = nullptr) {
+  const json* it = lookup(obj, key, defaults);
+  if (!it) {
     if (required) return bad(fmt::format("{}: missing \"{}\"", where, key));
     return std::string{};
   }
@@ -66,17 +76,17 @@ std::optional<uint64_t> parse_hex_u64(const std::string& s) {
   return v;
 }
 
-Result<RegionMeta> parse_region(const json& j, size_t index) {
+Result<RegionMeta> parse_region(const json& j, const json* defaults, size_t index) {
   std::string where = fmt::format("regions[{}]", index);
   if (!j.is_object()) return bad(where + " is not an object");
   RegionMeta r;
   VRAMSNAP_ASSIGN_OR_RETURN(r.name, get_str(j, "name", where));
-  VRAMSNAP_ASSIGN_OR_RETURN(std::string kind, get_str(j, "kind", where));
+  VRAMSNAP_ASSIGN_OR_RETURN(std::string kind, get_str(j, "kind", where, true, defaults));
   auto k = parse_region_kind(kind);
   if (!k) return bad(fmt::format("{}.kind \"{}\" is not device, host, module or other", where, kind));
   r.kind = *k;
   VRAMSNAP_ASSIGN_OR_RETURN(r.size, get_u64(j, "size", where));
-  VRAMSNAP_ASSIGN_OR_RETURN(r.dtype, get_str(j, "dtype", where, false));
+  VRAMSNAP_ASSIGN_OR_RETURN(r.dtype, get_str(j, "dtype", where, false, defaults));
   if (auto it = j.find("shape"); it != j.end()) {
     if (!it->is_array()) return bad(where + ".shape is not an array");
     if (it->size() > kMaxShapeRank) return bad(fmt::format("{}.shape has rank {} (at most {})", where, it->size(), kMaxShapeRank));
@@ -86,7 +96,7 @@ Result<RegionMeta> parse_region(const json& j, size_t index) {
       r.shape.push_back(d.get<uint64_t>());
     }
   }
-  if (auto it = j.find("device"); it != j.end()) {
+  if (const json* it = lookup(j, "device", defaults)) {
     if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<uint64_t>() > 1023) ||
         it->get<int64_t>() < -1 || it->get<int64_t>() > 1023)
       return bad(where + ".device is not an integer in -1..1023");
@@ -282,13 +292,9 @@ Result<Manifest> parse_manifest(std::string_view text, bool region_defaults) {
     defaults = &*dit;
   }
   for (size_t i = 0; i < rit->size(); ++i) {
-    json& region = (*rit)[i];
-    // A default fills in a member the region lacks; parse_region then checks
-    // it like any other value, naming the region.
-    if (defaults && region.is_object())
-      for (const char* k : {"kind", "dtype", "device"})
-        if (auto d = defaults->find(k); d != defaults->end() && !region.contains(k)) region[k] = *d;
-    VRAMSNAP_ASSIGN_OR_RETURN(auto r, parse_region(region, i));
+    // A default fills in a member the region lacks; parse_region checks it
+    // like any other value, naming the region.
+    VRAMSNAP_ASSIGN_OR_RETURN(auto r, parse_region((*rit)[i], defaults, i));
     m.regions.push_back(std::move(r));
   }
   return m;
@@ -343,7 +349,8 @@ Status validate_region(const RegionMeta& r, std::string* field) {
                   fmt::format("region \"{}\": [va, va + size) is not inside its allocation [{:#x}, {:#x})", r.name,
                               r.alloc->base, *alloc_end));
   }
-  auto st = format::validate_labels(r.labels, fmt::format("region \"{}\"", r.name));
+  // Most regions have no labels: no message context is built for them.
+  auto st = r.labels.empty() ? Status{} : format::validate_labels(r.labels, fmt::format("region \"{}\"", r.name));
   if (!st.ok()) {
     const ErrorKind kind = st.error().kind() == ErrorKind::Limit ? ErrorKind::Limit : ErrorKind::Usage;
     return fail("labels", kind, st.error().message());

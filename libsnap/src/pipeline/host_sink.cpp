@@ -68,6 +68,7 @@ Status HostSink::prepare(unsigned, PhaseTimes& times) {
   HostBudget budget(opt_);
   // The caller's buffers first; every other region gets a slice of one block.
   std::vector<uint64_t> offset(s_.regions.size(), UINT64_MAX);
+  out_.regions.reserve(regions_.size());
   uint64_t block = 0;
   for (size_t r : regions_) {
     const auto& meta = s_.regions[r];
@@ -115,6 +116,21 @@ Status HostSink::place_region(unsigned, size_t r, std::span<const uint8_t> bytes
   PhaseTimer t(clk.copy_ns);
   std::memcpy(base_[r], bytes.data(), bytes.size());
   return {};
+}
+
+// A packed chunk's regions lie in order in the block, each at most 63 bytes
+// after the previous one ends: their pages are faulted in with one call, not
+// one fault per page as each small copy lands (the caller's own buffers are
+// left alone).
+void HostSink::will_place(unsigned, size_t first, size_t last, WorkerClock& clk) {
+  size_t a = first, b = last;
+  while (a <= b && (!fresh_[a] || !base_[a] || own_buffers_)) ++a;
+  while (b > a && (!fresh_[b] || !base_[b])) --b;
+  if (a > b || !fresh_[a] || !base_[a] || own_buffers_) return;
+  const uint8_t* end = base_[b] + s_.regions[b].size;
+  if (end <= base_[a]) return;
+  PhaseTimer t(clk.copy_ns);
+  populate_for_write({base_[a], static_cast<size_t>(end - base_[a])});
 }
 
 Result<std::span<uint8_t>> HostSink::acquire(unsigned, size_t i, WorkerClock& clk) {

@@ -96,6 +96,7 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
       VRAMSNAP_TRY(read_verified(s, i, stored, wk.hasher, clk));
       VRAMSNAP_TRY(decode_chunk(s, i, wk.decoder, stored, dst, clk));
     }
+    sink.will_place(w, c.region, c.region + c.packed_regions - 1, clk);
     for (size_t r = c.region; r < c.region + c.packed_regions; ++r)
       if (selected[r]) VRAMSNAP_TRY(sink.place_region(w, r, dst.subspan(s.packed_offset[r], s.regions[r].size), clk));
     return {};

@@ -47,6 +47,9 @@ class Sink {
   // 5.5) that the engine has read, verified and decoded into its own buffer;
   // acquire and commit are not called for packed chunks.
   virtual Status place_region(unsigned worker, size_t region, std::span<const uint8_t> bytes, WorkerClock& clock) = 0;
+  // Before a packed chunk's place_region calls: regions first .. last (the
+  // selected ones among them) are about to be filled, in order. A hint.
+  virtual void will_place(unsigned /*worker*/, size_t /*first*/, size_t /*last*/, WorkerClock& /*clock*/) {}
   // After the last chunk: wait for copies, load modules, fill in results.
   virtual Status finish(PhaseTimes& times) = 0;
   // Verdicts that arrived after commit (device-side verification); the engine
