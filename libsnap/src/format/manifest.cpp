@@ -247,12 +247,80 @@ std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMe
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+// Converts each element of the top-level "regions" array as soon as the
+// parser has built it, then drops it from the tree: a manifest of 60,000
+// regions never holds 60,000 JSON objects at once (their allocation, first
+// touch and teardown cost more than the parse). The first failure is kept
+// and reported where the whole-tree walk would report it. Only when
+// region_defaults precedes "regions" and neither member repeats are the
+// results the whole-tree walk's; otherwise (a file our writer never makes)
+// the caller parses again without this.
+class RegionStream {
+ public:
+  explicit RegionStream(bool use_defaults) : use_defaults_(use_defaults) {}
+
+  json::parser_callback_t callback() {
+    return [this](int depth, json::parse_event_t ev, json& parsed) { return on_event(depth, ev, parsed); };
+  }
+  bool usable() const { return regions_keys_ <= 1 && defaults_keys_ <= 1 && !defaults_late_; }
+  size_t count() const { return count_; }
+  Result<std::vector<RegionMeta>> take() {
+    if (first_error_) return std::move(*first_error_);
+    return std::move(regions_);
+  }
+
+ private:
+  using Ev = json::parse_event_t;
+  bool on_event(int depth, Ev ev, json& parsed) {
+    if (depth == 1) {
+      if (ev == Ev::key) {
+        key_ = parsed.is_string() ? parsed.get<std::string>() : std::string{};
+        if (key_ == "regions") ++regions_keys_;
+        if (key_ == "region_defaults") defaults_late_ = regions_keys_ > 0, ++defaults_keys_;
+      } else if (ev == Ev::array_start) {
+        in_regions_ = key_ == "regions";
+      } else if (ev == Ev::array_end || ev == Ev::object_start) {
+        in_regions_ = false;
+      }
+      if (key_ == "region_defaults" && (ev == Ev::object_end || ev == Ev::array_end || ev == Ev::value))
+        defaults_ = parsed;
+      return true;
+    }
+    if (depth != 2 || !in_regions_ || !(ev == Ev::object_end || ev == Ev::array_end || ev == Ev::value)) return true;
+    const size_t i = count_++;
+    if (first_error_ || i >= kMaxRegionCount) return false;
+    const json* d = use_defaults_ && defaults_.is_object() ? &defaults_ : nullptr;
+    auto r = parse_region(parsed, d, i);
+    if (!r.ok()) first_error_ = std::move(r).error();
+    else regions_.push_back(std::move(*r));
+    return false;
+  }
+
+  bool use_defaults_;
+  std::string key_;
+  bool in_regions_ = false, defaults_late_ = false;
+  int regions_keys_ = 0, defaults_keys_ = 0;
+  size_t count_ = 0;
+  json defaults_;
+  std::vector<RegionMeta> regions_;
+  std::optional<Error> first_error_;
+};
+
+}  // namespace
+
 Result<Manifest> parse_manifest(std::string_view text, bool region_defaults) {
   if (!json_depth_ok(text)) return bad(fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth));
   // nlohmann::json stops at a NUL byte as if the input ended there, which
   // would accept anything after it. No JSON text contains a raw NUL.
   if (text.find('\0') != std::string_view::npos) return bad("not valid JSON (contains a NUL byte)");
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  std::optional<RegionStream> stream(std::in_place, region_defaults);
+  json j = json::parse(text.begin(), text.end(), stream->callback(), /*allow_exceptions=*/false);
+  if (!j.is_discarded() && !stream->usable()) {
+    stream.reset();
+    j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  }
   if (j.is_discarded()) return bad("not valid JSON");
   if (!j.is_object()) return bad("not a JSON object");
   Manifest m;
@@ -284,13 +352,17 @@ Result<Manifest> parse_manifest(std::string_view text, bool region_defaults) {
     if (s->size() > kMaxLabelBytes || !valid_utf8(*s)) return bad("a metadata string is too long or not UTF-8");
   auto rit = j.find("regions");
   if (rit == j.end() || !rit->is_array()) return bad("missing \"regions\" array");
-  if (rit->size() > kMaxRegionCount) return bad("too many regions");
-  m.regions.reserve(rit->size());
+  if ((stream ? stream->count() : rit->size()) > kMaxRegionCount) return bad("too many regions");
   const json* defaults = nullptr;
   if (auto dit = j.find("region_defaults"); region_defaults && dit != j.end()) {
     if (!dit->is_object()) return bad("region_defaults is not an object");
     defaults = &*dit;
   }
+  if (stream) {
+    VRAMSNAP_ASSIGN_OR_RETURN(m.regions, stream->take());
+    return m;
+  }
+  m.regions.reserve(rit->size());
   for (size_t i = 0; i < rit->size(); ++i) {
     // A default fills in a member the region lacks; parse_region checks it
     // like any other value, naming the region.
