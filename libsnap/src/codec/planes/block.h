@@ -1,7 +1,8 @@
 #pragma once
 // Decoding one Huffman block of the planes codec (formats/snapshot-v1.md
-// 6.4): the per-thread work of the CUDA kernel and the inner loop of the CPU
-// decoder, one __host__ __device__ definition for both. A block is decoded
+// 6.4): the per-thread work of the CUDA kernel and the exact steps that
+// finish every block of the CPU decoder (whose faster steps are in
+// steps.h), one __host__ __device__ definition for both. A block is decoded
 // from a 64-bit window reloaded every five symbols (5 x 11 bits fit in the
 // 57 bits a window at any bit offset holds), with one table lookup per
 // symbol. Reads are bounded by the end of the stored bytes, not the block:
@@ -34,17 +35,6 @@ PLANES_HD PLANES_HOT inline uint64_t peek64(const uint8_t* area, uint64_t limit,
   return w << (pos & 7);
 }
 
-PLANES_HD PLANES_HOT inline void store4(uint8_t* p, uint32_t v) {
-#if !defined(__CUDA_ARCH__)
-  memcpy(p, &v, 4);  // little-endian hosts only (as the shuffle kernels)
-#else
-  p[0] = uint8_t(v);
-  p[1] = uint8_t(v >> 8);
-  p[2] = uint8_t(v >> 16);
-  p[3] = uint8_t(v >> 24);
-#endif
-}
-
 // One block in flight: the next bit to read and where its symbols go.
 struct BlockStream {
   uint64_t pos;    // bit offset into the stream area
@@ -67,73 +57,6 @@ PLANES_HD PLANES_HOT inline void decode_step(const uint16_t* table, const uint8_
     b.pos += len;
   }
   b.left -= n;
-}
-
-// Exactly five symbols from one window, straight-line: the CPU decoder's
-// hot loop keeps four of these chains in flight. Returns the new position.
-PLANES_HD PLANES_HOT inline uint64_t decode5(const uint16_t* table, const uint8_t* area, uint64_t limit, uint64_t pos,
-                                  uint8_t* out, uint32_t stride) {
-  // Spelled out: -O2 does not unroll a five-trip loop, and the loop's
-  // counter and branch cost as much as the lookups.
-  uint64_t w = peek64(area, limit, pos);
-  uint16_t e0 = table[w >> (64 - kMaxCodeLen)];
-  w <<= (e0 >> 8);
-  uint16_t e1 = table[w >> (64 - kMaxCodeLen)];
-  w <<= (e1 >> 8);
-  uint16_t e2 = table[w >> (64 - kMaxCodeLen)];
-  w <<= (e2 >> 8);
-  uint16_t e3 = table[w >> (64 - kMaxCodeLen)];
-  w <<= (e3 >> 8);
-  uint16_t e4 = table[w >> (64 - kMaxCodeLen)];
-  out[0] = uint8_t(e0);
-  out[stride] = uint8_t(e1);
-  out[2 * stride] = uint8_t(e2);
-  out[3 * stride] = uint8_t(e3);
-  out[4 * stride] = uint8_t(e4);
-  return pos + (e0 >> 8) + (e1 >> 8) + (e2 >> 8) + (e3 >> 8) + (e4 >> 8);
-}
-
-// A table of up to three symbols per 11-bit window, derived from the
-// single-symbol table: entry = s0 | s1 << 8 | s2 << 16 | bits << 24 |
-// count << 28, where the `count` symbols' codes together take `bits` <= 11
-// bits of the window. Weight planes average under 3 bits a code, so one
-// lookup yields two or three symbols.
-PLANES_HD inline void build_multi_table(const uint16_t* table, uint32_t* multi) {
-  for (uint32_t idx = 0; idx < kTableSize; ++idx) {
-    uint32_t entry = 0, bits = 0, count = 0;
-    while (count < 3) {
-      // The window's bits after `bits` are known only up to bit 11; a code
-      // that fits in them is exactly what a longer window would decode.
-      const uint16_t e = table[(idx << bits) & (kTableSize - 1)];
-      const uint32_t len = e >> 8;
-      if (bits + len > kMaxCodeLen) break;
-      entry |= uint32_t(e & 0xff) << (8 * count);
-      bits += len;
-      ++count;
-    }
-    multi[idx] = entry | bits << 24 | count << 28;
-  }
-}
-
-// Five lookups of the multi-symbol table from one window (5 x 11 bits fit
-// in 57): 5 to 15 symbols to out. Each lookup stores four bytes, the last
-// one scratch that the next lookup or a later step overwrites, so the
-// caller keeps at least 16 bytes of this block's output ahead of out.
-PLANES_HD PLANES_HOT inline uint64_t decode_multi5(const uint32_t* multi, const uint8_t* area, uint64_t limit, uint64_t pos,
-                                        uint8_t*& out) {
-  uint64_t w = peek64(area, limit, pos);
-  unsigned used = 0;
-#define PLANES_MULTI_STEP                                  \
-  {                                                        \
-    const uint32_t e = multi[w >> (64 - kMaxCodeLen)];     \
-    store4(out, e);                                        \
-    out += e >> 28;                                        \
-    w <<= (e >> 24) & 15;                                  \
-    used += (e >> 24) & 15;                                \
-  }
-  PLANES_MULTI_STEP PLANES_MULTI_STEP PLANES_MULTI_STEP PLANES_MULTI_STEP PLANES_MULTI_STEP
-#undef PLANES_MULTI_STEP
-  return pos + used;
 }
 
 // Check 6 of section 6.4 once a block's symbols are decoded: its codes ended

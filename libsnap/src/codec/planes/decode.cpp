@@ -1,21 +1,21 @@
 // The planes decoder on the host: checks the layout, code tables and block
-// ends of every plane, then decodes Huffman planes into scratch planes four
-// blocks at a time (independent streams, so one core overlaps their table
-// lookups instead of waiting on one chain), and interleaves the planes into
-// the chunk with the shuffle kernels. Raw planes are read where they lie.
+// ends of every plane, then decodes Huffman planes into scratch planes,
+// several blocks of a table group at a time with the fast steps of steps.h
+// (independent streams, so one core overlaps their table lookups instead of
+// waiting on one chain), and interleaves the planes into the chunk with the
+// shuffle kernels. Raw planes are read where they lie.
 #include "codec/planes/decode.h"
 
 #include <cstring>
 #include <string>
 
 #include "codec/codec.h"
-#include "codec/planes/block.h"
+#include "codec/planes/steps.h"
 
 namespace vramsnap::codec::planes {
 namespace {
 
-constexpr unsigned kLanes = 4;  // blocks decoded together per thread
-constexpr size_t kSlack = 16;   // scratch bytes past a plane that multi-symbol steps may touch
+constexpr size_t kSlack = kAhead;  // scratch bytes past a plane that multi-symbol steps may touch
 
 Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
   std::string msg = std::string("planes chunk: ") + fault_text(f);
@@ -25,27 +25,62 @@ Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
   return format_error(std::move(msg));
 }
 
-// Every block of one Huffman plane into out[0, m + 16); tables and ends
-// already checked. The four lanes are blocks of one table group. The
-// multi-symbol steps write up to 16 bytes ahead of a lane's position, so
-// they run while every lane has more than that left in its own block; each
-// lane then finishes with single-symbol steps.
-static_assert(kBlocksPerTable % kLanes == 0, "four lanes share a code table");
-Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t k,
-                    uint32_t m, uint8_t* out, unsigned plane) {
+// The fast steps of one group of kWide blocks (all of one table group),
+// built twice: for BMI2 (shifts by any register, one-instruction trailing
+// zero count), chosen at run time where the CPU has it, and for any x86-64.
+struct Tables {
   uint16_t table[kTableSize];
+  uint16_t swapped[kTableSize];
   uint32_t multi[kTableSize];
-  constexpr uint32_t kAhead = 16;
-  for (uint32_t j0 = 0; j0 < k; j0 += kLanes) {
+  Plan plan;
+};
+
+PLANES_HOT inline void fast_steps(const Tables& t, const uint8_t* area, uint64_t limit, BlockStream* s,
+                                  uint8_t* const* stop, unsigned lanes) {
+  if (t.plan.multi) {
+    for (unsigned l = 0; l + kLanes <= lanes; l += kLanes) multi_steps(t.multi, area, limit, s + l, stop + l);
+    return;
+  }
+  // Lock step needs eight full blocks: the last block of a plane may be short.
+  if (lanes < kWide || s[kWide - 1].left != kBlockSymbols) return;
+  switch (t.plan.per) {
+    case 8: single_steps<8>(t.table, t.swapped, area, limit, s); break;
+    case 7: single_steps<7>(t.table, t.swapped, area, limit, s); break;
+    case 6: single_steps<6>(t.table, t.swapped, area, limit, s); break;
+    default: single_steps<5>(t.table, t.swapped, area, limit, s); break;
+  }
+}
+
+__attribute__((target("bmi,bmi2"))) void fast_steps_bmi2(const Tables& t, const uint8_t* area, uint64_t limit,
+                                                          BlockStream* s, uint8_t* const* stop, unsigned lanes) {
+  fast_steps(t, area, limit, s, stop, lanes);
+}
+
+void fast_steps_x86_64(const Tables& t, const uint8_t* area, uint64_t limit, BlockStream* s, uint8_t* const* stop,
+                       unsigned lanes) {
+  fast_steps(t, area, limit, s, stop, lanes);
+}
+
+// Every block of one Huffman plane into out[0, m + kSlack); tables and
+// ends already checked. The fast steps take each group of blocks as far as
+// they go; the exact steps finish each block and check where it ended.
+Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t k,
+                    uint32_t m, uint8_t* out, unsigned plane, Tables& t) {
+  static const bool bmi2 = __builtin_cpu_supports("bmi2");
+  for (uint32_t j0 = 0; j0 < k; j0 += kWide) {
     if (j0 % kBlocksPerTable == 0) {
-      if (Fault f = build_table(lengths + size_t(j0 / kBlocksPerTable) * kLengthsSize, table); f != Fault::None)
-        return fault(f, plane);
-      build_multi_table(table, multi);
+      const uint8_t* len = lengths + size_t(j0 / kBlocksPerTable) * kLengthsSize;
+      if (Fault f = build_table(len, t.table); f != Fault::None) return fault(f, plane);
+      t.plan = plan_for(len);
+      if (t.plan.multi)
+        build_multi_table(t.table, t.multi);
+      else
+        swap_table(t.table, t.swapped);
     }
-    const unsigned lanes = k - j0 < kLanes ? k - j0 : kLanes;
-    BlockStream s[kLanes];
-    uint32_t end[kLanes];
-    uint8_t* stop[kLanes];  // where each lane's block output ends
+    const unsigned lanes = k - j0 < kWide ? k - j0 : kWide;
+    BlockStream s[kWide];
+    uint32_t end[kWide];
+    uint8_t* stop[kWide];  // where each lane's block output ends
     for (unsigned l = 0; l < lanes; ++l) {
       const uint32_t j = j0 + l;
       const uint32_t begin = j ? load_u32(ends + 4 * (j - 1)) : 0;
@@ -54,23 +89,12 @@ Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit,
       s[l] = {uint64_t(begin) * 8, out + first, m - first < kBlockSymbols ? m - first : kBlockSymbols};
       stop[l] = s[l].out + s[l].left;
     }
-    if (lanes == kLanes) {
-      // Four chains held in registers, so one core overlaps their lookups.
-      uint64_t p0 = s[0].pos, p1 = s[1].pos, p2 = s[2].pos, p3 = s[3].pos;
-      uint8_t *o0 = s[0].out, *o1 = s[1].out, *o2 = s[2].out, *o3 = s[3].out;
-      while (stop[0] - o0 > kAhead && stop[1] - o1 > kAhead && stop[2] - o2 > kAhead && stop[3] - o3 > kAhead) {
-        p0 = decode_multi5(multi, area, limit, p0, o0);
-        p1 = decode_multi5(multi, area, limit, p1, o1);
-        p2 = decode_multi5(multi, area, limit, p2, o2);
-        p3 = decode_multi5(multi, area, limit, p3, o3);
-      }
-      s[0].pos = p0, s[1].pos = p1, s[2].pos = p2, s[3].pos = p3;
-      s[0].out = o0, s[1].out = o1, s[2].out = o2, s[3].out = o3;
-    }
+    if (bmi2)
+      fast_steps_bmi2(t, area, limit, s, stop, lanes);
+    else
+      fast_steps_x86_64(t, area, limit, s, stop, lanes);
     for (unsigned l = 0; l < lanes; ++l) {
-      while (stop[l] - s[l].out > kAhead) s[l].pos = decode_multi5(multi, area, limit, s[l].pos, s[l].out);
-      s[l].left = uint32_t(stop[l] - s[l].out);
-      while (s[l].left) decode_step(table, area, limit, 1, s[l]);
+      while (s[l].left) decode_step(t.table, area, limit, 1, s[l]);
       if (Fault f = finish_block(area, end[l], s[l].pos); f != Fault::None) return fault(f, plane, j0 + l);
     }
   }
@@ -101,7 +125,6 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
   const uint32_t m = lay.elements;
 
   // Checks 4 and 5 for every plane before the first write.
-  uint16_t table[kTableSize];
   size_t scratch = 0;
   for (unsigned p = 0; p < e; ++p) {
     const Plane& pl = lay.planes[p];
@@ -109,7 +132,7 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
     scratch += m + kSlack;
     if (pl.mode != kModeHuffman) continue;
     for (uint32_t t = 0; t < pl.tables; ++t)
-      if (Fault f = build_table(s + pl.offset + size_t(t) * kLengthsSize, table); f != Fault::None) return fault(f, p);
+      if (Fault f = check_lengths(s + pl.offset + size_t(t) * kLengthsSize); f != Fault::None) return fault(f, p);
     const uint8_t* ends = s + pl.ends_offset;
     uint32_t begin, end;
     for (uint32_t j = 0; j < pl.blocks; ++j)
@@ -121,6 +144,7 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
   uint8_t* buf = ws.planes.reserve(scratch);
   if (!buf) return out_of_memory(scratch);
   const uint8_t* src[kMaxPlanes];
+  Tables tables;  // 16 KiB, rebuilt per table group
   for (unsigned p = 0; p < e; ++p) {
     const Plane& pl = lay.planes[p];
     if (pl.mode == kModeRaw) {
@@ -137,7 +161,7 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
     // The stream area's readable limit is the end of the stored bytes.
     const uint8_t* area = s + pl.stream_offset;
     VRAMSNAP_TRY(decode_plane(s + pl.offset, area, stored.size() - pl.stream_offset, s + pl.ends_offset, pl.blocks, m,
-                              out, p));
+                              out, p, tables));
   }
   join_planes(src, dst.data(), m, e);
   if (lay.tail_size) std::memcpy(dst.data() + size_t(m) * e, s + lay.tail_offset, lay.tail_size);

@@ -128,30 +128,41 @@ PLANES_HD inline Fault parse_layout(const uint8_t* s, uint64_t stored_size, uint
 }
 
 // Check 4: the 128 bytes of code lengths form a complete canonical code of
-// at most 11 bits. Builds the decode table: entry = symbol | length << 8,
-// for every 11-bit window whose first `length` bits are the symbol's code.
-PLANES_HD inline Fault build_table(const uint8_t* lengths, uint16_t* table) {
-  uint32_t count[kMaxCodeLen + 1] = {};
-  for (unsigned s = 0; s < 256; ++s) {
-    const unsigned len = (lengths[s >> 1] >> ((s & 1) * 4)) & 15;
-    if (len > kMaxCodeLen) return Fault::CodeLengths;
-    ++count[len];
+// at most 11 bits (the Kraft sum of their codes fills the 11-bit table
+// exactly, and at least two symbols have codes).
+PLANES_HD inline Fault check_lengths(const uint8_t* lengths) {
+  uint32_t kraft = 0, unused = 0;
+  for (unsigned i = 0; i < kLengthsSize; ++i) {
+    const unsigned lo = lengths[i] & 15, hi = lengths[i] >> 4;
+    if (lo > kMaxCodeLen || hi > kMaxCodeLen) return Fault::CodeLengths;
+    kraft += (lo ? kTableSize >> lo : 0) + (hi ? kTableSize >> hi : 0);
+    unused += (lo == 0) + (hi == 0);
   }
-  uint32_t kraft = 0;
-  for (unsigned len = 1; len <= kMaxCodeLen; ++len) kraft += count[len] << (kMaxCodeLen - len);
-  if (kraft != kTableSize || count[0] > 254) return Fault::CodeLengths;
+  if (kraft != kTableSize || unused > 254) return Fault::CodeLengths;
+  return Fault::None;
+}
+
+// Check 4 and the decode table: entry = symbol | length << 8, for every
+// 11-bit window whose first `length` bits are the symbol's code.
+PLANES_HD inline Fault build_table(const uint8_t* lengths, uint16_t* table) {
+  if (Fault f = check_lengths(lengths); f != Fault::None) return f;
+  uint32_t count[kMaxCodeLen + 1] = {};
+  for (unsigned s = 0; s < 256; ++s) ++count[(lengths[s >> 1] >> ((s & 1) * 4)) & 15];
   // Canonical order: by length, then symbol; codes count up from zero, so a
   // code of length L owns table entries [code << (11-L), (code+1) << (11-L)).
-  uint32_t next = 0;  // the next free table entry
-  for (unsigned len = 1; len <= kMaxCodeLen; ++len) {
-    if (!count[len]) continue;
+  // start[L] is the first entry of the codes of length L.
+  uint32_t start[kMaxCodeLen + 1] = {};
+  for (unsigned len = 1, at = 0; len <= kMaxCodeLen; ++len) {
+    start[len] = at;
+    at += count[len] << (kMaxCodeLen - len);
+  }
+  for (unsigned s = 0; s < 256; ++s) {
+    const unsigned len = (lengths[s >> 1] >> ((s & 1) * 4)) & 15;
+    if (!len) continue;
     const uint32_t span = 1u << (kMaxCodeLen - len);
-    for (unsigned s = 0; s < 256; ++s) {
-      if (((lengths[s >> 1] >> ((s & 1) * 4)) & 15) != len) continue;
-      const uint16_t entry = uint16_t(s | len << 8);
-      for (uint32_t i = 0; i < span; ++i) table[next + i] = entry;
-      next += span;
-    }
+    const uint16_t entry = uint16_t(s | len << 8);
+    for (uint32_t i = 0; i < span; ++i) table[start[len] + i] = entry;
+    start[len] += span;
   }
   return Fault::None;
 }

@@ -1,0 +1,163 @@
+#pragma once
+// The CPU decoder's fast steps for Huffman blocks (formats/snapshot-v1.md
+// 6.4), host only: several blocks of one table group decoded together so a
+// core overlaps their table lookups. Short codes (bf16 exponents, ~3 bits)
+// go through a table of up to three symbols per lookup; longer ones (f16
+// planes, 5-9 bits) through the single-symbol table, eight blocks in lock
+// step. Each step only moves a block's bit position and output forward;
+// the exact steps of block.h finish every block and check where it ended,
+// so a hostile block is refused the same way whichever steps ran.
+//
+// Both step kinds read a marked window: the stream's 64 bits from the
+// block's byte with the lowest bit set, shifted to its bit, so 63 - (pos & 7)
+// >= 56 bits of codes lie above the marker. After lookups that used u bits
+// the marker sits at bit (pos & 7) + u, and its position gives the new
+// offset without summing code lengths; a window whose codes ran past the
+// marker shifted it out (the window is zero).
+#include <stdint.h>
+#include <string.h>
+
+#include "codec/planes/block.h"
+
+namespace vramsnap::codec::planes {
+
+inline constexpr unsigned kLanes = 4;     // blocks in flight with multi-symbol steps
+inline constexpr unsigned kWide = 8;      // blocks in lock step with single-symbol steps
+inline constexpr uint32_t kAhead = 16;    // bytes past its position a multi-symbol step may write
+inline constexpr double kMultiBelow = 5;  // mean code length (bits) up to which the multi table pays
+static_assert(kBlocksPerTable % kWide == 0 && kWide % kLanes == 0, "lanes share a code table");
+
+PLANES_HOT inline uint64_t marked_window(const uint8_t* area, uint64_t limit, uint64_t pos) {
+  const uint64_t byte = pos >> 3;
+  uint64_t w = 0;
+  if (__builtin_expect(byte + 8 <= limit, 1)) {
+    memcpy(&w, area + byte, 8);
+    w = __builtin_bswap64(w);
+  } else {
+    for (unsigned i = 0; i < 8; ++i) w = w << 8 | (byte + i < limit ? area[byte + i] : 0);
+  }
+  return (w | 1) << (pos & 7);
+}
+
+// The new bit position once a marked window read at `pos` is spent.
+PLANES_HOT inline uint64_t marked_pos(uint64_t pos, uint64_t w) { return (pos & ~uint64_t(7)) + __builtin_ctzll(w); }
+
+// How a table group's blocks are decoded, from its code lengths alone.
+struct Plan {
+  bool multi;    // multi-symbol table: two or more symbols per lookup
+  unsigned per;  // single-symbol steps: symbols per window, 5 to 8
+};
+
+inline Plan plan_for(const uint8_t* lengths) {
+  // Mean code length under the code's own probabilities (2^-len), in
+  // 1/2048 bits.
+  uint32_t mean = 0;
+  for (unsigned s = 0; s < 256; ++s) {
+    const unsigned len = (lengths[s >> 1] >> ((s & 1) * 4)) & 15;
+    if (len) mean += len << (kMaxCodeLen - len);
+  }
+  Plan p;
+  p.multi = mean <= kMultiBelow * kTableSize;
+  // As many symbols as the 56-63 bits of a window usually hold (the rare
+  // step that runs past them is redone exactly).
+  const unsigned per = unsigned(58.0 * kTableSize / (mean + kTableSize / 2));
+  p.per = per < 5 ? 5 : per > 8 ? 8 : per;
+  return p;
+}
+
+// The single-symbol table with each entry's halves swapped: the length in
+// the low byte, which a shift masks to six bits itself, the symbol above.
+inline void swap_table(const uint16_t* table, uint16_t* swapped) {
+  for (uint32_t i = 0; i < kTableSize; ++i) swapped[i] = uint16_t(table[i] >> 8 | table[i] << 8);
+}
+
+// Eight full blocks, N symbols a window each, in lock step: every lane has
+// written as many symbols as the others, so one pointer addresses all
+// eight outputs (4096 bytes apart) and eight chains fit the registers.
+template <unsigned N>
+PLANES_HOT inline void single_steps(const uint16_t* table, const uint16_t* swapped, const uint8_t* area,
+                                    uint64_t limit, BlockStream* s) {
+  uint64_t p[kWide];
+#pragma GCC unroll 8
+  for (unsigned l = 0; l < kWide; ++l) p[l] = s[l].pos;
+  uint8_t* o = s[0].out;
+  uint8_t* const last = o + kBlockSymbols - N;
+  for (; o <= last; o += N) {
+#pragma GCC unroll 8
+    for (unsigned l = 0; l < kWide; ++l) {
+      uint64_t w = marked_window(area, limit, p[l]);
+#pragma GCC unroll 8
+      for (unsigned i = 0; i < N; ++i) {
+        const uint32_t e = swapped[w >> (64 - kMaxCodeLen)];
+        o[l * kBlockSymbols + i] = uint8_t(e >> 8);
+        w <<= (e & 63);
+      }
+      if (__builtin_expect(w != 0, 1)) {
+        p[l] = marked_pos(p[l], w);
+      } else {
+        BlockStream b{p[l], o + l * kBlockSymbols, N};
+        while (b.left) decode_step(table, area, limit, 1, b);
+        p[l] = b.pos;
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (unsigned l = 0; l < kWide; ++l) s[l] = {p[l], o + l * kBlockSymbols, uint32_t(last + N - o)};
+}
+
+// A table of up to three symbols per 11-bit window, derived from the
+// single-symbol one: entry = s0 | s1 << 8 | s2 << 16 | (bits | count << 6)
+// << 24, the `count` symbols' codes together taking `bits` <= 11 bits of
+// the window (a shift by the top byte masks `count` off by itself).
+inline void build_multi_table(const uint16_t* table, uint32_t* multi) {
+  for (uint32_t idx = 0; idx < kTableSize; ++idx) {
+    uint32_t entry = 0, bits = 0, count = 0;
+    while (count < 3) {
+      // The window's bits after `bits` are known only up to bit 11; a code
+      // that fits in them is exactly what a longer window would decode.
+      const uint16_t e = table[(idx << bits) & (kTableSize - 1)];
+      const uint32_t len = e >> 8;
+      if (bits + len > kMaxCodeLen) break;
+      entry |= uint32_t(e & 0xff) << (8 * count);
+      bits += len;
+      ++count;
+    }
+    multi[idx] = entry | (bits | count << 6) << 24;
+  }
+}
+
+// Five lookups from one window (5 x 11 bits never reach the marker): 5 to
+// 15 symbols. Each lookup stores four bytes, the last one scratch that a
+// later store overwrites, so the caller keeps kAhead bytes of the block
+// ahead of out.
+PLANES_HOT inline uint64_t multi_step(const uint32_t* multi, const uint8_t* area, uint64_t limit, uint64_t pos,
+                                      uint8_t*& out) {
+  uint64_t w = marked_window(area, limit, pos);
+#pragma GCC unroll 5
+  for (unsigned i = 0; i < 5; ++i) {
+    const uint32_t e = multi[w >> (64 - kMaxCodeLen)];
+    memcpy(out, &e, 4);  // little-endian hosts only (as the shuffle kernels)
+    out += e >> 30;
+    w <<= (e >> 24) & 63;
+  }
+  return marked_pos(pos, w);
+}
+
+// Four blocks of multi-symbol steps while each has more than kAhead bytes
+// left; `stop` is where each block's output ends.
+PLANES_HOT inline void multi_steps(const uint32_t* multi, const uint8_t* area, uint64_t limit, BlockStream* s,
+                                   uint8_t* const* stop) {
+  uint64_t p0 = s[0].pos, p1 = s[1].pos, p2 = s[2].pos, p3 = s[3].pos;
+  uint8_t *o0 = s[0].out, *o1 = s[1].out, *o2 = s[2].out, *o3 = s[3].out;
+  while (stop[0] - o0 > kAhead && stop[1] - o1 > kAhead && stop[2] - o2 > kAhead && stop[3] - o3 > kAhead) {
+    p0 = multi_step(multi, area, limit, p0, o0);
+    p1 = multi_step(multi, area, limit, p1, o1);
+    p2 = multi_step(multi, area, limit, p2, o2);
+    p3 = multi_step(multi, area, limit, p3, o3);
+  }
+  s[0].pos = p0, s[1].pos = p1, s[2].pos = p2, s[3].pos = p3;
+  s[0].out = o0, s[1].out = o1, s[2].out = o2, s[3].out = o3;
+  for (unsigned l = 0; l < kLanes; ++l) s[l].left = uint32_t(stop[l] - s[l].out);
+}
+
+}  // namespace vramsnap::codec::planes
