@@ -94,8 +94,9 @@ Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit,
     else
       fast_steps_x86_64(t, area, limit, s, stop, lanes);
     for (unsigned l = 0; l < lanes; ++l) {
-      while (s[l].left) decode_step(t.table, area, limit, 1, s[l]);
-      if (Fault f = finish_block(area, end[l], s[l].pos); f != Fault::None) return fault(f, plane, j0 + l);
+      BlockStream b = s[l];  // a local: the byte stores cannot alias it
+      while (b.left) decode_step(t.table, area, limit, 1, b);
+      if (Fault f = finish_block(area, end[l], b.pos); f != Fault::None) return fault(f, plane, j0 + l);
     }
   }
   return {};

@@ -110,19 +110,19 @@ PLANES_HOT inline void single_steps(const uint16_t* table, const uint16_t* swapp
 // << 24, the `count` symbols' codes together taking `bits` <= 11 bits of
 // the window (a shift by the top byte masks `count` off by itself).
 inline void build_multi_table(const uint16_t* table, uint32_t* multi) {
+  // Branch-free: whether a second and third code fit is data, and branches
+  // on it would mispredict about once an entry. The window's bits after the
+  // first codes are known only up to bit 11; a code that fits in them is
+  // exactly what a longer window would decode.
   for (uint32_t idx = 0; idx < kTableSize; ++idx) {
-    uint32_t entry = 0, bits = 0, count = 0;
-    while (count < 3) {
-      // The window's bits after `bits` are known only up to bit 11; a code
-      // that fits in them is exactly what a longer window would decode.
-      const uint16_t e = table[(idx << bits) & (kTableSize - 1)];
-      const uint32_t len = e >> 8;
-      if (bits + len > kMaxCodeLen) break;
-      entry |= uint32_t(e & 0xff) << (8 * count);
-      bits += len;
-      ++count;
-    }
-    multi[idx] = entry | (bits | count << 6) << 24;
+    const uint32_t e0 = table[idx], l0 = e0 >> 8;
+    const uint32_t e1 = table[(idx << l0) & (kTableSize - 1)], l1 = e1 >> 8;
+    const uint32_t e2 = table[(idx << (l0 + l1)) & (kTableSize - 1)], l2 = e2 >> 8;
+    const uint32_t ok1 = l0 + l1 <= kMaxCodeLen;
+    const uint32_t ok2 = ok1 & (l0 + l1 + l2 <= kMaxCodeLen);
+    const uint32_t bits = l0 + (l1 & -ok1) + (l2 & -ok2);
+    const uint32_t syms = (e0 & 0xff) | ((e1 & 0xff) << 8 & -ok1) | ((e2 & 0xff) << 16 & -ok2);
+    multi[idx] = syms | (bits | (1 + ok1 + ok2) << 6) << 24;
   }
 }
 
@@ -144,7 +144,7 @@ PLANES_HOT inline uint64_t multi_step(const uint32_t* multi, const uint8_t* area
 }
 
 // Four blocks of multi-symbol steps while each has more than kAhead bytes
-// left; `stop` is where each block's output ends.
+// left (then each alone); `stop` is where each block's output ends.
 PLANES_HOT inline void multi_steps(const uint32_t* multi, const uint8_t* area, uint64_t limit, BlockStream* s,
                                    uint8_t* const* stop) {
   uint64_t p0 = s[0].pos, p1 = s[1].pos, p2 = s[2].pos, p3 = s[3].pos;
@@ -157,7 +157,13 @@ PLANES_HOT inline void multi_steps(const uint32_t* multi, const uint8_t* area, u
   }
   s[0].pos = p0, s[1].pos = p1, s[2].pos = p2, s[3].pos = p3;
   s[0].out = o0, s[1].out = o1, s[2].out = o2, s[3].out = o3;
-  for (unsigned l = 0; l < kLanes; ++l) s[l].left = uint32_t(stop[l] - s[l].out);
+  // Lanes drift apart by tens of symbols: the others go on alone.
+  for (unsigned l = 0; l < kLanes; ++l) {
+    uint64_t p = s[l].pos;
+    uint8_t* o = s[l].out;
+    while (stop[l] - o > kAhead) p = multi_step(multi, area, limit, p, o);
+    s[l] = {p, o, uint32_t(stop[l] - o)};
+  }
 }
 
 }  // namespace vramsnap::codec::planes
