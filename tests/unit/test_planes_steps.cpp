@@ -97,7 +97,7 @@ void check_single(const Stream& st) {
 void check_multi(const Stream& st) {
   check_agree(st, [](const uint16_t* table, const uint8_t* area, uint64_t limit, planes::BlockStream* s,
                      uint8_t** stop) {
-    auto multi = std::make_unique<uint32_t[]>(planes::kTableSize);
+    auto multi = std::make_unique<uint32_t[]>(planes::kMultiWords);
     planes::build_multi_table(table, multi.get());
     for (unsigned l = 0; l < kBlocks; l += planes::kLanes) planes::multi_steps(multi.get(), area, limit, s + l, stop + l);
   });

@@ -31,7 +31,7 @@ Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
 struct Tables {
   uint16_t table[kTableSize];
   uint16_t swapped[kTableSize];
-  uint32_t multi[kTableSize];
+  uint32_t multi[kMultiWords];
   Plan plan;
 };
 

@@ -108,7 +108,10 @@ PLANES_HOT inline void single_steps(const uint16_t* table, const uint16_t* swapp
 // A table of up to three symbols per 11-bit window, derived from the
 // single-symbol one: entry = s0 | s1 << 8 | s2 << 16 | (bits | count << 6)
 // << 24, the `count` symbols' codes together taking `bits` <= 11 bits of
-// the window (a shift by the top byte masks `count` off by itself).
+// the window. The `bits` of every entry follow the entries as bytes
+// (kMultiWords in all): a step's shift then waits on one load, not a load
+// and a shift.
+inline constexpr uint32_t kMultiWords = kTableSize + kTableSize / 4;
 inline void build_multi_table(const uint16_t* table, uint32_t* multi) {
   // Branch-free: whether a second and third code fit is data, and branches
   // on it would mispredict about once an entry. The window's bits after the
@@ -123,6 +126,7 @@ inline void build_multi_table(const uint16_t* table, uint32_t* multi) {
     const uint32_t bits = l0 + (l1 & -ok1) + (l2 & -ok2);
     const uint32_t syms = (e0 & 0xff) | ((e1 & 0xff) << 8 & -ok1) | ((e2 & 0xff) << 16 & -ok2);
     multi[idx] = syms | (bits | (1 + ok1 + ok2) << 6) << 24;
+    reinterpret_cast<uint8_t*>(multi + kTableSize)[idx] = uint8_t(bits);
   }
 }
 
@@ -132,13 +136,15 @@ inline void build_multi_table(const uint16_t* table, uint32_t* multi) {
 // ahead of out.
 PLANES_HOT inline uint64_t multi_step(const uint32_t* multi, const uint8_t* area, uint64_t limit, uint64_t pos,
                                       uint8_t*& out) {
+  const uint8_t* shift = reinterpret_cast<const uint8_t*>(multi + kTableSize);
   uint64_t w = marked_window(area, limit, pos);
 #pragma GCC unroll 5
   for (unsigned i = 0; i < 5; ++i) {
-    const uint32_t e = multi[w >> (64 - kMaxCodeLen)];
+    const uint64_t idx = w >> (64 - kMaxCodeLen);
+    const uint32_t e = multi[idx];
     memcpy(out, &e, 4);  // little-endian hosts only (as the shuffle kernels)
     out += e >> 30;
-    w <<= (e >> 24) & 63;
+    w <<= shift[idx];
   }
   return marked_pos(pos, w);
 }
