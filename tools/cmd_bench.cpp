@@ -295,6 +295,8 @@ int run(Opts o) {
         CodecTiming& run = codec_runs[i];
         run.encode_seconds = std::min(run.encode_seconds, t->encode_seconds);
         run.decode_seconds.insert(run.decode_seconds.end(), t->decode_seconds.begin(), t->decode_seconds.end());
+        run.decode_cpu_seconds.insert(run.decode_cpu_seconds.end(), t->decode_cpu_seconds.begin(),
+                                      t->decode_cpu_seconds.end());
       }
       ++i;
     }
@@ -404,11 +406,14 @@ int run(Opts o) {
   // faster on one core and stores <= 1.02x).
   const CodecTiming& shuffle_run = codec_runs[1];
   const double shuffle_dec = gbps(shuffle_run.raw_bytes, bench::percentiles(shuffle_run.decode_seconds).p50);
+  const double shuffle_cpu = gbps(shuffle_run.raw_bytes, bench::percentiles(shuffle_run.decode_cpu_seconds).p50);
   Json codecs = Json::array();
   for (size_t k = 0; k < codec_runs.size(); ++k) {
     const auto& t = codec_runs[k];
     const auto dp = bench::percentiles(t.decode_seconds);
     const double dec = gbps(t.raw_bytes, dp.p50);
+    const auto cp = bench::percentiles(t.decode_cpu_seconds);
+    const double cpu = gbps(t.raw_bytes, cp.p50);
     Json stored_as = Json::object();
     for (Codec c : known_codecs())
       if (t.chunks_by_codec[static_cast<size_t>(c)]) stored_as[to_string(c)] = t.chunks_by_codec[static_cast<size_t>(c)];
@@ -418,6 +423,8 @@ int run(Opts o) {
                       {"encode_gb_per_s_1t", gbps(t.raw_bytes, t.encode_seconds)},
                       {"decode_seconds_1t", pct_json(dp)}, {"decode_gb_per_s_1t", dec},
                       {"decode_vs_shuffle", ratio(dec, shuffle_dec)},
+                      {"decode_cpu_seconds_1t", pct_json(cp)}, {"decode_cpu_gb_per_s_1t", cpu},
+                      {"decode_cpu_vs_shuffle", ratio(cpu, shuffle_cpu)},
                       {"device_decode_gb_per_s", nullptr}, {"cuda_restore", nullptr}});
     if (!codec_restores[k]) continue;
     const auto& cm = *codec_restores[k];
@@ -525,14 +532,15 @@ int run(Opts o) {
       fmt::print("\n");
     }
     Table ct({fmt::format("codec ({} sample, {})", human_bytes(shuffle_run.raw_bytes), sample_dtype), "stored",
-              "vs shuffle", "encode GB/s", "decode GB/s 1t", "vs shuffle", "GPU restore: device-dec GB/s",
-              "host-dec GB/s"},
-             {false, true, true, true, true, true, true, true});
+              "vs shuffle", "encode GB/s", "decode GB/s 1t", "vs shuffle", "CPU-time vs shuffle",
+              "GPU restore: device-dec GB/s", "host-dec GB/s"},
+             {false, true, true, true, true, true, true, true, true});
     for (const auto& c : j["codecs"]) {
       auto x = [](const Json& v) { return v.is_null() ? std::string("-") : fmt::format("{:.3f}x", v.get<double>()); };
       ct.add({c["codec"].get<std::string>(), human_bytes(c["stored_bytes"].get<uint64_t>()), x(c["stored_vs_shuffle"]),
               fmt::format("{:.3f}", c["encode_gb_per_s_1t"].get<double>()),
               fmt::format("{:.3f}", c["decode_gb_per_s_1t"].get<double>()), x(c["decode_vs_shuffle"]),
+              x(c["decode_cpu_vs_shuffle"]),
               c["cuda_restore"].is_null() ? "-" : fmt::format("{:.3f}", c["cuda_restore"]["device_gb_per_s"].get<double>()),
               c["cuda_restore"].is_null() ? "-" : fmt::format("{:.3f}", c["cuda_restore"]["host_gb_per_s"].get<double>())});
     }

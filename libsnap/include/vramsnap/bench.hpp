@@ -43,6 +43,8 @@ struct CodecTiming {
   std::vector<uint64_t> chunks_by_codec; // indexed by codec id (fallbacks show here)
   double encode_seconds = 0;            // one pass
   std::vector<double> decode_seconds;   // one per timed pass over every chunk
+  std::vector<double> decode_cpu_seconds;  // the same passes in the thread's CPU time (what a busy machine's
+                                           // other processes do not add)
 };
 
 // Encodes `sample` in chunks of `chunk_size` with `choice` as capture would

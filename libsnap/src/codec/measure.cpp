@@ -1,6 +1,8 @@
 // measure_codec (vramsnap/bench.hpp): a codec's stored size and one core's
 // encode and decode speed over a sample, for `bench`'s codec comparison.
 // It runs the writer's encoder and the reader's decoder, chunk by chunk.
+#include <time.h>
+
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -14,6 +16,12 @@ namespace {
 
 double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
 }  // namespace
@@ -52,12 +60,16 @@ Result<CodecTiming> measure_codec(std::span<const uint8_t> sample, CodecChoice c
   codec::ChunkDecoder dec;
   for (unsigned i = 0; i <= iterations; ++i) {
     const auto t1 = std::chrono::steady_clock::now();
+    const double c1 = thread_cpu_seconds();
     for (const auto& c : chunks) {
       VRAMSNAP_TRY(dec.decode(c.codec, c.elem, c.stored, {out.get(), c.raw.size()}));
       if (i == 0 && std::memcmp(out.get(), c.raw.data(), c.raw.size()) != 0)
         return Error(ErrorKind::Format, "measure_codec: a chunk did not decode to its bytes (library bug)");
     }
-    if (i > 0) t.decode_seconds.push_back(since(t1));  // pass 0 is the warm-up
+    if (i > 0) {  // pass 0 is the warm-up
+      t.decode_seconds.push_back(since(t1));
+      t.decode_cpu_seconds.push_back(thread_cpu_seconds() - c1);
+    }
   }
   return t;
 }
