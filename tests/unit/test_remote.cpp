@@ -14,6 +14,7 @@
 #include "remote/http_source.h"
 #include "remote/location.h"
 #include "remote/oci.h"
+#include "remote/pinned_source.h"
 #include "remote/retry.h"
 
 using namespace vramsnap;
@@ -195,7 +196,8 @@ TEST_CASE("retry policy: which statuses, how long, how often") {
 
 TEST_CASE("OCI manifests: the snapshot layer, indexes, hostile shapes") {
   const std::string dg = "sha256:" + std::string(64, 'b');
-  const std::string m = artifact_manifest({dg, 12345}, "model.snap",
+  const std::string ix = "sha256:" + std::string(64, 'e');
+  const std::string m = artifact_manifest({dg, 12345}, "model.snap", ix,
                                           {{"org.vramsnap.snapshot.id", "00"}, {"org.vramsnap.label.env", "prod"}});
   auto j = nlohmann::json::parse(m);
   CHECK(j["artifactType"] == kArtifactType);
@@ -208,6 +210,8 @@ TEST_CASE("OCI manifests: the snapshot layer, indexes, hostile shapes") {
   CHECK(!c->is_index);
   CHECK(c->chosen.digest == dg);
   CHECK(c->chosen.size == 12345);
+  CHECK(c->index_digest == ix);
+  CHECK(j["layers"][0]["annotations"][kIndexDigestAnnotation] == ix);
 
   nlohmann::json idx = {{"schemaVersion", 2}, {"mediaType", kIndexMediaType},
                         {"manifests", {{{"mediaType", kManifestMediaType}, {"digest", "sha256:" + std::string(64, 'c')}, {"size", 10}},
@@ -231,5 +235,31 @@ TEST_CASE("OCI manifests: the snapshot layer, indexes, hostile shapes") {
     auto r = choose_from_manifest(bad, "x");
     CHECK_MESSAGE(!r.ok(), bad);
     if (!r.ok()) CHECK(r.error().kind() == ErrorKind::Format);
+  }
+}
+
+TEST_CASE("OCI manifests: the layer's index digest, absent or malformed") {
+  const std::string dg = "sha256:" + std::string(64, 'b');
+  auto with = [&](nlohmann::json annotations) {
+    nlohmann::json l = {{"mediaType", kLayerMediaType}, {"digest", dg}, {"size", 5000}};
+    if (!annotations.is_null()) l["annotations"] = annotations;
+    return nlohmann::json{{"layers", nlohmann::json::array({l})}}.dump();
+  };
+  // Manifests other tools write carry no index digest: the reader then
+  // checks the whole blob for a pinned reference.
+  for (const auto& none : {nlohmann::json(), nlohmann::json::object(), nlohmann::json{{"other", "x"}},
+                           nlohmann::json::array()}) {
+    auto c = choose_from_manifest(with(none), "x");
+    REQUIRE(c.ok());
+    CHECK(c->index_digest.empty());
+  }
+  // One that is there but unusable is refused, not skipped.
+  for (const auto& bad : {nlohmann::json{{kIndexDigestAnnotation, "sha256:zz"}},
+                          nlohmann::json{{kIndexDigestAnnotation, 7}},
+                          nlohmann::json{{kIndexDigestAnnotation, ""}},
+                          nlohmann::json{{kIndexDigestAnnotation, "sha512:" + std::string(128, 'a')}}}) {
+    auto c = choose_from_manifest(with(bad), "x");
+    CHECK_MESSAGE(!c.ok(), bad.dump());
+    if (!c.ok()) CHECK(c.error().kind() == ErrorKind::Format);
   }
 }

@@ -26,17 +26,20 @@ struct Descriptor {
 };
 
 // The snapshot layer of an image manifest (exactly one layer of media type
-// kLayerMediaType), or, for an index, the digest of the manifest whose
-// artifactType is kArtifactType (`is_index` set). Format errors for
+// kLayerMediaType) and the index digest its annotation names, if any
+// (remote/pinned_source.h), or, for an index, the digest of the manifest
+// whose artifactType is kArtifactType (`is_index` set). Format errors for
 // anything malformed.
 struct ManifestChoice {
   bool is_index = false;
   Descriptor chosen;
+  std::string index_digest;
 };
 Result<ManifestChoice> choose_from_manifest(const std::string& body, const std::string& name);
 
-// The artifact manifest for a snapshot blob (compact JSON, keys sorted).
-std::string artifact_manifest(const Descriptor& blob, const std::string& title,
+// The artifact manifest for a snapshot blob (compact JSON, keys sorted); the
+// layer carries the blob's title and index digest.
+std::string artifact_manifest(const Descriptor& blob, const std::string& title, const std::string& index_digest,
                               const std::map<std::string, std::string>& annotations);
 
 Result<std::shared_ptr<const Source>> open_oci_source(const std::string& ref, const RemoteOptions& options);

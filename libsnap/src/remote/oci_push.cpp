@@ -3,13 +3,17 @@
 // uploaded unless the registry has them (HEAD), monolithically (POST for an
 // upload session, one PUT with ?digest= that the registry checks); the
 // manifest, which tags the artifact, goes last, so a push that fails
-// half-way leaves blobs that nothing references and no tag.
+// half-way leaves blobs that nothing references and no tag. The manifest's
+// layer names the snapshot's index digest (remote/pinned_source.h), taken in
+// the same pass that hashes the file, so a reference pinned to the manifest
+// binds the snapshot, sealed or not.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "crypto/digest.h"
 #include "io/file.h"
 #include "remote/oci.h"
+#include "remote/pinned_source.h"
 #include "remote/registry.h"
 #include "vramsnap/snapshot.hpp"
 
@@ -19,16 +23,25 @@ namespace {
 
 constexpr size_t kHashBuffer = 1 << 20;
 
-Result<Descriptor> hash_file(const io::InputFile& f) {
+struct FileDigests {
+  Descriptor blob;
+  std::string index_digest;
+};
+
+// The file's SHA-256 and its index digest, from one read. `f` is a snapshot
+// that opened, so it holds both ends of the index.
+Result<FileDigests> hash_file(const io::InputFile& f) {
   crypto::Sha256 h;
+  IndexBytes ends(f.size());
   std::vector<uint8_t> buf(kHashBuffer);
   for (uint64_t at = 0; at < f.size();) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), f.size() - at));
     VRAMSNAP_TRY(f.read_exact({buf.data(), n}, at));
     h.update({buf.data(), n});
+    ends.take(at, {buf.data(), n});
     at += n;
   }
-  return Descriptor{"sha256:" + crypto::to_hex(h.finish()), f.size()};
+  return FileDigests{{"sha256:" + crypto::to_hex(h.finish()), f.size()}, ends.digest()};
 }
 
 
@@ -90,7 +103,7 @@ Result<bool> ensure_blob(Registry& reg, const Descriptor& d, const io::InputFile
 
 }  // namespace
 
-std::string artifact_manifest(const Descriptor& blob, const std::string& title,
+std::string artifact_manifest(const Descriptor& blob, const std::string& title, const std::string& index_digest,
                               const std::map<std::string, std::string>& annotations) {
   nlohmann::json m;
   m["schemaVersion"] = 2;
@@ -99,7 +112,7 @@ std::string artifact_manifest(const Descriptor& blob, const std::string& title,
   m["config"] = {{"mediaType", kEmptyMediaType}, {"digest", kEmptyDigest}, {"size", 2}, {"data", "e30="}};
   m["layers"] = nlohmann::json::array(
       {{{"mediaType", kLayerMediaType}, {"digest", blob.digest}, {"size", blob.size},
-        {"annotations", {{"org.opencontainers.image.title", title}}}}});
+        {"annotations", {{"org.opencontainers.image.title", title}, {kIndexDigestAnnotation, index_digest}}}}});
   m["annotations"] = annotations;
   return m.dump();
 }
@@ -113,9 +126,10 @@ Result<PushResult> push_snapshot(const std::string& path, const std::string& oci
   const std::string name = "oci://" + ref.text();
   VRAMSNAP_ASSIGN_OR_RETURN(auto snap, Snapshot::open(path));
   VRAMSNAP_ASSIGN_OR_RETURN(auto file, io::InputFile::open(path));
-  VRAMSNAP_ASSIGN_OR_RETURN(auto blob, hash_file(file));
-  if (blob.size != snap.layout().file_size)
+  if (file.size() != snap.layout().file_size)
     return Error(ErrorKind::IO, path + ": the file changed while being pushed");
+  VRAMSNAP_ASSIGN_OR_RETURN(auto digests, hash_file(file));
+  const Descriptor& blob = digests.blob;
   std::map<std::string, std::string> ann;
   const auto& meta = snap.meta();
   ann["org.opencontainers.image.created"] = meta.created;
@@ -137,7 +151,8 @@ Result<PushResult> push_snapshot(const std::string& path, const std::string& oci
   VRAMSNAP_ASSIGN_OR_RETURN(out.blob_existed, ensure_blob(*reg, blob, &file, {}, name));
   VRAMSNAP_TRY(ensure_blob(*reg, Descriptor{kEmptyDigest, 2}, nullptr, "{}", name));
   const auto slash = path.find_last_of('/');
-  const std::string manifest = artifact_manifest(blob, slash == std::string::npos ? path : path.substr(slash + 1), ann);
+  const std::string manifest = artifact_manifest(blob, slash == std::string::npos ? path : path.substr(slash + 1),
+                                                digests.index_digest, ann);
   const auto md = crypto::sha256({reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size()});
   out.manifest_digest = "sha256:" + crypto::to_hex(md);
   Request put;

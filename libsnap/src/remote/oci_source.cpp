@@ -4,6 +4,13 @@
 // then the blob is an HttpSource whose identity is its digest. A digest that
 // may also be the snapshot blob's own (its first bytes tell), so the SHA-256
 // that `vramsnap push` prints (the file's) restores too.
+//
+// What the blob is bound to: a manifest that names the snapshot's index
+// digest binds it through the two ends of the file (remote/pinned_source.h),
+// at no extra request; a digest reference without one (a blob digest, or a
+// manifest another tool wrote) costs one pass over the whole blob against
+// its digest before anything is used. A tag without an index digest binds
+// nothing beyond what the snapshot says of itself (chunk hashes, seal).
 #include "remote/oci.h"
 
 #include <algorithm>
@@ -14,6 +21,7 @@
 #include "crypto/digest.h"
 #include "format/layout.h"
 #include "remote/http_source.h"
+#include "remote/pinned_source.h"
 #include "remote/registry.h"
 
 namespace vramsnap::remote {
@@ -35,6 +43,19 @@ Result<Descriptor> descriptor_of(const nlohmann::json& d, const std::string& nam
 std::string string_field(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The layer's index digest annotation: "" when absent, a format error when
+// present but not sha256:<64 hex> (a reader must not quietly skip the check).
+Result<std::string> index_digest_of(const nlohmann::json& layer, const std::string& name) {
+  auto a = layer.find("annotations");
+  if (a == layer.end() || !a->is_object()) return std::string();
+  auto it = a->find(kIndexDigestAnnotation);
+  if (it == a->end()) return std::string();
+  if (!it->is_string() || !is_sha256_digest(it->get<std::string>()))
+    return Error(ErrorKind::Format, fmt::format("{}: the layer's {} annotation is not sha256:<64 hex>", name,
+                                                kIndexDigestAnnotation));
+  return it->get<std::string>();
 }
 
 std::string sha256_digest(const std::string& body) {
@@ -92,6 +113,7 @@ Result<ManifestChoice> choose_from_manifest(const std::string& body, const std::
   for (const auto& l : *layers) {
     if (!l.is_object() || string_field(l, "mediaType") != kLayerMediaType) continue;
     VRAMSNAP_ASSIGN_OR_RETURN(c.chosen, descriptor_of(l, name));
+    VRAMSNAP_ASSIGN_OR_RETURN(c.index_digest, index_digest_of(l, name));
     ++found;
   }
   if (found == 0)
@@ -110,6 +132,7 @@ Result<std::shared_ptr<const Source>> open_oci_source(const std::string& text, c
     VRAMSNAP_TRY(check_scheme(url, reg->transport()));
   }
   Descriptor blob;
+  std::string index_digest;
   bool have_blob = false, from_manifest = false;
   std::string reference = ref.digest.empty() ? ref.tag : ref.digest;
   if (!ref.digest.empty()) {
@@ -131,6 +154,7 @@ Result<std::shared_ptr<const Source>> open_oci_source(const std::string& text, c
       continue;
     }
     blob = choice.chosen;
+    index_digest = choice.index_digest;
     have_blob = from_manifest = true;
   }
   if (!have_blob) return Error(ErrorKind::Format, name + ": an index points at another index");
@@ -149,7 +173,10 @@ Result<std::shared_ptr<const Source>> open_oci_source(const std::string& text, c
   if (hr.status != 200) return status_error(hr, name + " (blob " + blob.digest + ")");
   obj.auth = reg->auth();
   obj.reauthenticate = [reg] { return reg->reauthenticate(); };
-  return open_http_source(std::move(obj));
+  VRAMSNAP_ASSIGN_OR_RETURN(auto src, open_http_source(std::move(obj)));
+  if (!index_digest.empty()) return pin_index(std::move(src), index_digest);
+  if (!ref.digest.empty()) return pin_blob(std::move(src), blob.digest);
+  return src;
 }
 
 }  // namespace vramsnap::remote
