@@ -2,6 +2,7 @@
 # OCI registries: push to a real registry (Debian's docker-registry, started
 # here on a loopback port with storage in the temp dir), then inspect,
 # verify and restore by tag, by manifest digest and by the file's SHA-256;
+# a digest reference binds the snapshot (another one served under it fails);
 # pushes are idempotent and a failed push leaves no tag. The registry token
 # flow (Bearer challenge, token from a login in a docker config.json, tokens
 # that expire during a restore) runs against the tiny registry of
@@ -86,6 +87,60 @@ expect_exit 0 "$VRAMSNAP" verify "$R/models/s@$manifest_digest" --key-file k.key
 expect_exit 0 "$VRAMSNAP" restore "$R/models/s@$file_digest" --key-file k.key --extract out -q
 assert_same_bytes out/r r.bin
 assert_same_bytes out/z z.bin
+
+step "a pinned reference binds the snapshot, sealed or not"
+# Two unsealed snapshots of one size: each is self-consistent, so only the
+# pin tells them apart.
+gen_random ra.bin 200000
+gen_random rb.bin 200000
+expect_exit 0 "$VRAMSNAP" capture -o a.snap --chunk-size 64KiB --region r=ra.bin --region z=z.bin
+expect_exit 0 "$VRAMSNAP" capture -o b.snap --chunk-size 64KiB --region r=rb.bin --region z=z.bin
+[[ $(file_size a.snap) == "$(file_size b.snap)" ]] || fail "a.snap and b.snap differ in size"
+expect_exit 0 "$VRAMSNAP" push a.snap "$R/models/u:a" --json
+a_manifest=$(json_value 'j["manifest_digest"]')
+a_blob=$(json_value 'j["digest"]')
+expect_exit 0 "$VRAMSNAP" push b.snap "$R/models/u:b" --json
+b_blob=$(json_value 'j["digest"]')
+# A's manifest as another tool writes it: no index digest on the layer.
+plain_manifest=$(/usr/bin/python3 - "$RP" <<'PY'
+import hashlib, json, sys, urllib.request
+base = "http://127.0.0.1:%s/v2/models/u/manifests/" % sys.argv[1]
+media = "application/vnd.oci.image.manifest.v1+json"
+m = json.load(urllib.request.urlopen(urllib.request.Request(base + "a", headers={"Accept": media})))
+del m["layers"][0]["annotations"]["org.vramsnap.index.digest"]
+body = json.dumps(m).encode()
+urllib.request.urlopen(urllib.request.Request(base + "plain", data=body, method="PUT", headers={"Content-Type": media}))
+print("sha256:" + hashlib.sha256(body).hexdigest())
+PY
+) || fail "could not write the manifest without an index digest"
+for ref in "@$a_manifest" ":a" "@$plain_manifest" "@$a_blob"; do
+  expect_exit 0 "$VRAMSNAP" verify "$R/models/u$ref" --allow-unsealed
+done
+
+step "the registry serves B's bytes as A's blob: every pinned read of A fails (exit 1), nothing is written"
+# Editing the registry's storage is what a hostile registry or mirror does.
+data=storage/docker/registry/v2/blobs/sha256/${a_blob:7:2}/${a_blob#sha256:}/data
+[[ -f $data ]] || fail "no blob file at $data"
+cp b.snap "$data"
+for ref in "@$a_manifest" ":a"; do
+  expect_exit 1 "$VRAMSNAP" inspect "$R/models/u$ref"
+  expect_stderr_contains "org.vramsnap.index.digest"
+  expect_exit 1 "$VRAMSNAP" verify "$R/models/u$ref" --allow-unsealed --json
+  assert_json "j['ok'] is False and j['failure']['kind'] == 'integrity error' and 'org.vramsnap.index.digest' in j['failure']['message']"
+  expect_exit 1 "$VRAMSNAP" restore "$R/models/u$ref" --allow-unsealed --extract swapped -q
+  assert_no_file swapped
+done
+# No index digest to check: the pinned blob digest is checked over the whole blob.
+for ref in "@$plain_manifest" "@$a_blob"; do
+  expect_exit 1 "$VRAMSNAP" inspect "$R/models/u$ref"
+  expect_stderr_contains "hash to $b_blob, not $a_blob"
+  expect_exit 1 "$VRAMSNAP" restore "$R/models/u$ref" --allow-unsealed --extract swapped -q
+  assert_no_file swapped
+done
+# A tag whose manifest names no index digest pins nothing: what is read is
+# whatever self-consistent snapshot the registry serves (a seal and a key,
+# or a digest reference, are what bind it).
+expect_exit 0 "$VRAMSNAP" verify "$R/models/u:plain" --allow-unsealed
 
 step "missing tags and digests are I/O errors (exit 4)"
 expect_exit 4 "$VRAMSNAP" inspect "$R/models/s:nope"
