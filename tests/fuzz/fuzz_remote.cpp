@@ -37,8 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       break;
     case 2:
-      if (auto c = choose_from_manifest(in, "fuzz"); c.ok() && !is_sha256_digest(c->chosen.digest))
-        fail("chosen descriptor without a sha256 digest");
+      if (auto c = choose_from_manifest(in, "fuzz"); c.ok()) {
+        if (!is_sha256_digest(c->chosen.digest)) fail("chosen descriptor without a sha256 digest");
+        if (!c->index_digest.empty() && !is_sha256_digest(c->index_digest)) fail("index digest not sha256");
+      }
       break;
     case 3:
       if (auto r = parse_oci_ref(in); r.ok()) {
