@@ -2,13 +2,13 @@
 // connection cache survives a reset, so requests reuse connections) and sets
 // every option again, so nothing of one request leaks into the next.
 // Easy::perform, which follows redirects hop by hop, is in http_policy.cpp.
+// libcurl itself is reached through the table curl_api() loads.
 #include "remote/http.h"
 
-#include <curl/curl.h>
+#include "remote/curl_api.h"
 
 #include <chrono>
 #include <cctype>
-#include <mutex>
 
 #include <fmt/format.h>
 
@@ -17,15 +17,14 @@ namespace {
 
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 struct CurlList {
+  explicit CurlList(const CurlApi* a) : api(a) {}
+  CurlList(const CurlList&) = delete;
+  CurlList& operator=(const CurlList&) = delete;
+  ~CurlList() { api->slist_free_all(list); }
+  void add(const std::string& s) { list = api->slist_append(list, s.c_str()); }
+  const CurlApi* api;
   curl_slist* list = nullptr;
-  ~CurlList() { curl_slist_free_all(list); }
-  void add(const std::string& s) { list = curl_slist_append(list, s.c_str()); }
 };
 
 // The state of one transfer, reached from curl's callbacks.
@@ -171,8 +170,8 @@ bool transient_code(CURLcode c) {
   }
 }
 
-std::string what_failed(CURLcode c, const char* errbuf) {
-  std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(c);
+std::string what_failed(const CurlApi& api, CURLcode c, const char* errbuf) {
+  std::string detail = errbuf[0] ? errbuf : api.easy_strerror(c);
   switch (c) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -188,107 +187,128 @@ std::string what_failed(CURLcode c, const char* errbuf) {
 
 }  // namespace
 
+// RFC 3986: everything but the unreserved characters is percent-encoded.
 std::string url_escape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (alnum || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
   return out;
 }
 
 Easy::Easy() {
-  global_init();
-  h_ = curl_easy_init();
+  auto api = curl_api();
+  if (!api.ok()) return;
+  api_ = *api;
+  h_ = api_->easy_init();
 }
 
-Easy::~Easy() { curl_easy_cleanup(static_cast<CURL*>(h_)); }
+Easy::~Easy() {
+  if (api_) api_->easy_cleanup(static_cast<CURL*>(h_));
+}
 
 Exchange Easy::perform_once(const Request& req, const std::string& url, const Auth* auth, bool follow,
                             const Transport& t) {
   Exchange ex;
+  if (!api_) {
+    ex.status = curl_api().error();
+    return ex;
+  }
+  const CurlApi* api = api_;
   CURL* h = static_cast<CURL*>(h_);
   if (!h) {
     ex.status = Error(ErrorKind::Resource, "cannot create an HTTP handle (libcurl)");
     return ex;
   }
-  curl_easy_reset(h);
+  api->easy_reset(h);
   char errbuf[CURL_ERROR_SIZE] = {0};
   Transfer tr(&req, &ex.response);
   tr.follow = follow;
-  CurlList headers;
+  CurlList headers(api);
   for (const auto& hd : req.headers) headers.add(hd);
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  api->easy_setopt(h, CURLOPT_URL, url.c_str());
+  api->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  api->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  api->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   // curl follows nothing itself (see perform); these hold should that change.
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 0L);
-  curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(t.timeout_s));
+  api->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  api->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+  api->easy_setopt(h, CURLOPT_MAXREDIRS, 0L);
+  api->easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  api->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(t.timeout_s));
   tr.stall_s = t.timeout_s;
   // A server that trickles a byte now and then never stalls; under 1 KiB/s
   // for the whole timeout it is abandoned (and resumed) all the same.
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.timeout_s));
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &tr);
-  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  api->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  api->easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.timeout_s));
+  api->easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  api->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  api->easy_setopt(h, CURLOPT_XFERINFODATA, &tr);
+  api->easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  api->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  api->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!t.ca_file.empty()) {
     // Added to the system store, which stays trusted through its directory.
-    curl_easy_setopt(h, CURLOPT_CAINFO, t.ca_file.c_str());
-    curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
+    api->easy_setopt(h, CURLOPT_CAINFO, t.ca_file.c_str());
+    api->easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
   }
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "vramsnap/" VRAMSNAP_VERSION);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &tr);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &tr);
+  api->easy_setopt(h, CURLOPT_USERAGENT, "vramsnap/" VRAMSNAP_VERSION);
+  api->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  api->easy_setopt(h, CURLOPT_HEADERDATA, &tr);
+  api->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  api->easy_setopt(h, CURLOPT_WRITEDATA, &tr);
   if (auth && auth->kind == Auth::Kind::Bearer) {
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
-    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, auth->token.c_str());
+    api->easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
+    api->easy_setopt(h, CURLOPT_XOAUTH2_BEARER, auth->token.c_str());
   } else if (auth && auth->kind == Auth::Kind::Basic) {
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(h, CURLOPT_USERNAME, auth->user.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, auth->password.c_str());
+    api->easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    api->easy_setopt(h, CURLOPT_USERNAME, auth->user.c_str());
+    api->easy_setopt(h, CURLOPT_PASSWORD, auth->password.c_str());
   }
-  if (!req.range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, req.range.c_str());
+  if (!req.range.empty()) api->easy_setopt(h, CURLOPT_RANGE, req.range.c_str());
   if (req.method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    api->easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (req.method == "POST") {
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+    api->easy_setopt(h, CURLOPT_POST, 1L);
+    api->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    api->easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
   } else if (req.method == "PUT") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    api->easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
     if (req.upload) {
-      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt(h, CURLOPT_READDATA, &tr);
-      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.upload_size));
+      api->easy_setopt(h, CURLOPT_UPLOAD, 1L);
+      api->easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+      api->easy_setopt(h, CURLOPT_READDATA, &tr);
+      api->easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.upload_size));
     } else {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+      api->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      api->easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
     }
     headers.add("Expect:");
   } else if (req.method != "GET") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    api->easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
-  if (headers.list) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
+  if (headers.list) api->easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
 
-  const CURLcode rc = curl_easy_perform(h);
+  const CURLcode rc = api->easy_perform(h);
   char* eff = nullptr;
-  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff) ex.response.effective_url = eff;
+  if (api->easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff) ex.response.effective_url = eff;
   char* next = nullptr;
-  if (rc == CURLE_OK && redirecting(tr) && curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &next) == CURLE_OK && next)
+  if (rc == CURLE_OK && redirecting(tr) && api->easy_getinfo(h, CURLINFO_REDIRECT_URL, &next) == CURLE_OK && next)
     ex.response.redirect_url = next;
   // Drop the secrets curl copied; the next exchange sets its own.
-  curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, nullptr);
-  curl_easy_setopt(h, CURLOPT_USERNAME, nullptr);
-  curl_easy_setopt(h, CURLOPT_PASSWORD, nullptr);
+  api->easy_setopt(h, CURLOPT_XOAUTH2_BEARER, nullptr);
+  api->easy_setopt(h, CURLOPT_USERNAME, nullptr);
+  api->easy_setopt(h, CURLOPT_PASSWORD, nullptr);
   if (tr.failed) {
     ex.status = std::move(tr.error);
     ex.callback_failed = true;
@@ -300,7 +320,7 @@ Exchange Easy::perform_once(const Request& req, const std::string& url, const Au
     return ex;
   }
   if (rc != CURLE_OK) {
-    ex.status = Error(ErrorKind::IO, what_failed(rc, errbuf));
+    ex.status = Error(ErrorKind::IO, what_failed(*api, rc, errbuf));
     ex.transient = transient_code(rc);
     return ex;
   }

@@ -97,7 +97,10 @@ struct Exchange {
   bool callback_failed = false;
 };
 
+struct CurlApi;
+
 // A libcurl easy handle; reused for connection reuse (keep-alive, HTTP/2).
+// Where libcurl cannot be loaded, every exchange fails with that error.
 class Easy {
  public:
   Easy();
@@ -111,7 +114,8 @@ class Easy {
  private:
   Exchange perform_once(const Request& req, const std::string& url, const Auth* auth, bool follow,
                         const Transport& t);
-  void* h_;
+  const CurlApi* api_ = nullptr;
+  void* h_ = nullptr;
 };
 
 // Idle easy handles shared by the threads reading one source.
@@ -138,7 +142,7 @@ Result<Response> perform_retried(Easy& easy, const Request& req, const Transport
 // "HTTP 404 from https://host/path" with what the status means.
 Error status_error(const Response& r, std::string_view shown_url);
 
-// Percent-encoding for a query value (curl_easy_escape).
+// Percent-encoding for a query value (RFC 3986 unreserved characters kept).
 std::string url_escape(const std::string& s);
 
 // Jittered sleep before try `attempt`.

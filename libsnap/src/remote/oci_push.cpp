@@ -12,6 +12,7 @@
 
 #include "crypto/digest.h"
 #include "io/file.h"
+#include "remote/curl_api.h"
 #include "remote/oci.h"
 #include "remote/pinned_source.h"
 #include "remote/registry.h"
@@ -124,6 +125,7 @@ Result<PushResult> push_snapshot(const std::string& path, const std::string& oci
   VRAMSNAP_ASSIGN_OR_RETURN(auto ref, parse_oci_ref(oci_ref));
   if (!ref.digest.empty()) return Error(ErrorKind::Usage, "push: the destination takes a tag, not a digest");
   const std::string name = "oci://" + ref.text();
+  VRAMSNAP_TRY(curl_api());
   VRAMSNAP_ASSIGN_OR_RETURN(auto snap, Snapshot::open(path));
   VRAMSNAP_ASSIGN_OR_RETURN(auto file, io::InputFile::open(path));
   if (file.size() != snap.layout().file_size)

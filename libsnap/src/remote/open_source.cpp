@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "remote/credentials.h"
+#include "remote/curl_api.h"
 #include "remote/http_source.h"
 #include "remote/oci.h"
 #include "vramsnap/remote.hpp"
@@ -22,8 +23,10 @@ Result<std::shared_ptr<const Source>> open_source(const std::string& location, c
     case remote::LocationKind::File:
       return open_file_source(location);
     case remote::LocationKind::Oci:
+      VRAMSNAP_TRY(remote::curl_api());
       return remote::open_oci_source(location, o);
     case remote::LocationKind::Http: {
+      VRAMSNAP_TRY(remote::curl_api());
       remote::HttpObject obj;
       obj.url = location;
       obj.name = remote::redacted(location);
