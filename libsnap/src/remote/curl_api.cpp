@@ -23,8 +23,8 @@ constexpr const char* kSoname = "libcurl.so.4";
 
 Error missing(const std::string& detail) {
   return Error(ErrorKind::Compat,
-               fmt::format("remote sources need libcurl 7.85 or later ({}); install libcurl4 (Debian: "
-                           "apt-get install libcurl4t64), or copy the snapshot to a local file",
+               fmt::format("remote sources need libcurl 7.85 or later ({}); install it (Debian: the libcurl4 "
+                           "package, libcurl4t64 from trixie on), or copy the snapshot to a local file",
                            detail));
 }
 
