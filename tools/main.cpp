@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 #include "commands.h"
 #include "exit_code.h"
@@ -44,6 +45,11 @@ bool wants_json(std::string_view command, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The tool fetches algorithms by name from the providers only, so OpenSSL
+  // need not build its legacy name tables (every cipher and digest) at the
+  // first fetch. Process-wide, so it is the program's choice, not the
+  // library's.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS, nullptr);
   CLI::App app{"vramsnap: capture GPU workload state into one compressed, integrity-checked, sealed snapshot, "
                "and restore it fast.",
                "vramsnap"};
