@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What a process maps: local commands never load libcurl (and the ~30
-# libraries under it); the first URL loads it at run time. Read from the
-# loader's own trace (LD_DEBUG=files), which names every object it opens.
+# libraries under it); the first URL loads it at run time. A tool linked
+# with its C++ runtime inside (VRAMSNAP_STATIC_CXX_RUNTIME) loads neither
+# libstdc++ nor libfmt by any path. Read from the loader's own trace
+# (LD_DEBUG=files), which names every object it opens.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -21,6 +23,9 @@ expect_exit 0 "$VRAMSNAP" capture -q -o s.snap --key-file k.key --region r=r.bin
 step "the executable does not name libcurl"
 if readelf -d "$VRAMSNAP" 2>/dev/null | grep -qi 'NEEDED.*curl'; then fail "vramsnap has libcurl in DT_NEEDED"; fi
 
+static_cxx=1
+if readelf -d "$VRAMSNAP" | grep -q 'NEEDED.*libstdc++'; then static_cxx=0; fi
+
 step "local commands never map libcurl"
 for cmd in "--version" "inspect s.snap" "verify s.snap --key-file k.key" \
            "restore s.snap --key-file k.key -q --extract out"; do
@@ -29,6 +34,9 @@ for cmd in "--version" "inspect s.snap" "verify s.snap --key-file k.key" \
   LAST_CMD="vramsnap $cmd"
   loaded | grep -q '^libcrypto' || fail "$cmd: the trace shows no libcrypto, so it cannot show libcurl either"
   if loaded | grep -q 'libcurl'; then fail "$cmd loaded libcurl: $(loaded | tr '\n' ' ')"; fi
+  if [[ $static_cxx == 1 ]] && loaded | grep -qE 'libstdc\+\+|libfmt'; then
+    fail "$cmd loaded a shared C++ runtime: $(loaded | tr '\n' ' ')"
+  fi
 done
 cmp r.bin out/r || fail "the traced restore wrote other bytes"
 
