@@ -49,3 +49,17 @@ else
   grep -q 'dynamically loaded by' "$T"/ld.* || fail "no object was loaded at run time"
   loaded | grep -q '^libcurl\.so\.4$' || fail "libcurl was not loaded: $(loaded | tr '\n' ' ')"
 fi
+
+step "a host without libcurl: a URL is exit 6 with what to install, local files work"
+lib=$(realpath "$(ldconfig -p | awk '/libcurl\.so\.4 /{print $NF; exit}')" 2>/dev/null || true)
+# A private mount namespace hides libcurl from this one command (needs root
+# or user namespaces; skipped where neither is allowed).
+hide() { unshare -rm --propagation private bash -c 'mount --bind /dev/null "$1" && shift && exec "$@"' _ "$lib" "$@"; }
+if grep -q 'without remote sources' "$ERR" || [[ -z "$lib" ]] || ! hide true 2>/dev/null; then
+  echo "    (skipped: no libcurl here, a build without remote sources, or no mount namespace)"
+else
+  expect_exit 6 hide "$VRAMSNAP" inspect "http://127.0.0.1:1/s.snap"
+  expect_stderr_contains "remote sources need libcurl 7.85 or later"
+  expect_stderr_contains "copy the snapshot to a local file"
+  expect_exit 0 hide "$VRAMSNAP" inspect s.snap
+fi
