@@ -15,4 +15,4 @@ for _ in range(rounds):
         wall[c].append(time.perf_counter() - t0); cpu[c].append(ru.ru_utime + ru.ru_stime)
         assert st == 0, c
 for c in cmds:
-    print(f"wall median {statistics.median(wall[c])*1e3:7.1f} ms  cpu median {statistics.median(cpu[c])*1e3:7.1f} ms  {c}")
+    print(f"wall median {statistics.median(wall[c])*1e3:7.2f} ms  cpu median {statistics.median(cpu[c])*1e3:7.2f} ms  {c}")
