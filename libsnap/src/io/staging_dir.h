@@ -1,10 +1,9 @@
 #pragma once
-// Files that appear in a directory all at once, or not at all. A private
-// staging directory DIR/.vramsnap-<what>-XXXXXX is created (and registered
-// for interrupt cleanup with SIGINT/SIGTERM blocked, so no interrupt can leave
-// it unregistered); files are created in it with O_EXCL|O_NOFOLLOW; commit()
-// fsyncs them, renames each into DIR without ever replacing a name, and
-// fsyncs DIR. Until commit() succeeds, destruction removes the staging
+// Files that appear in a directory all at once, or not at all. Files are
+// created with O_EXCL|O_NOFOLLOW in a private staging directory (a
+// StagingArea: DIR/.vramsnap-<what>-XXXXXX, removed on failure or interrupt);
+// commit() fsyncs them, renames each into DIR without ever replacing a name,
+// and fsyncs DIR. Until commit() succeeds, destruction removes the staging
 // directory and everything in it, and any file already moved into DIR.
 // A file is open only while it is written (write_at opens it, close_file
 // closes it for good), so thousands of files never hold thousands of
@@ -14,8 +13,10 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "io/staging_area.h"
 #include "io/unique_fd.h"
 #include "vramsnap/error.hpp"
 
@@ -27,13 +28,12 @@ class StagingDir {
   // directory inside it. A DIR created here is removed again unless commit()
   // succeeds.
   static Result<StagingDir> create(const std::string& dir, const std::string& what);
-  StagingDir(StagingDir&&) noexcept;
+  StagingDir(StagingDir&&) noexcept = default;
   StagingDir& operator=(StagingDir&&) = delete;
   StagingDir(const StagingDir&) = delete;
-  ~StagingDir();
 
   // IO error when DIR already holds `name` (of any kind, symlinks included).
-  Status check_absent(const std::string& name) const;
+  Status check_absent(const std::string& name) const { return area_.check_absent(name); }
   // Creates `name` in the staging directory, sized (sparse) to `size` bytes,
   // and closes it again. Returns its index for write_at.
   Result<size_t> add_file(const std::string& name, uint64_t size, unsigned mode = 0644);
@@ -45,23 +45,17 @@ class StagingDir {
   // are the caller's.
   Status commit();
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return area_.dir(); }
 
  private:
-  StagingDir() = default;
+  explicit StagingDir(StagingArea area) : area_(std::move(area)) {}
   struct File {
     std::string name;
     UniqueFd fd;
     bool closed = false;
-    bool moved = false;
   };
   Result<int> open_fd(File& f);
-  std::string dir_, stage_;
-  UniqueFd dirfd_, stagefd_;
-  int slot_ = -1;
-  int created_slot_ = -1;
-  bool created_ = false;
-  bool committed_ = false;
+  StagingArea area_;  // declared first: outlives the descriptors below
   std::vector<File> files_;
   std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
 };

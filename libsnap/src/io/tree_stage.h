@@ -1,7 +1,7 @@
 #pragma once
 // A directory tree that appears under DIR all at once, or not at all: the
 // staged counterpart of StagingDir for nested paths. Everything is built in a
-// private DIR/.vramsnap-tree-XXXXXX, each level reached with
+// private DIR/.vramsnap-tree-XXXXXX (a StagingArea), each level reached with
 // openat(O_DIRECTORY|O_NOFOLLOW) from the one above and each file created
 // with O_CREAT|O_EXCL|O_NOFOLLOW, so nothing is ever written outside DIR or
 // through a link. commit() fsyncs the files and directories, then renames
@@ -16,8 +16,10 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "io/staging_area.h"
 #include "io/unique_fd.h"
 #include "vramsnap/error.hpp"
 
@@ -26,12 +28,11 @@ namespace vramsnap::io {
 class TreeStage {
  public:
   static Result<TreeStage> create(const std::string& dir);
-  TreeStage(TreeStage&&) noexcept;
+  TreeStage(TreeStage&&) noexcept = default;
   TreeStage& operator=(TreeStage&&) = delete;
-  ~TreeStage();
 
   // IO error when DIR already holds the top-level name (any kind, symlinks too).
-  Status check_absent(const std::string& top) const;
+  Status check_absent(const std::string& top) const { return area_.check_absent(top); }
   // Creates the file at relative `path` (its directories as needed), sized
   // (sparse) to `size`, mode 0600 until close_file gives it `mode`. The
   // caller has checked `path`: segments non-empty, never "." or "..".
@@ -44,10 +45,10 @@ class TreeStage {
   Status close_file(size_t file);
   Status commit();
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return area_.dir(); }
 
  private:
-  TreeStage() = default;
+  explicit TreeStage(StagingArea area) : area_(std::move(area)) {}
   Result<UniqueFd> open_parent(const std::string& path, bool create, std::string* leaf);
   struct File {
     std::string path;
@@ -55,14 +56,10 @@ class TreeStage {
     UniqueFd fd;
     bool closed = false;
   };
-  std::string dir_, stage_name_;
-  UniqueFd dirfd_, stagefd_;
-  int slot_ = -1, created_slot_ = -1;
-  bool created_ = false, committed_ = false;
+  StagingArea area_;  // declared first: outlives the descriptors below
   std::vector<File> files_;
   std::vector<std::string> dirs_;  // staged directories, parents first
   std::vector<std::string> tops_;  // top-level entries, in creation order
-  std::vector<bool> moved_;
   std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
 };
 

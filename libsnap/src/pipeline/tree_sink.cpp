@@ -1,3 +1,5 @@
+// The tree sink (see tree_sink.h): the plan of paths and modes, and the
+// staged files; writing and committing are StagedSink's.
 #include "pipeline/tree_sink.h"
 
 #include <algorithm>
@@ -57,8 +59,7 @@ Result<std::vector<TreeEntry>> plan_tree(const SnapshotData& s, const std::vecto
 }
 
 TreeSink::TreeSink(const SnapshotData& s, std::vector<TreeEntry> plan, std::string dir)
-    : s_(s), plan_(std::move(plan)), dir_(std::move(dir)), file_of_(s.regions.size(), SIZE_MAX),
-      left_(new std::atomic<size_t>[s.regions.size()]) {}
+    : StagedSink(s, std::move(dir)), plan_(std::move(plan)) {}
 
 Status TreeSink::prepare(unsigned threads, PhaseTimes& times) {
   const uint64_t t0 = now_ns();
@@ -70,52 +71,16 @@ Status TreeSink::prepare(unsigned threads, PhaseTimes& times) {
   }
   for (const auto& e : plan_) {
     const auto& meta = s_.regions[e.region];
-    VRAMSNAP_ASSIGN_OR_RETURN(file_of_[e.region], stage_->add_file(meta.name, meta.size, e.mode));
-    const auto [first, last] = s_.region_ranges[e.region];
-    left_[e.region].store(last - first);
+    VRAMSNAP_ASSIGN_OR_RETURN(const size_t file, stage_->add_file(meta.name, meta.size, e.mode));
+    staged(e.region, meta.name, file);
     // Open only while written: thousands of files never hold thousands of
     // descriptors. A file without chunks is done now.
-    if (last == first) VRAMSNAP_TRY(stage_->close_file(file_of_[e.region]));
-    else stage_->park_file(file_of_[e.region]);
+    const auto [first, last] = s_.region_ranges[e.region];
+    if (last == first) VRAMSNAP_TRY(stage_->close_file(file));
+    else stage_->park_file(file);
   }
   scratch_.resize(threads);
   times.allocate += seconds_since(t0);
-  return {};
-}
-
-Result<std::span<uint8_t>> TreeSink::acquire(unsigned w, size_t i, WorkerClock&) {
-  auto& b = scratch_[w];
-  if (b.size() < s_.chunks[i].raw_size) b.resize(s_.chunks[i].raw_size);
-  return std::span<uint8_t>(b.data(), s_.chunks[i].raw_size);
-}
-
-Status TreeSink::chunk_done(size_t r) {
-  if (left_[r].fetch_sub(1) == 1) return stage_->close_file(file_of_[r]);
-  return {};
-}
-
-Status TreeSink::commit(unsigned, size_t i, std::span<uint8_t> bytes, WorkerClock& clk) {
-  const auto& c = s_.chunks[i];
-  PhaseTimer t(clk.copy_ns);
-  VRAMSNAP_TRY(stage_->write_at(file_of_[c.region], bytes, c.region_offset));
-  return chunk_done(c.region);
-}
-
-// The file was sized sparse: a zero chunk is a hole, never written.
-Status TreeSink::commit_zero(unsigned, size_t i, WorkerClock&) { return chunk_done(s_.chunks[i].region); }
-
-Status TreeSink::place_region(unsigned, size_t r, std::span<const uint8_t> bytes, WorkerClock& clk) {
-  PhaseTimer t(clk.copy_ns);
-  VRAMSNAP_TRY(stage_->write_at(file_of_[r], bytes, 0));
-  return chunk_done(r);
-}
-
-Status TreeSink::finish(PhaseTimes& times) {
-  const uint64_t t0 = now_ns();
-  VRAMSNAP_TRY(stage_->commit());
-  for (const auto& e : plan_)
-    files_.push_back({s_.regions[e.region].name, dir_ + "/" + s_.regions[e.region].name, s_.regions[e.region].size});
-  times.copy += seconds_since(t0);
   return {};
 }
 
