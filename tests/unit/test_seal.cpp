@@ -2,7 +2,7 @@
 // stripped seals, wrong keys, replays, re-sealing, and the order of checks
 // (seal before any chunk is read, chunk hash before decoding; the order of
 // formats/snapshot-v1.md).
-#include "test_support.h"
+#include "sealed_fixture.h"
 
 #include "crypto/key_access.h"
 #include "fault_guard.h"
@@ -18,44 +18,16 @@ namespace fault = vramsnap::io::fault;
 
 namespace {
 
-// A small sealed snapshot (about 30 KiB) with every kind of chunk:
-//   chunk 0  "raw"   5000 random bytes -> raw, followed by 3192 bytes of padding
-//   chunk 1  "text"  first 64 KiB      -> zstd
-//   chunk 2  "text"  last 6 KiB        -> zstd
-//   chunk 3  "w"     4 KiB bf16        -> shuffle
-//   chunk 4  "zero"  64 KiB of zeros   -> zero
-//   region   "empty" 0 bytes           -> no chunk
-struct Sealed {
-  TempDir dir{"seal"};
+// The HMAC key first, so it exists when the file is sealed with it.
+struct SealKey {
   KeyBytes kb = key_bytes(0x11);
   vramsnap::Key key = make_key(kb);
-  std::vector<RegionData> regions;
-  std::string path;
-  Bytes bytes;
-  SnapFile sf;
-  Offsets o{};
+};
 
-  explicit Sealed(uint64_t generation = 5, uint32_t seed = 1) {
-    regions.push_back(region("raw", random_bytes(5000, seed), "u8"));
-    regions.push_back(region("text", text_like(70 * KiB, seed + 1), "u8"));
-    regions.push_back(region("w", bf16_like(4 * KiB, seed + 2), "bf16"));
-    regions.push_back(region("zero", Bytes(64 * KiB, 0), "u8"));
-    regions.push_back(region("empty", {}, "u8"));
-    auto opt = capture_options();
-    opt.key = &key;
-    opt.generation = generation;
-    opt.labels = {{"model", "test"}};
-    opt.codec = vramsnap::CodecChoice::Shuffle;  // the bf16 region as shuffle, not planes
-    path = dir / "sealed.snap";
-    bytes = make_snapshot(path, regions, opt);
-    sf = parse(bytes);
-    o = offsets_of(bytes);
-    REQUIRE(sf.records.size() == 5);
-    REQUIRE(sf.records[0].codec == 1);
-    REQUIRE(sf.records[1].codec == 2);
-    REQUIRE(sf.records[2].codec == 2);
-    REQUIRE(sf.records[3].codec == 3);
-    REQUIRE(sf.records[4].codec == 0);
+// A small sealed snapshot (about 30 KiB; regions as in sealed_fixture.h,
+// the "empty" one included).
+struct Sealed : SealKey, SealedFile {
+  explicit Sealed(uint64_t generation = 5, uint32_t seed = 1) : SealedFile("sealed", key, generation, seed, true) {
     REQUIRE(bytes.size() <= 40 * KiB);
   }
 
@@ -72,55 +44,9 @@ struct Sealed {
     r.threads = 1;
     return r;
   }
-  std::string write(const Bytes& b, const std::string& name = "t.snap") const {
-    write_file(dir / name, b);
-    return dir / name;
-  }
 };
 
-vramsnap::Status open_verify(const std::string& path, const VerifyOptions& opt) {
-  auto s = Snapshot::open(path);
-  if (!s.ok()) return std::move(s).error();
-  auto v = vramsnap::verify(*s, opt);
-  if (!v.ok()) return std::move(v).error();
-  return {};
-}
-
-vramsnap::Status open_restore(const std::string& path, const RestoreOptions& opt) {
-  auto s = Snapshot::open(path);
-  if (!s.ok()) return std::move(s).error();
-  auto r = vramsnap::restore(*s, opt);
-  if (!r.ok()) return std::move(r).error();
-  return {};
-}
-
-// The class of error a single flipped bit at `off` must produce (spec
-// section 12, "Consequences worth knowing"): integrity for the table,
-// manifest, chunk bytes, chunk padding, key id and MAC; format for the
-// header, the trailer, the other seal block fields, and the header and seal
-// padding, which are checked structurally before the seal.
-ErrorKind expected_kind(const Offsets& o, uint64_t off) {
-  if (off < 4096) return ErrorKind::Format;
-  if (off < o.manifest_end) return ErrorKind::Integrity;  // data area, table, manifest
-  if (off < o.seal) return ErrorKind::Format;        // padding before the seal block
-  if (off < o.seal + 128) {
-    const uint64_t rel = off - o.seal;
-    if ((rel >= 16 && rel < 24) || (rel >= 32 && rel < 64)) return ErrorKind::Integrity;  // key id, MAC
-    return ErrorKind::Format;
-  }
-  return ErrorKind::Format;  // trailer
-}
-
-const char* structure_at(const Offsets& o, uint64_t off) {
-  if (off < 64) return "header";
-  if (off < 4096) return "header padding";
-  if (off < o.table) return "chunk data";
-  if (off < o.manifest) return "table";
-  if (off < o.manifest_end) return "manifest";
-  if (off < o.seal) return "seal padding";
-  if (off < o.trailer) return "seal block";
-  return "trailer";
-}
+ErrorKind expected_kind(const Offsets& o, uint64_t off) { return vtest::expected_kind(o, off, 32); }
 
 }  // namespace
 
@@ -129,40 +55,7 @@ const char* structure_at(const Offsets& o, uint64_t off) {
 TEST_CASE("seal: one bit flipped at every offset never verifies") {
   Sealed s;
   REQUIRE(open_verify(s.path, s.vopt()).ok());
-  const std::string p = s.write(s.bytes, "flip.snap");
-  int fd = ::open(p.c_str(), O_RDWR | O_CLOEXEC);
-  REQUIRE(fd >= 0);
-  size_t passed = 0, wrong_kind = 0, flips = 0;
-  auto try_flip = [&](uint64_t off, unsigned bit) {
-    const uint8_t orig = s.bytes[off];
-    const uint8_t x = static_cast<uint8_t>(orig ^ (1u << bit));
-    REQUIRE(::pwrite(fd, &x, 1, static_cast<off_t>(off)) == 1);
-    auto st = open_verify(p, s.vopt());
-    REQUIRE(::pwrite(fd, &orig, 1, static_cast<off_t>(off)) == 1);
-    ++flips;
-    if (st.ok()) {
-      if (++passed <= 10) FAIL_CHECK("bit " << bit << " at offset " << off << " (" << structure_at(s.o, off) << ") verified");
-      return;
-    }
-    const ErrorKind want = expected_kind(s.o, off);
-    if (st.error().kind() != want && ++wrong_kind <= 10)
-      FAIL_CHECK("bit " << bit << " at offset " << off << " (" << structure_at(s.o, off) << "): expected "
-                        << vramsnap::to_string(want) << ", got " << vramsnap::to_string(st.error().kind()) << ": "
-                        << st.error().message());
-  };
-  for (uint64_t off = 0; off < s.bytes.size(); ++off) try_flip(off, static_cast<unsigned>(off % 8));
-  // Every bit of the small structures.
-  for (unsigned bit = 0; bit < 8; ++bit) {
-    for (uint64_t off = 0; off < 64; ++off) try_flip(off, bit);
-    for (uint64_t off = s.o.table; off < s.o.manifest; ++off) try_flip(off, bit);
-    for (uint64_t off = s.o.seal; off < s.o.size; ++off) try_flip(off, bit);
-  }
-  ::close(fd);
-  CHECK(passed == 0);
-  CHECK(wrong_kind == 0);
-  MESSAGE(flips << " single-bit flips of a " << s.bytes.size() << "-byte sealed snapshot, all refused");
-  // The file is intact again.
-  CHECK(read_file(p) == s.bytes);
+  check_every_bit_flip(s, 32, [&](const std::string& p) { return open_verify(p, s.vopt()); });
 }
 
 TEST_CASE("seal: restore and extract fail for flips in every structure they use") {

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "test_support.h"
+#include "sealed_fixture.h"
 
 #include "crypto/key.h"
 #include "crypto/key_access.h"
@@ -37,33 +37,16 @@ Key public_of(const Key& k) {
   return *p;
 }
 
-// A small signed snapshot with raw, zstd, shuffle and zero chunks.
-struct Signed {
-  TempDir dir{"signed"};
+// The keys first, so they exist when the file is signed.
+struct SignKeys {
   Key key = seed_key(0x40);
   Key pub = public_of(key);
-  std::string path;
-  Bytes bytes;
-  SnapFile sf;
-  Offsets o{};
+};
 
-  explicit Signed(uint64_t generation = 5, uint32_t seed = 1) {
-    std::vector<RegionData> regions;
-    regions.push_back(region("raw", random_bytes(5000, seed), "u8"));
-    regions.push_back(region("text", text_like(70 * KiB, seed + 1), "u8"));
-    regions.push_back(region("w", bf16_like(4 * KiB, seed + 2), "bf16"));
-    regions.push_back(region("zero", Bytes(64 * KiB, 0), "u8"));
-    auto opt = capture_options();
-    opt.key = &key;
-    opt.generation = generation;
-    opt.labels = {{"model", "test"}};
-    opt.codec = vramsnap::CodecChoice::Shuffle;  // the bf16 region as shuffle, not planes
-    path = dir / "signed.snap";
-    bytes = make_snapshot(path, regions, opt);
-    sf = parse(bytes);
-    o = offsets_of(bytes);
-    REQUIRE(sf.records.size() == 5);
-  }
+// A small signed snapshot with raw, zstd, shuffle and zero chunks.
+struct Signed : SignKeys, SealedFile {
+  explicit Signed(uint64_t generation = 5, uint32_t seed = 1) : SealedFile("signed", key, generation, seed, false) {}
+
   VerifyOptions vopt(bool decode = false) const {
     VerifyOptions v;
     v.trusted_keys = {pub};
@@ -77,34 +60,7 @@ struct Signed {
     r.threads = 1;
     return r;
   }
-  std::string write(const Bytes& b, const std::string& name) const {
-    write_file(dir / name, b);
-    return dir / name;
-  }
 };
-
-vramsnap::Status open_verify(const std::string& path, const VerifyOptions& opt) {
-  auto s = Snapshot::open(path);
-  if (!s.ok()) return std::move(s).error();
-  auto v = vramsnap::verify(*s, opt);
-  if (!v.ok()) return std::move(v).error();
-  return {};
-}
-
-// Section 12's classes for a signed file: the key id and the 64-byte
-// signature are checked by the seal (integrity); every other fixed byte
-// structurally (format).
-ErrorKind expected_kind(const Offsets& o, uint64_t off) {
-  if (off < 4096) return ErrorKind::Format;
-  if (off < o.manifest_end) return ErrorKind::Integrity;
-  if (off < o.seal) return ErrorKind::Format;
-  if (off < o.seal + 128) {
-    const uint64_t rel = off - o.seal;
-    if ((rel >= 16 && rel < 24) || (rel >= 32 && rel < 96)) return ErrorKind::Integrity;
-    return ErrorKind::Format;
-  }
-  return ErrorKind::Format;
-}
 
 }  // namespace
 
@@ -163,37 +119,7 @@ TEST_CASE("ed25519: a signed file sets feature bit 1 and format 1.2; an unsealed
 TEST_CASE("ed25519: one bit flipped at every offset never verifies") {
   Signed s;
   REQUIRE(open_verify(s.path, s.vopt()).ok());
-  const std::string p = s.write(s.bytes, "flip.snap");
-  int fd = ::open(p.c_str(), O_RDWR | O_CLOEXEC);
-  REQUIRE(fd >= 0);
-  size_t passed = 0, wrong_kind = 0, flips = 0;
-  auto try_flip = [&](uint64_t off, unsigned bit) {
-    const uint8_t orig = s.bytes[off];
-    const uint8_t x = static_cast<uint8_t>(orig ^ (1u << bit));
-    REQUIRE(::pwrite(fd, &x, 1, static_cast<off_t>(off)) == 1);
-    auto st = open_verify(p, s.vopt());
-    REQUIRE(::pwrite(fd, &orig, 1, static_cast<off_t>(off)) == 1);
-    ++flips;
-    if (st.ok()) {
-      if (++passed <= 10) FAIL_CHECK("bit " << bit << " at offset " << off << " verified");
-      return;
-    }
-    const ErrorKind want = expected_kind(s.o, off);
-    if (st.error().kind() != want && ++wrong_kind <= 10)
-      FAIL_CHECK("bit " << bit << " at offset " << off << ": expected " << vramsnap::to_string(want) << ", got "
-                        << st.error().message());
-  };
-  for (uint64_t off = 0; off < s.bytes.size(); ++off) try_flip(off, static_cast<unsigned>(off % 8));
-  for (unsigned bit = 0; bit < 8; ++bit) {
-    for (uint64_t off = 0; off < 64; ++off) try_flip(off, bit);
-    for (uint64_t off = s.o.table; off < s.o.manifest; ++off) try_flip(off, bit);
-    for (uint64_t off = s.o.seal; off < s.o.size; ++off) try_flip(off, bit);
-  }
-  ::close(fd);
-  CHECK(passed == 0);
-  CHECK(wrong_kind == 0);
-  MESSAGE(flips << " single-bit flips of a " << s.bytes.size() << "-byte signed snapshot, all refused");
-  CHECK(read_file(p) == s.bytes);
+  check_every_bit_flip(s, 64, [&](const std::string& p) { return open_verify(p, s.vopt()); });
 }
 
 TEST_CASE("ed25519: restore fails for a flip in every structure it uses") {
