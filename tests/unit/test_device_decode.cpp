@@ -6,6 +6,7 @@
 // whole flow through the restore engine with a host stand-in for the device
 // on the planes golden file, its staging area reused across launches.
 #include "test_support.h"
+#include "device_standin.h"
 
 #include <algorithm>
 #include <cstring>
@@ -36,29 +37,6 @@ ChunkEntry planes_chunk(uint64_t stored, uint64_t raw, uint8_t elem = 2) {
   return c;
 }
 
-// The leaf kernels' logic over a launch whose pointers are host memory.
-std::vector<uint32_t> verify_on_host(std::vector<k::ChunkJob> jobs, uint64_t leaves) {
-  std::vector<uint8_t> digests(leaves * 32, 0xEE);
-  std::vector<uint32_t> verdicts(jobs.size(), 7);
-  k::Batch b{jobs.data(), static_cast<uint32_t>(jobs.size()), leaves, digests.data(), verdicts.data()};
-  alignas(16) uint8_t stage[k::kWarp * k::kStageBytes];
-  k::LeafRef refs[k::kWarp];
-  bool done[k::kWarp];
-  core::State states[k::kWarp];
-  for (uint64_t first = 0; first < leaves; first += k::kWarp)
-    k::hash_warp_leaves(
-        b, first, stage, refs, done,
-        [](auto&& f) {
-          for (uint32_t lane = 0; lane < k::kWarp; ++lane) f(lane);
-        },
-        [&](uint32_t lane) -> core::State& { return states[lane]; }, [] {});
-  for (uint32_t c = 0; c < jobs.size(); ++c) {
-    uint8_t root[32];
-    verdicts[c] = k::root_matches(b, c, root);
-  }
-  return verdicts;
-}
-
 // The decode kernel's grid on the host, gated by `verdicts`.
 std::vector<uint32_t> decode_on_host(std::vector<planes::PlanesJob> jobs, uint32_t slices,
                                      const std::vector<uint32_t>& verdicts) {
@@ -72,7 +50,8 @@ std::vector<uint32_t> decode_on_host(std::vector<planes::PlanesJob> jobs, uint32
 // Verify -> gated decode -> failures, as TargetGpu::launch_decode orders it.
 std::vector<pipeline::ChunkFailure> run_launch(const SnapshotData& s, const DecodeBatch& batch, const uint8_t* area) {
   const DecodeLaunch l = batch.jobs(reinterpret_cast<uint64_t>(area));
-  const auto verdicts = verify_on_host(l.verify, l.leaves);
+  auto verify = l.verify;
+  const auto verdicts = vtest::run_leaf_kernels_on_host(verify, l.leaves);
   const auto status = decode_on_host(l.decode, l.slices, verdicts);
   return failures_from_decode(s, batch.chunks(), verdicts, status, 0);
 }
@@ -204,34 +183,20 @@ namespace {
 // memory as the device and the kernels' logic run on the host: planes chunks
 // of device regions are read unhashed into a small staging area and
 // launched whenever it fills or is due; the rest go the host way.
-class HostDecodeSink final : public pipeline::Sink {
+class HostDecodeSink final : public vtest::HostMemorySink {
  public:
-  HostDecodeSink(const SnapshotData& s, uint64_t area) : s_(s), mem_(s.regions.size()), area_(area, 0), batch_(area, 64, 4096) {}
-  Status prepare(unsigned, PhaseTimes&) override {
-    for (size_t r = 0; r < s_.regions.size(); ++r) mem_[r].assign(s_.regions[r].size, 0);
-    return {};
-  }
-  Result<std::span<uint8_t>> acquire(unsigned, size_t i, pipeline::WorkerClock&) override {
-    const auto& c = s_.chunks[i];
-    return std::span<uint8_t>(mem_[c.region].data() + c.region_offset, c.raw_size);
-  }
-  Status commit(unsigned, size_t, std::span<uint8_t>, pipeline::WorkerClock&) override { return {}; }
-  void abandon(unsigned, size_t) override {}
-  Status place_region(unsigned, size_t r, std::span<const uint8_t> bytes, pipeline::WorkerClock&) override {
-    std::memcpy(mem_[r].data(), bytes.data(), bytes.size());
-    return {};
-  }
+  HostDecodeSink(const SnapshotData& s, uint64_t area) : HostMemorySink(s), area_(area, 0), batch_(area, 64, 4096) {}
   bool verifies(size_t i) const override {
     const auto& c = s_.chunks[i];
     return decode_on_device(VerifyOn::Auto, true, s_.chunk_hash, c, s_.regions[c.region].kind);
   }
   Status place_unverified(unsigned, size_t i, pipeline::WorkerClock& clk) override {
     const auto& c = s_.chunks[i];
-    const uint64_t dst = reinterpret_cast<uint64_t>(mem_[c.region].data() + c.region_offset);
-    int64_t at = batch_.place(i, c, dst);
+    const uint64_t to = reinterpret_cast<uint64_t>(dst(i));
+    int64_t at = batch_.place(i, c, to);
     if (at < 0) {
       launch();
-      at = batch_.place(i, c, dst);
+      at = batch_.place(i, c, to);
     }
     REQUIRE(at >= 0);
     auto st = pipeline::read_unverified(s_, i, 0, {area_.data() + at, c.stored_size}, clk);
@@ -250,7 +215,6 @@ class HostDecodeSink final : public pipeline::Sink {
     launch();
     return failures_;
   }
-  const std::vector<uint8_t>& region(size_t r) const { return mem_[r]; }
   int launches = 0;
   uint64_t decoded = 0;
 
@@ -263,8 +227,6 @@ class HostDecodeSink final : public pipeline::Sink {
     batch_.clear();
     std::fill(area_.begin(), area_.end(), 0xCD);  // nothing of a launched batch is read again
   }
-  const SnapshotData& s_;
-  std::vector<std::vector<uint8_t>> mem_;
   std::vector<uint8_t> area_;
   DecodeBatch batch_;
   std::vector<pipeline::ChunkFailure> failures_;

@@ -6,6 +6,7 @@
 // the device path's unhashed read of stored bytes in pieces; the whole flow
 // through the restore engine with a host stand-in for the device.
 #include "test_support.h"
+#include "device_standin.h"
 
 #include <algorithm>
 #include <cstring>
@@ -34,29 +35,10 @@ ChunkEntry chunk(Codec codec, uint64_t size) {
   return c;
 }
 
-// The kernels' per-warp and per-chunk logic, looped on the host over a batch
-// whose job pointers are host memory.
+// The kernels' logic on the host over a batch whose job pointers are host memory.
 std::vector<uint32_t> run_batch_on_host(const VerifyBatch& vb) {
   std::vector<k::ChunkJob> jobs = vb.jobs();
-  std::vector<uint8_t> digests(vb.leaves() * 32, 0xEE);
-  std::vector<uint32_t> verdicts(jobs.size(), 7);
-  k::Batch b{jobs.data(), static_cast<uint32_t>(jobs.size()), vb.leaves(), digests.data(), verdicts.data()};
-  alignas(16) uint8_t stage[k::kWarp * k::kStageBytes];
-  k::LeafRef refs[k::kWarp];
-  bool done[k::kWarp];
-  core::State states[k::kWarp];
-  for (uint64_t first = 0; first < vb.leaves(); first += k::kWarp)
-    k::hash_warp_leaves(
-        b, first, stage, refs, done,
-        [](auto&& f) {
-          for (uint32_t lane = 0; lane < k::kWarp; ++lane) f(lane);
-        },
-        [&](uint32_t lane) -> core::State& { return states[lane]; }, [] {});
-  for (uint32_t c = 0; c < jobs.size(); ++c) {
-    uint8_t root[32];
-    verdicts[c] = k::root_matches(b, c, root);
-  }
-  return verdicts;
+  return vtest::run_leaf_kernels_on_host(jobs, vb.leaves());
 }
 
 }  // namespace
@@ -189,30 +171,16 @@ namespace {
 // memory as the device and the kernels' logic run on the host: raw chunks
 // are placed unhashed and batched; verdicts come back after the last chunk
 // (or when the engine stopped early).
-class HostDeviceSink final : public pipeline::Sink {
+class HostDeviceSink final : public vtest::HostMemorySink {
  public:
-  explicit HostDeviceSink(const SnapshotData& s) : s_(s), mem_(s.regions.size()) {}
-  Status prepare(unsigned, PhaseTimes&) override {
-    for (size_t r = 0; r < s_.regions.size(); ++r) mem_[r].assign(s_.regions[r].size, 0);
-    return {};
-  }
-  Result<std::span<uint8_t>> acquire(unsigned, size_t i, pipeline::WorkerClock&) override {
-    const auto& c = s_.chunks[i];
-    return std::span<uint8_t>(mem_[c.region].data() + c.region_offset, c.raw_size);
-  }
-  Status commit(unsigned, size_t, std::span<uint8_t>, pipeline::WorkerClock&) override { return {}; }
-  Status place_region(unsigned, size_t r, std::span<const uint8_t> bytes, pipeline::WorkerClock&) override {
-    std::copy(bytes.begin(), bytes.end(), mem_[r].begin());
-    return {};
-  }
-  void abandon(unsigned, size_t) override { ++abandoned; }
+  using HostMemorySink::HostMemorySink;
   bool verifies(size_t i) const override { return s_.chunks[i].codec == Codec::Raw; }
   Status place_unverified(unsigned, size_t i, pipeline::WorkerClock& clk) override {
     const auto& c = s_.chunks[i];
-    uint8_t* dst = mem_[c.region].data() + c.region_offset;
-    VRAMSNAP_TRY(pipeline::read_unverified(s_, i, 0, {dst, c.stored_size}, clk));
+    uint8_t* to = dst(i);
+    VRAMSNAP_TRY(pipeline::read_unverified(s_, i, 0, {to, c.stored_size}, clk));
     std::lock_guard lk(mu_);
-    REQUIRE(batch_.add(i, reinterpret_cast<uint64_t>(dst), c.raw_size, c.hash));
+    REQUIRE(batch_.add(i, reinterpret_cast<uint64_t>(to), c.raw_size, c.hash));
     return {};
   }
   Status finish(PhaseTimes&) override {
@@ -223,17 +191,12 @@ class HostDeviceSink final : public pipeline::Sink {
     drain();
     return failures_;
   }
-  const std::vector<uint8_t>& region(size_t r) const { return mem_[r]; }
-  int abandoned = 0;
-
  private:
   void drain() {
     if (drained_) return;
     drained_ = true;
     if (!batch_.empty()) failures_ = failures_from_verdicts(s_, batch_.chunks(), run_batch_on_host(batch_), 0);
   }
-  const SnapshotData& s_;
-  std::vector<std::vector<uint8_t>> mem_;
   std::mutex mu_;
   VerifyBatch batch_{64, 4096};
   std::vector<pipeline::ChunkFailure> failures_;

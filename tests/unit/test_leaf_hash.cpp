@@ -4,6 +4,7 @@
 // lane per leaf, roots and verdicts per chunk) run on the host by looping
 // over warps and lanes, against the CPU hasher.
 #include "test_support.h"
+#include "device_standin.h"
 
 #include <cstring>
 
@@ -43,27 +44,7 @@ std::vector<uint32_t> verify_on_host(std::vector<k::ChunkJob>& jobs, std::vector
     j.first_leaf = leaves;
     leaves += k::leaves_of(j.size);
   }
-  Bytes digests(leaves * 32, 0xEE);
-  std::vector<uint32_t> verdicts(jobs.size(), 7);
-  k::Batch b{jobs.data(), static_cast<uint32_t>(jobs.size()), leaves, digests.data(), verdicts.data()};
-  alignas(16) uint8_t stage[k::kWarp * k::kStageBytes];
-  k::LeafRef refs[k::kWarp];
-  bool done[k::kWarp];
-  core::State states[k::kWarp];
-  for (uint64_t first = 0; first < leaves; first += k::kWarp) {
-    k::hash_warp_leaves(
-        b, first, stage, refs, done,
-        [](auto&& f) {
-          for (uint32_t lane = 0; lane < k::kWarp; ++lane) f(lane);
-        },
-        [&](uint32_t lane) -> core::State& { return states[lane]; }, [] {});
-  }
-  for (uint32_t c = 0; c < jobs.size(); ++c) {
-    Digest r;
-    verdicts[c] = k::root_matches(b, c, r.data());
-    if (roots) roots->push_back(r);
-  }
-  return verdicts;
+  return run_leaf_kernels_on_host(jobs, leaves, roots);
 }
 
 }  // namespace
