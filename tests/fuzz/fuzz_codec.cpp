@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "codec/codec.h"
+#include "codec_round_trip.h"
 
 namespace {
 
@@ -21,19 +22,10 @@ using vramsnap::codec::ChunkDecoder;
 using vramsnap::codec::ChunkEncoder;
 using vramsnap::codec::Choice;
 using vramsnap::format::CodecId;
+using fuzzcheck::fail;
 
 constexpr size_t kHeader = 6;
 constexpr uint32_t kMaxRaw = 1u << 20;
-constexpr size_t kGuard = 64;
-constexpr uint8_t kFill = 0xA5;
-
-[[noreturn]] void fail() { __builtin_trap(); }
-
-void check_guards(const std::vector<uint8_t>& buf) {
-  for (size_t i = 0; i < kGuard; ++i) {
-    if (buf[i] != kFill || buf[buf.size() - 1 - i] != kFill) fail();
-  }
-}
 
 }  // namespace
 
@@ -49,10 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t declared = vramsnap::format::load_u32(data + 2) % (kMaxRaw + 1);
   const std::span<const uint8_t> stored(data + kHeader, size - kHeader);
 
-  std::vector<uint8_t> buf(declared + 2 * kGuard, kFill);
-  const std::span<uint8_t> dst(buf.data() + kGuard, declared);
+  fuzzcheck::Guarded buf(declared);
+  const std::span<uint8_t> dst = buf.span();
   const auto st = decoder.decode(CodecId(codec), elem, stored, dst);
-  check_guards(buf);
+  buf.check();
   if (st.ok()) {
     if (codec == uint8_t(CodecId::Raw) && !std::equal(stored.begin(), stored.end(), dst.begin())) fail();
     if (codec == uint8_t(CodecId::Zero) && !vramsnap::codec::is_all_zero(dst)) fail();
@@ -60,21 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fail();
   }
 
-  // Round trip of the stored bytes as raw data.
-  auto enc = encoder.encode(stored, Choice(codec & 3), elem & 15);
-  if (!enc.ok()) fail();
-  std::vector<uint8_t> back(stored.size() + 2 * kGuard, kFill);
-  const std::span<uint8_t> out(back.data() + kGuard, stored.size());
-  if (!decoder.decode(enc->codec, enc->elem_size, enc->stored, out).ok()) fail();
-  check_guards(back);
-  if (!std::equal(stored.begin(), stored.end(), out.begin())) fail();
+  fuzzcheck::check_round_trip(encoder, decoder, stored, Choice(codec & 3), elem & 15);
   return 0;
 }
 
 #ifdef VRAMSNAP_FUZZ_CODEC_SEEDS
-#include <cmath>
 #include <fstream>
-#include <random>
 #include <string>
 
 namespace {
@@ -90,20 +73,7 @@ void write_seed(const std::string& dir, const char* name, CodecId codec, uint8_t
                                                           std::streamsize(out.size()));
 }
 
-std::vector<uint8_t> weights(size_t n, unsigned elem) {
-  std::mt19937 rng(7);
-  std::normal_distribution<float> dist(0.0f, 0.02f);
-  std::vector<uint8_t> out(n);
-  for (size_t i = 0; i < n; i += elem) {
-    const float f = dist(rng);
-    uint64_t bits = 0;
-    std::memcpy(&bits, &f, 4);
-    if (elem == 2) bits >>= 16;  // bf16: upper half of the float32
-    if (elem == 8) bits <<= 29;  // roughly where a double's mantissa sits
-    for (unsigned b = 0; b < elem && i + b < n; ++b) out[i + b] = uint8_t(bits >> (8 * b));
-  }
-  return out;
-}
+std::vector<uint8_t> weights(size_t n, unsigned elem) { return fuzzcheck::weights(n, elem, 7); }
 
 std::vector<uint8_t> encoded(ChunkEncoder& enc, std::span<const uint8_t> raw, Choice choice, unsigned elem,
                              CodecId want) {

@@ -19,6 +19,7 @@
 
 #include "codec/codec.h"
 #include "codec/planes/batch.h"
+#include "codec_round_trip.h"
 
 namespace {
 
@@ -28,17 +29,10 @@ using vramsnap::codec::ChunkEncoder;
 using vramsnap::codec::Choice;
 namespace planes = vramsnap::codec::planes;
 
+using fuzzcheck::fail;
+
 constexpr size_t kHeader = 5;
 constexpr uint32_t kMaxRaw = 1u << 20;
-constexpr size_t kGuard = 64;
-constexpr uint8_t kFill = 0xA5;
-
-[[noreturn]] void fail() { __builtin_trap(); }
-
-void check_guards(const std::vector<uint8_t>& buf) {
-  for (size_t i = 0; i < kGuard; ++i)
-    if (buf[i] != kFill || buf[buf.size() - 1 - i] != kFill) fail();
-}
 
 uint32_t load_u32(const uint8_t* p) { return uint32_t(p[0]) | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24; }
 
@@ -54,36 +48,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t declared = std::max<uint32_t>(1, load_u32(data + 1) % (kMaxRaw + 1));
   const std::span<const uint8_t> stored(data + kHeader, size - kHeader);
 
-  std::vector<uint8_t> cpu(declared + 2 * kGuard, kFill);
-  const std::span<uint8_t> dst(cpu.data() + kGuard, declared);
+  fuzzcheck::Guarded cpu(declared);
+  const std::span<uint8_t> dst = cpu.span();
   const auto st = decoder.decode(Codec::Planes, uint8_t(elem), stored, dst);
-  check_guards(cpu);
+  cpu.check();
   if (!st.ok() && (st.error().kind() != vramsnap::ErrorKind::Format || st.error().message().empty())) fail();
 
-  std::vector<uint8_t> grid(declared + 2 * kGuard, kFill);
-  planes::PlanesJob job{stored.data(), stored.size(), grid.data() + kGuard, declared, elem, 0};
+  fuzzcheck::Guarded grid(declared);
+  planes::PlanesJob job{stored.data(), stored.size(), grid.span().data(), declared, elem, 0};
   uint32_t status = 0;
   const planes::PlanesBatch batch{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
   planes::run_grid_on_host(batch, *slice);
-  check_guards(grid);
+  grid.check();
   if ((status == 0) != st.ok()) fail();
-  if (st.ok() && !std::equal(dst.begin(), dst.end(), grid.begin() + kGuard)) fail();
+  if (st.ok() && !std::equal(dst.begin(), dst.end(), grid.span().begin())) fail();
 
   // Round trip of the stored bytes as raw data.
   if (stored.empty()) return 0;
-  auto enc = encoder.encode(stored, Choice::Planes, elem);
-  if (!enc.ok()) fail();
-  std::vector<uint8_t> back(stored.size() + 2 * kGuard, kFill);
-  const std::span<uint8_t> out(back.data() + kGuard, stored.size());
-  if (!decoder.decode(enc->codec, enc->elem_size, enc->stored, out).ok()) fail();
-  check_guards(back);
-  if (!std::equal(stored.begin(), stored.end(), out.begin())) fail();
+  fuzzcheck::check_round_trip(encoder, decoder, stored, Choice::Planes, elem);
   return 0;
 }
 
 #ifdef VRAMSNAP_FUZZ_PLANES_SEEDS
 #include <fstream>
-#include <random>
 #include <string>
 
 namespace {
@@ -98,18 +85,7 @@ void write_seed(const std::string& dir, const char* name, unsigned selector, uin
 }
 
 std::vector<uint8_t> weights(size_t elems, unsigned elem, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 0.02f);
-  std::vector<uint8_t> out(elems * elem);
-  for (size_t i = 0; i < elems; ++i) {
-    const float f = dist(rng);
-    uint64_t bits = 0;
-    std::memcpy(&bits, &f, 4);
-    if (elem == 2) bits >>= 16;
-    if (elem == 8) bits <<= 29;
-    for (unsigned b = 0; b < elem; ++b) out[i * elem + b] = uint8_t(bits >> (8 * b));
-  }
-  return out;
+  return fuzzcheck::weights(elems * elem, elem, seed);
 }
 
 std::vector<uint8_t> encoded(ChunkEncoder& enc, std::span<const uint8_t> raw, unsigned elem) {
