@@ -15,13 +15,13 @@
 #include <new>
 #include <set>
 #include <string_view>
-#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
 #include "format/layout.h"
 #include "format/names.h"
 #include "io/file.h"
+#include "source/json_scan.h"
 #include "source/sources.h"
 
 namespace vramsnap::source {
@@ -55,77 +55,42 @@ std::string member(const std::string& parent, const std::string& key) {
 }
 std::string element(const std::string& parent, size_t i) { return parent + "[" + std::to_string(i) + "]"; }
 
-// SAX pass before the DOM: the DOM keeps only the last of duplicate keys, and
-// a duplicated key in a deploy hook is as much a typo as an unknown one.
-class SpecScan {
+// The duplicate keys, over-long lists and over-deep nesting of a spec file,
+// named by their JSON path: a duplicated key in a deploy hook is as much a
+// typo as an unknown one.
+class SpecScan final : public JsonScan {
  public:
-  explicit SpecScan(std::string_view text) : text_(text) {}
-  bool null() { return value(); }
-  bool boolean(bool) { return value(); }
-  bool number_integer(json::number_integer_t) { return value(); }
-  bool number_unsigned(json::number_unsigned_t) { return value(); }
-  bool number_float(json::number_float_t, const json::string_t&) { return value(); }
-  bool string(json::string_t&) { return value(); }
-  bool binary(json::binary_t&) { return value(); }
-  bool start_object(std::size_t) { return open(true); }
-  bool start_array(std::size_t) { return open(false); }
-  bool end_object() { frames_.pop_back(); return true; }
-  bool end_array() { frames_.pop_back(); return true; }
-  bool key(json::string_t& k) {
-    if (!frames_.back().keys.insert(k).second) {
-      const std::string p = path(frames_.size() - 1);
-      return fail((p.empty() ? "" : p + ": ") + "duplicate key " + printable(k));
-    }
-    frames_.back().key = k;
-    return true;
+  // root > regions > region > labels/shape/flags; no list in a spec is longer
+  // than the region count limit, which bounds the DOM a 16 MiB file can build.
+  explicit SpecScan(std::string_view text) : JsonScan(format::kMaxRegionCount, 4), text_(text) {}
+
+ private:
+  // JSON path of the value currently open in frames()[0, n).
+  std::string path(size_t n) const {
+    std::string p;
+    for (size_t i = 0; i < n; ++i)
+      p = frames()[i].object ? member(p, frames()[i].key) : element(p, frames()[i].elements - 1);
+    return p;
   }
-  bool parse_error(std::size_t position, const std::string&, const json::exception&) {
+  std::string duplicate_key(const std::string& k) const override {
+    const std::string p = path(frames().size() - 1);
+    return (p.empty() ? "" : p + ": ") + "duplicate key " + printable(k);
+  }
+  std::string not_json(size_t position) const override {
     // position is 1-based; people fix spec files in editors, so say line and column.
     const size_t at = std::min(position, text_.size() + 1) - (position > 0 ? 1 : 0);
     const std::string_view before = text_.substr(0, at);
     const size_t line = size_t(std::count(before.begin(), before.end(), '\n')) + 1;
     const size_t nl = before.rfind('\n');
     const size_t column = nl == std::string_view::npos ? at + 1 : at - nl;
-    return fail("not valid JSON (line " + std::to_string(line) + ", column " + std::to_string(column) + ")");
+    return "not valid JSON (line " + std::to_string(line) + ", column " + std::to_string(column) + ")";
   }
-  const std::string& problem() const { return problem_; }
-
- private:
-  struct Frame {
-    bool object = false;
-    size_t elements = 0;
-    std::unordered_set<std::string> keys;
-    std::string key;
-  };
-  // JSON path of the value currently open in frames_[0, n).
-  std::string path(size_t n) const {
-    std::string p;
-    for (size_t i = 0; i < n; ++i)
-      p = frames_[i].object ? member(p, frames_[i].key) : element(p, frames_[i].elements - 1);
-    return p;
+  std::string too_many_elements() const override {
+    return path(frames().size() - 1) + ": more than " + std::to_string(format::kMaxRegionCount) + " elements";
   }
-  bool fail(std::string message) {
-    if (problem_.empty()) problem_ = std::move(message);
-    return false;
-  }
-  bool value() {
-    // Bounds the DOM a 16 MiB file can build; no list in a spec is longer.
-    if (!frames_.empty() && !frames_.back().object && ++frames_.back().elements > format::kMaxRegionCount)
-      return fail(path(frames_.size() - 1) + ": more than " + std::to_string(format::kMaxRegionCount) + " elements");
-    return true;
-  }
-  bool open(bool object) {
-    if (!value()) return false;
-    // root > regions > region > labels/shape/flags
-    if (frames_.size() >= 4) return fail(path(frames_.size()) + ": nested deeper than a spec allows");
-    frames_.emplace_back();
-    frames_.back().object = object;
-    return true;
-  }
+  std::string too_deep() const override { return path(frames().size()) + ": nested deeper than a spec allows"; }
 
   std::string_view text_;
-  std::vector<Frame> frames_;
-  std::string problem_;
 };
 
 const char* kind_of(const json& j) {

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <new>
 #include <string_view>
-#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +16,7 @@
 #include "format/layout.h"
 #include "format/names.h"
 #include "io/file.h"
+#include "source/json_scan.h"
 #include "source/sources.h"
 
 namespace vramsnap::source {
@@ -49,70 +49,32 @@ std::string tensor_name_problem(std::string_view name) {
   return {};
 }
 
-// First pass over the header (SAX, linear): finds what the DOM would hide
-// (nlohmann keeps only the last of duplicate keys) and bounds what the DOM
-// pass may allocate.
-class HeaderScan {
+// First pass over the header: finds what the DOM would hide (duplicate
+// tensor names) and bounds what the DOM pass may allocate.
+class HeaderScan final : public JsonScan {
  public:
-  bool null() { return value(); }
-  bool boolean(bool) { return value(); }
-  bool number_integer(json::number_integer_t) { return value(); }
-  bool number_unsigned(json::number_unsigned_t) { return value(); }
-  bool number_float(json::number_float_t, const json::string_t&) { return value(); }
-  bool string(json::string_t&) { return value(); }
-  bool binary(json::binary_t&) { return value(); }
-  bool start_object(std::size_t) { return open(true); }
-  bool start_array(std::size_t) { return open(false); }
-  bool end_object() { frames_.pop_back(); return true; }
-  bool end_array() { frames_.pop_back(); return true; }
-  bool key(json::string_t& k) {
-    Frame& f = frames_.back();
-    if (!f.keys.insert(k).second) {
-      if (frames_.size() == 1)
-        return fail(k == "__metadata__" ? "duplicate __metadata__" : "duplicate tensor name " + printable(k));
-      return fail(where() + "duplicate key " + printable(k));
-    }
-    f.key = k;
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string&, const json::exception&) {
-    return fail("header is not valid JSON (error at byte " + std::to_string(position) + " of the header)");
-  }
-  const std::string& problem() const { return problem_; }
+  HeaderScan() : JsonScan(kMaxArrayElements, kMaxOpenContainers) {}
 
  private:
-  struct Frame {
-    bool object = false;
-    size_t elements = 0;
-    std::unordered_set<std::string> keys;
-    std::string key;
-  };
-
-  bool fail(std::string message) {
-    if (problem_.empty()) problem_ = std::move(message);
-    return false;
-  }
   std::string where() const {
-    if (frames_.empty() || frames_[0].key.empty()) return {};
-    if (frames_[0].key == "__metadata__") return "__metadata__: ";
-    return "tensor " + printable(frames_[0].key) + ": ";
+    if (frames().empty() || frames()[0].key.empty()) return {};
+    if (frames()[0].key == "__metadata__") return "__metadata__: ";
+    return "tensor " + printable(frames()[0].key) + ": ";
   }
-  bool value() {
-    if (!frames_.empty() && !frames_.back().object && ++frames_.back().elements > kMaxArrayElements)
-      return fail(where() + "array with more than " + std::to_string(kMaxArrayElements) + " elements");
-    return true;
+  std::string duplicate_key(const std::string& k) const override {
+    if (frames().size() == 1) return k == "__metadata__" ? "duplicate __metadata__" : "duplicate tensor name " + printable(k);
+    return where() + "duplicate key " + printable(k);
   }
-  bool open(bool object) {
-    if (frames_.empty() && !object) return fail("header must be a JSON object, not an array");
-    if (!value()) return false;
-    if (frames_.size() >= kMaxOpenContainers) return fail(where() + "nested deeper than the format allows");
-    frames_.emplace_back();
-    frames_.back().object = object;
-    return true;
+  std::string not_json(size_t position) const override {
+    return "header is not valid JSON (error at byte " + std::to_string(position) + " of the header)";
   }
-
-  std::vector<Frame> frames_;
-  std::string problem_;
+  std::string too_many_elements() const override {
+    return where() + "array with more than " + std::to_string(kMaxArrayElements) + " elements";
+  }
+  std::string too_deep() const override { return where() + "nested deeper than the format allows"; }
+  std::string refuse_open(bool object) const override {
+    return frames().empty() && !object ? "header must be a JSON object, not an array" : "";
+  }
 };
 
 struct DTypeMapping {
