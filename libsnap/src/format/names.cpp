@@ -33,35 +33,6 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// Names and values come from the file: in messages, bytes that could steer a
-// terminal are escaped and long strings cut.
-std::string printable(std::string_view s) {
-  const bool utf8 = valid_utf8(s);
-  size_t n = std::min<size_t>(s.size(), 96);
-  while (utf8 && n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  std::string out = "'";
-  static constexpr char kHex[] = "0123456789abcdef";
-  auto escape = [&](unsigned char c) {
-    out += "\\x";
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  };
-  for (size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (utf8 && c == 0xC2 && i + 1 < n && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
-      escape(c);  // U+0080..U+009F: C1 controls (0x9B is a CSI on some terminals)
-      escape(static_cast<unsigned char>(s[++i]));
-    } else if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\' || (c >= 0x80 && !utf8)) {
-      escape(c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (n < s.size()) out += "...";
-  out += '\'';
-  return out;
-}
-
 std::string region_name_problem(std::string_view name) {
   if (name.empty()) return "is empty";
   if (name.size() > kMaxNameBytes) return fmt::format("is {} bytes long (at most {})", name.size(), kMaxNameBytes);

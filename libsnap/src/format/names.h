@@ -3,6 +3,8 @@
 #include <string>
 #include <string_view>
 
+#include "vramsnap/text.hpp"
+
 namespace vramsnap::format {
 
 // A region name is 1..255 bytes of valid UTF-8 without control characters or
@@ -20,8 +22,8 @@ std::string extract_file_name(std::string_view name);
 
 bool valid_utf8(std::string_view s);
 
-// A value from a file, quoted for an error message: control characters
-// (C0 and C1), quotes and backslashes escaped, long strings cut at 96 bytes.
-std::string printable(std::string_view s);
+// A value from a file, quoted for an error message (vramsnap::quoted:
+// control characters, quotes and backslashes escaped, cut at 96 bytes).
+inline std::string printable(std::string_view s) { return quoted(s); }
 
 }  // namespace vramsnap::format

@@ -10,12 +10,12 @@
 #include "backend/device_source.h"
 #include "core/checked_math.h"
 #include "codec/registry.h"
-#include "core/clock.h"
 #include "crypto/digest.h"
 #include "format/binary.h"
 #include "format/features.h"
 #include "format/manifest.h"
 #include "format/seal.h"
+#include "vramsnap/text.hpp"
 
 namespace vramsnap::pipeline {
 namespace {
@@ -24,7 +24,7 @@ SnapshotMeta describe_snapshot(const format::Header& header, bool any_device, co
   SnapshotMeta meta;
   meta.id = header.snapshot_id;
   meta.id_hex = crypto::to_hex(header.snapshot_id);
-  meta.created = core::utc_now_rfc3339();
+  meta.created = utc_now_rfc3339();
   meta.tool = std::string("vramsnap ") + VRAMSNAP_VERSION;
   meta.generation = opt.generation;
   meta.labels = opt.labels;
