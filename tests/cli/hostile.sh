@@ -121,14 +121,9 @@ assert_no_file made2
 mkdir wd
 "$VRAMSNAP" bench --synthetic 512MiB --pattern random --workdir wd --threads 1 -q --json - >bench.out 2>bench.err &
 pid=$!
-for _ in $(seq 1 400); do
-  compgen -G 'wd/vramsnap-bench.*' >/dev/null && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.01
-done
-kill -INT "$pid" 2>/dev/null || true
-rc=0
-wait "$pid" || rc=$?
+wait_for_glob "$pid" 'wd/vramsnap-bench.*' 4 || true
+signal_and_wait "$pid" INT
+rc=$SIGNAL_RC
 if [[ $rc -eq 130 ]]; then
   assert_empty_dir wd
   OUT=bench.out

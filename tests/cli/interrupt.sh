@@ -12,29 +12,17 @@ set -m
 # it, so a capture is reliably still running when the signal arrives.
 gen_random big.bin $((64 << 20))
 
-# wait_for_glob PID DIR GLOB: waits (up to 20 s) until DIR has an entry
-# matching GLOB while PID still runs. Returns 1 if PID ended first.
-wait_for_glob() {
-  local pid=$1 dir=$2 glob=$3 i
-  for ((i = 0; i < 2000; i++)); do
-    compgen -G "$dir/$glob" >/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.01
-  done
-  fail "no $glob appeared in $dir within 20 s"
-}
-
 # interrupt_capture SIGNAL EXPECTED_EXIT
 interrupt_capture() {
-  local sig=$1 want=$2 dir="cap-$1" pid rc=0
+  local sig=$1 want=$2 dir="cap-$1" pid rc
   mkdir "$dir"
   "$VRAMSNAP" capture -o "$dir/out.snap" --region big=big.bin --codec zstd --level 19 --threads 1 -q \
     >"$dir.stdout" 2>"$dir.stderr" &
   pid=$!
-  wait_for_glob "$pid" "$dir" '.out.snap.vramsnap-*' || fail "capture ended before it could be interrupted"
+  wait_for_glob "$pid" "$dir/.out.snap.vramsnap-*" || fail "capture ended, or wrote no temp file in 20 s"
   sleep 0.5
-  kill "-$sig" "$pid"
-  wait "$pid" || rc=$?
+  signal_and_wait "$pid" "$sig"
+  rc=$SIGNAL_RC
   LAST_CMD="capture interrupted by SIG$sig"
   LAST_RC=$rc
   OUT=$dir.stdout ERR=$dir.stderr
@@ -55,9 +43,8 @@ mkdir cap-KILL
 "$VRAMSNAP" capture -o cap-KILL/out.snap --region big=big.bin --codec zstd --level 19 --threads 1 -q \
   >/dev/null 2>&1 &
 pid=$!
-wait_for_glob "$pid" cap-KILL '.out.snap.vramsnap-*' || fail "capture ended before it could be killed"
-kill -KILL "$pid"
-wait "$pid" || true
+wait_for_glob "$pid" 'cap-KILL/.out.snap.vramsnap-*' || fail "capture ended, or wrote no temp file in 20 s"
+signal_and_wait "$pid" KILL
 assert_no_file cap-KILL/out.snap
 
 step "restore --extract + SIGINT / SIGTERM -> 130 / 143, nothing left in DIR"
@@ -72,15 +59,14 @@ for case in INT:130 TERM:143; do
     dir=x-$sig-$attempt
     "$VRAMSNAP" restore big.snap --allow-unsealed --extract "$dir" --threads 1 -q >"$dir.stdout" 2>"$dir.stderr" &
     pid=$!
-      if ! wait_for_glob "$pid" "$dir" '.vramsnap-extract-*'; then
+    if ! wait_for_glob "$pid" "$dir/.vramsnap-extract-*"; then
       # Finished before we saw its temp files: a race of this test, not a
       # result. Try again (the assertions below are not relaxed).
       wait "$pid" || true
       continue
     fi
-    kill "-$sig" "$pid"
-    rc=0
-    wait "$pid" || rc=$?
+    signal_and_wait "$pid" "$sig"
+    rc=$SIGNAL_RC
     if [[ $rc -eq 0 ]]; then continue; fi  # completed before the signal landed
     LAST_CMD="restore --extract interrupted by SIG$sig"
     LAST_RC=$rc
@@ -95,13 +81,6 @@ for case in INT:130 TERM:143; do
   [[ -n "$done_ok" ]] || fail "restore --extract always finished before SIG$sig could interrupt it"
 done
 
-# count_glob DIR GLOB: how many entries of DIR match GLOB.
-count_glob() {
-  local -a m
-  mapfile -t m < <(compgen -G "$1/$2" || true)
-  echo "${#m[@]}"
-}
-
 step "restore --extract of 60 regions + SIGINT while it creates its temp files -> nothing left"
 # Every region gets a temp file before any chunk is read; a signal that lands
 # while they are being created must not leave one behind.
@@ -112,10 +91,9 @@ for attempt in 1 2 3; do
   dir=m60-$attempt
   "$VRAMSNAP" restore r60.snap --allow-unsealed --extract "$dir" --threads 1 -q >"$dir.stdout" 2>"$dir.stderr" &
   pid=$!
-  wait_for_glob "$pid" "$dir" '.vramsnap-extract-*' || { wait "$pid" || true; continue; }
-  kill -INT "$pid"
-  rc=0
-  wait "$pid" || rc=$?
+  wait_for_glob "$pid" "$dir/.vramsnap-extract-*" || { wait "$pid" || true; continue; }
+  signal_and_wait "$pid" INT
+  rc=$SIGNAL_RC
   [[ $rc -eq 0 ]] && continue
   LAST_CMD="restore --extract (60 regions) interrupted by SIGINT while creating temp files" LAST_RC=$rc
   OUT=$dir.stdout ERR=$dir.stderr
@@ -133,9 +111,8 @@ for attempt in 1 2 3; do
   "$VRAMSNAP" restore r100.snap --allow-unsealed --extract "$dir" --threads 1 -q >"$dir.stdout" 2>"$dir.stderr" &
   pid=$!
   while [[ $(count_glob "$dir" '.vramsnap-extract-*/*') -lt 100 ]] && kill -0 "$pid" 2>/dev/null; do sleep 0.005; done
-  kill -INT "$pid" 2>/dev/null || true
-  rc=0
-  wait "$pid" || rc=$?
+  signal_and_wait "$pid" INT
+  rc=$SIGNAL_RC
   [[ $rc -eq 0 ]] && continue  # finished first: a race of this test, try again
   LAST_CMD="restore --extract (100 regions) interrupted by SIGINT after creating its temp files" LAST_RC=$rc
   OUT=$dir.stdout ERR=$dir.stderr

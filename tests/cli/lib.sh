@@ -233,6 +233,35 @@ assert_empty_dir() {
   [[ -z "$left" ]] || fail "$1 should be empty, has: $left"
 }
 
+# ---- interrupts ---------------------------------------------------------------------
+# wait_for_glob PID PATTERN [SECONDS]: waits (up to SECONDS, 20 by default)
+# until a path matches PATTERN while PID still runs. Returns 0 when one does,
+# 1 when PID ended first, 2 when the time ran out.
+wait_for_glob() {
+  local pid=$1 pattern=$2 i n=$((${3:-20} * 100))
+  for ((i = 0; i < n; i++)); do
+    compgen -G "$pattern" >/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.01
+  done
+  return 2
+}
+
+# signal_and_wait PID SIGNAL: sends SIGNAL to PID (gone already is fine) and
+# waits for it; its exit status goes to SIGNAL_RC.
+signal_and_wait() {
+  kill "-$2" "$1" 2>/dev/null || true
+  SIGNAL_RC=0
+  wait "$1" || SIGNAL_RC=$?
+}
+
+# count_glob DIR GLOB: how many entries of DIR match GLOB.
+count_glob() {
+  local -a m
+  mapfile -t m < <(compgen -G "$1/$2" || true)
+  echo "${#m[@]}"
+}
+
 # ---- data -------------------------------------------------------------------------
 gen_random() { head -c "$2" /dev/urandom >"$1"; }
 gen_zeros() { head -c "$2" /dev/zero >"$1"; }

@@ -133,14 +133,9 @@ for attempt in 1 2 3; do
   dir=int-$attempt
   "$VRAMSNAP" restore big.snap --allow-unsealed --extract-tree "$dir" --threads 1 -q >"$dir.stdout" 2>"$dir.stderr" &
   pid=$!
-  for _ in $(seq 1 2000); do
-    compgen -G "$dir/.vramsnap-tree-*/a/b/pages.img" >/dev/null && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.005
-  done
-  kill -INT "$pid" 2>/dev/null || true
-  rc=0
-  wait "$pid" || rc=$?
+  wait_for_glob "$pid" "$dir/.vramsnap-tree-*/a/b/pages.img" 10 || true
+  signal_and_wait "$pid" INT
+  rc=$SIGNAL_RC
   [[ $rc -eq 0 ]] && continue  # finished first: a race of this test, try again
   LAST_CMD="restore --extract-tree interrupted by SIGINT" LAST_RC=$rc
   OUT=$dir.stdout ERR=$dir.stderr
