@@ -40,6 +40,11 @@ class RegionInfo(ctypes.Structure):
                 ("va", ctypes.c_uint64), ("flags", ctypes.c_uint32)]
 
 
+class RemoteOptions(ctypes.Structure):
+    _fields_ = [("auth_file", ctypes.c_char_p), ("ca_file", ctypes.c_char_p), ("registry_config", ctypes.c_char_p),
+                ("insecure", ctypes.c_int), ("timeout_s", ctypes.c_uint), ("retries", ctypes.c_uint)]
+
+
 class CheckOptions(ctypes.Structure):
     _fields_ = [("key", ctypes.c_void_p), ("allow_unsealed", ctypes.c_int), ("has_min_generation", ctypes.c_int),
                 ("min_generation", ctypes.c_uint64), ("threads", ctypes.c_uint), ("progress", PROGRESS_FN),
@@ -76,6 +81,7 @@ class StreamOptions(ctypes.Structure):
 KIND_DEVICE, KIND_HOST, KIND_MODULE, KIND_OTHER = 0, 1, 2, 3
 KIND_NAMES = {KIND_DEVICE: "device", KIND_HOST: "host", KIND_MODULE: "module", KIND_OTHER: "other"}
 TARGET_HOST, TARGET_CUDA = 0, 1
+VERIFY_ON = {"auto": 0, "host": 1, "device": 2}  # vramsnap_verify_on
 SNAPSHOT_LABELS = ctypes.c_size_t(-1).value
 
 _P = ctypes.c_void_p
@@ -98,6 +104,8 @@ _PROTOTYPES = {
     "vramsnap_capture_write": (_S, [_P, ctypes.c_char_p, ctypes.POINTER(CaptureOptions), ctypes.c_char_p]),
     "vramsnap_capture_free": (None, [_P]),
     "vramsnap_open": (_S, [ctypes.c_char_p, _PP]),
+    "vramsnap_remote_options_init": (None, [ctypes.POINTER(RemoteOptions)]),
+    "vramsnap_open_remote": (_S, [ctypes.c_char_p, ctypes.POINTER(RemoteOptions), _PP]),
     "vramsnap_close": (None, [_P]),
     "vramsnap_region_count": (ctypes.c_size_t, [_P]),
     "vramsnap_region_get": (_S, [_P, ctypes.c_size_t, ctypes.POINTER(RegionInfo)]),

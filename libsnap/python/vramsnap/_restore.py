@@ -10,9 +10,11 @@ import threading
 import weakref
 
 from . import _keys
-from ._lib import (PROGRESS_FN, REGION_READY_FN, TARGET_CUDA, RestoredRegion, RestoreOptions, StreamOptions, check, cstr, lib, text)
+from ._lib import (PROGRESS_FN, REGION_READY_FN, TARGET_CUDA, VERIFY_ON, RestoredRegion, RestoreOptions, StreamOptions,
+                   check, cstr, lib, text)
 from ._memory import BorrowedHost, Claim, DeviceBytes, HostBuffer, RestoredHandle
 from ._snapshot import Snapshot
+from .errors import UsageError
 
 
 def _names(names):
@@ -34,6 +36,49 @@ def _fill(opts, key, trusted, allow_unsealed, threads, regions, max_host_bytes):
     return keep
 
 
+def device_map_spec(device_map):
+    """vramsnap(1)'s --device-map text for a dict {recorded GPU: GPU here}, or
+    the text itself ("SRC:DST[,SRC:DST...]", checked by the library)."""
+    if isinstance(device_map, str):
+        return cstr(device_map, "device_map")
+    if not isinstance(device_map, dict):
+        raise UsageError("vramsnap: device_map must be a dict {recorded GPU: GPU here} or 'SRC:DST[,...]', "
+                         f"not {type(device_map).__name__}")
+    pairs = []
+    for src, dst in device_map.items():
+        for v in (src, dst):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise UsageError(f"vramsnap: device_map entries are GPU ordinals (ints >= 0), not {v!r}")
+        pairs.append(f"{src}:{dst}")
+    if not pairs:
+        raise UsageError("vramsnap: device_map is empty; leave it out to restore everything onto `device`")
+    return ",".join(pairs).encode()
+
+
+def _fill_device(opts, device, device_map, verify_on):
+    """The CUDA target's options, with vramsnap(1)'s rules: device_map needs a
+    GPU to place on; verify_on is checked always and used by a CUDA restore."""
+    keep = []
+    if verify_on is not None:
+        if verify_on not in VERIFY_ON:
+            raise UsageError(f"vramsnap: verify_on: expected auto, host or device, got {verify_on!r}")
+        opts.verify_on = VERIFY_ON[verify_on]
+    if device_map is not None:
+        if device is None:
+            raise UsageError("vramsnap: device_map places regions on GPUs; it needs device='cuda:N'")
+        spec = device_map_spec(device_map)
+        opts.device_map = spec
+        keep.append(spec)
+    if device is not None:
+        opts.target, opts.device = TARGET_CUDA, device
+    return keep
+
+
+def check_device_options(device, device_map, verify_on):
+    """UsageError for device options a restore would refuse."""
+    _fill_device(RestoreOptions(), device, device_map, verify_on)
+
+
 def _region_names(snap, regions):
     """Names for a list of region names or indices."""
     if regions is None:
@@ -41,15 +86,16 @@ def _region_names(snap, regions):
     return [snap.regions[r].name if isinstance(r, int) else r for r in regions]
 
 
-def restore(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, device=None, max_host_bytes=None):
+def restore(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, device=None, max_host_bytes=None,
+            device_map=None, verify_on=None):
     """[(Region, bytes)] for every restored region, in file order. bytes is a
     uint8 numpy view (host) or a DeviceBytes (device memory of a CUDA
-    restore, device=N)."""
+    restore, device=N; device_map and verify_on as vramsnap(1)'s
+    --device-map and --verify-on)."""
     opts = RestoreOptions()
     lib.vramsnap_restore_options_init(ctypes.byref(opts))
     keep = _fill(opts, key, trusted, allow_unsealed, threads, _region_names(snap, regions), max_host_bytes)
-    if device is not None:
-        opts.target, opts.device = TARGET_CUDA, device
+    keep += _fill_device(opts, device, device_map, verify_on)
     opts.separate_host_buffers = 1  # each array owns its region's buffer (HostBuffer below)
     owner = RestoredHandle()  # frees everything if anything below fails
     h = owner.handle
@@ -166,10 +212,10 @@ def stream(snap, key, trusted, allow_unsealed=False, threads=0, regions=None, or
 
 
 def stream_file(filename, convert, key_file, allow_unsealed, public_key_files, order, regions, threads,
-                max_host_bytes):
+                max_host_bytes, remote):
     """Yields (name, convert(region, bytes)) as each region is verified and
     placed: the body of numpy.load_stream and torch.load_stream."""
-    snap, mine = opened(filename)
+    snap, mine = opened(filename, remote)
     try:
         key, trusted = _keys.for_checking(key_file, public_key_files)
         it = stream(snap, key, trusted, allow_unsealed, threads, regions, order, max_host_bytes)
@@ -183,8 +229,12 @@ def stream_file(filename, convert, key_file, allow_unsealed, public_key_files, o
             snap.close()
 
 
-def opened(path_or_snapshot):
-    """(Snapshot, whether the caller's) for a path, URL or an open Snapshot."""
+def opened(path_or_snapshot, remote=None):
+    """(Snapshot, whether the caller's) for a path, URL or an open Snapshot;
+    remote: the opener's keywords (auth_file, ... in _remote.py)."""
     if isinstance(path_or_snapshot, Snapshot):
+        if remote:
+            raise UsageError(f"vramsnap: {', '.join(sorted(remote))} apply when a snapshot is opened; this one is "
+                             "open already")
         return path_or_snapshot, False
-    return Snapshot(path_or_snapshot), True
+    return Snapshot(path_or_snapshot, **(remote or {})), True

@@ -9,7 +9,7 @@ from ._snapshot import Snapshot
 
 class SafeOpen:
     def __init__(self, path_or_url, framework="pt", device="cpu", key_file=None, allow_unsealed=False,
-                 public_key_files=(), threads=0):
+                 public_key_files=(), threads=0, device_map=None, verify_on=None, **remote):
         if framework in ("pt", "torch"):
             from . import torch as fw
             self._typed = fw._typed
@@ -23,7 +23,10 @@ class SafeOpen:
         else:
             raise ValueError("vramsnap: framework must be 'pt' or 'np'")
         self._framework = framework
-        self._snap = Snapshot(path_or_url)
+        # Checked now, not at the first get_tensor: a bad value is the caller's mistake, not the tensor's.
+        _restore.check_device_options(self._ordinal, device_map, verify_on)
+        self._device_map, self._verify_on = device_map, verify_on
+        self._snap = Snapshot(path_or_url, **remote)
         self._key, self._trusted = _keys.for_checking(key_file, public_key_files)
         self._allow_unsealed, self._threads = allow_unsealed, threads
 
@@ -35,7 +38,8 @@ class SafeOpen:
 
     def get_tensor(self, name):
         [(region, data)] = _restore.restore(self._snap, self._key, self._trusted, self._allow_unsealed,
-                                            self._threads, [name], device=self._ordinal)
+                                            self._threads, [name], device=self._ordinal,
+                                            device_map=self._device_map, verify_on=self._verify_on)
         t = self._typed(region, data)
         if self._ordinal is not None and not t.is_cuda:
             t = t.to(f"cuda:{self._ordinal}")

@@ -12,7 +12,7 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 
-from . import _keys
+from . import _keys, _remote
 from ._lib import KIND_NAMES, SNAPSHOT_LABELS, CheckOptions, RegionInfo, check, cstr, lib, text
 
 
@@ -38,13 +38,15 @@ def _labels(h, region):
 
 
 class Snapshot:
-    """vramsnap.open(path_or_url): a snapshot whose structure has been checked.
-    Use as a context manager, or close() it; chunk data is read by verify and
-    the restores."""
+    """vramsnap.open(path_or_url, **remote): a snapshot whose structure has
+    been checked. Use as a context manager, or close() it; chunk data is read
+    by verify and the restores. remote: auth_file, ca_file, registry_config,
+    insecure, timeout, retries for URLs (see _remote.py)."""
 
     _close = lib.vramsnap_close
 
-    def __init__(self, path_or_url):
+    def __init__(self, path_or_url, **remote):
+        ropts, keep = _remote.options(**remote)
         self._h = None
         self._cv = threading.Condition()
         self._users = 0
@@ -52,7 +54,12 @@ class Snapshot:
         self.path = os.fspath(path_or_url)
         h = ctypes.c_void_p()
         self._h = h  # before the call: whatever is raised once it returns, close() frees it
-        check(lib.vramsnap_open(cstr(self.path, "path"), ctypes.byref(h)))
+        where = cstr(self.path, "path")
+        if ropts is None:
+            check(lib.vramsnap_open(where, ctypes.byref(h)))
+        else:
+            check(lib.vramsnap_open_remote(where, ctypes.byref(ropts), ctypes.byref(h)))
+        del keep
         self.regions = []
         info = RegionInfo()
         for i in range(lib.vramsnap_region_count(h)):

@@ -54,10 +54,10 @@ def typed(region, data):
 
 
 def load_file(filename, key_file=None, allow_unsealed=False, public_key_files=(), regions=None, threads=0,
-              max_host_bytes=None):
+              max_host_bytes=None, **remote):
     """Restores (verifying every chunk under the seal) and returns a dict of
-    name -> array, in file order."""
-    snap, mine = _restore.opened(filename)
+    name -> array, in file order. remote: vramsnap.open's settings for URLs."""
+    snap, mine = _restore.opened(filename, remote)
     try:
         key, trusted = _keys.for_checking(key_file, public_key_files)
         placed = _restore.restore(snap, key, trusted, allow_unsealed, threads, regions,
@@ -69,8 +69,8 @@ def load_file(filename, key_file=None, allow_unsealed=False, public_key_files=()
 
 
 def load_stream(filename, key_file=None, allow_unsealed=False, public_key_files=(), order=None, regions=None,
-                threads=0, max_host_bytes=None):
+                threads=0, max_host_bytes=None, **remote):
     """Yields (name, array) as each region is verified and placed, in `order`
     (names or indices; the rest in file order)."""
     yield from _restore.stream_file(filename, typed, key_file, allow_unsealed, public_key_files, order, regions,
-                                    threads, max_host_bytes)
+                                    threads, max_host_bytes, remote)

@@ -96,15 +96,19 @@ def _device_ordinal(device):
 
 
 def load_file(filename, device="cpu", key_file=None, allow_unsealed=False, public_key_files=(), regions=None,
-              threads=0, max_host_bytes=None):
+              threads=0, max_host_bytes=None, device_map=None, verify_on=None, **remote):
     """Restores a state_dict: name -> tensor on `device` ("cpu" or "cuda:N"),
-    every chunk verified under the seal before any tensor exists."""
+    every chunk verified under the seal before any tensor exists. With
+    "cuda:N": device_map ({recorded GPU: GPU here} or "SRC:DST,...") sends
+    each region to its GPU, and verify_on ("auto", "host", "device") says
+    where hashes are checked, as vramsnap(1)'s --device-map and --verify-on.
+    remote: vramsnap.open's settings for URLs."""
     ordinal = _device_ordinal(device)
-    snap, mine = _restore.opened(filename)
+    snap, mine = _restore.opened(filename, remote)
     try:
         key, trusted = _keys.for_checking(key_file, public_key_files)
         placed = _restore.restore(snap, key, trusted, allow_unsealed, threads, regions, device=ordinal,
-                                  max_host_bytes=max_host_bytes)
+                                  max_host_bytes=max_host_bytes, device_map=device_map, verify_on=verify_on)
         out = {}
         for r, data in placed:
             t = _typed(r, data)
@@ -117,9 +121,9 @@ def load_file(filename, device="cpu", key_file=None, allow_unsealed=False, publi
 
 
 def load_stream(filename, key_file=None, allow_unsealed=False, public_key_files=(), order=None, regions=None,
-                threads=0, max_host_bytes=None):
+                threads=0, max_host_bytes=None, **remote):
     """Yields (name, CPU tensor) as each region is verified and placed, in
     `order` (names or indices; the rest in file order), so a server can start
     on the first layers while the rest arrive."""
     yield from _restore.stream_file(filename, _typed, key_file, allow_unsealed, public_key_files, order, regions,
-                                    threads, max_host_bytes)
+                                    threads, max_host_bytes, remote)
