@@ -5,6 +5,7 @@
 // weight-like seed data their corpus generators encode.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <span>
@@ -43,6 +44,14 @@ inline void check_round_trip(vramsnap::codec::ChunkEncoder& encoder, vramsnap::c
   if (!decoder.decode(enc->codec, enc->elem_size, enc->stored, back.span()).ok()) fail();
   back.check();
   if (!std::equal(bytes.begin(), bytes.end(), back.span().begin())) fail();
+}
+
+// raw encoded with `choice` for a seed file; aborts unless the encoder chose `want`.
+inline std::vector<uint8_t> encoded(vramsnap::codec::ChunkEncoder& enc, std::span<const uint8_t> raw,
+                                    vramsnap::codec::Choice choice, unsigned elem, vramsnap::Codec want) {
+  auto r = enc.encode(raw, choice, elem);
+  if (!r.ok() || r->codec != want) std::abort();
+  return {r->stored.begin(), r->stored.end()};
 }
 
 // n bytes of elem-byte values shaped like model weights (normal, sigma 0.02):

@@ -75,12 +75,7 @@ void write_seed(const std::string& dir, const char* name, CodecId codec, uint8_t
 
 std::vector<uint8_t> weights(size_t n, unsigned elem) { return fuzzcheck::weights(n, elem, 7); }
 
-std::vector<uint8_t> encoded(ChunkEncoder& enc, std::span<const uint8_t> raw, Choice choice, unsigned elem,
-                             CodecId want) {
-  auto r = enc.encode(raw, choice, elem);
-  if (!r.ok() || r->codec != want) std::abort();
-  return {r->stored.begin(), r->stored.end()};
-}
+using fuzzcheck::encoded;
 
 }  // namespace
 

@@ -89,9 +89,7 @@ std::vector<uint8_t> weights(size_t elems, unsigned elem, unsigned seed) {
 }
 
 std::vector<uint8_t> encoded(ChunkEncoder& enc, std::span<const uint8_t> raw, unsigned elem) {
-  auto r = enc.encode(raw, Choice::Planes, elem);
-  if (!r.ok() || r->codec != Codec::Planes) std::abort();
-  return {r->stored.begin(), r->stored.end()};
+  return fuzzcheck::encoded(enc, raw, Choice::Planes, elem, Codec::Planes);
 }
 
 }  // namespace

@@ -56,6 +56,26 @@ struct SealedFile {
   }
 };
 
+// A's file with B's chunk 0 (stored bytes and table record; build()
+// recomputes the table hash and trailer check), A's seal block kept: a chunk
+// spliced from another file sealed by the same key.
+inline SnapFile with_first_chunk_of(const SealedFile& a, const SealedFile& b) {
+  REQUIRE(a.sf.records[0].stored_offset == b.sf.records[0].stored_offset);
+  REQUIRE(a.sf.records[0].stored_size == b.sf.records[0].stored_size);
+  SnapFile s = a.sf;
+  const Bytes theirs = b.sf.stored(0);
+  std::copy(theirs.begin(), theirs.end(), s.data.begin() + static_cast<std::ptrdiff_t>(s.records[0].stored_offset - 4096));
+  s.records[0] = b.sf.records[0];
+  return s;
+}
+
+// A's file with B's seal block: a valid tag over another header and trailer.
+inline SnapFile with_seal_of(const SealedFile& a, const SealedFile& b) {
+  SnapFile u = a.sf;
+  u.seal = b.sf.seal;
+  return u;
+}
+
 inline vramsnap::Status open_verify(const std::string& path, const vramsnap::VerifyOptions& opt) {
   auto s = vramsnap::Snapshot::open(path);
   if (!s.ok()) return std::move(s).error();

@@ -229,16 +229,9 @@ TEST_CASE("seal: two chunks swapped") {
 
 TEST_CASE("seal: a chunk spliced from another snapshot sealed with the same key") {
   Sealed a(5, 1), b(5, 100);
-  REQUIRE(a.sf.records[0].stored_offset == b.sf.records[0].stored_offset);
-  REQUIRE(a.sf.records[0].stored_size == b.sf.records[0].stored_size);
   REQUIRE(open_verify(b.path, b.vopt()).ok());
-  // B's raw chunk 0 (bytes and record) into A; table hash and trailer check
-  // recomputed, A's seal block kept.
-  SnapFile s = a.sf;
-  const Bytes theirs = b.sf.stored(0);
-  std::copy(theirs.begin(), theirs.end(), s.data.begin() + static_cast<std::ptrdiff_t>(s.records[0].stored_offset - 4096));
-  s.records[0] = b.sf.records[0];
-  const std::string p = a.write(build(s), "spliced.snap");
+  // B's raw chunk 0 (bytes and record) into A, A's seal block kept.
+  const std::string p = a.write(build(with_first_chunk_of(a, b)), "spliced.snap");
   auto snap = open_ok(p);
   VT_CHECK_ERROR(vramsnap::verify(snap, a.vopt(true)), ErrorKind::Integrity, "seal does not match");
   VT_CHECK_ERROR(vramsnap::restore(snap, a.ropt()), ErrorKind::Integrity, "seal does not match");
@@ -250,9 +243,8 @@ TEST_CASE("seal: a chunk spliced from another snapshot sealed with the same key"
   t.head = a.sf.head;
   VT_CHECK_ERROR(Snapshot::open(a.write(build(t), "tail.snap")), ErrorKind::Format, "snapshot id differs");
   // B's seal block on A: valid MAC for another header and trailer.
-  SnapFile u = a.sf;
-  u.seal = b.sf.seal;
-  VT_CHECK_ERROR(open_verify(a.write(build(u), "sealb.snap"), a.vopt()), ErrorKind::Integrity, "seal does not match");
+  VT_CHECK_ERROR(open_verify(a.write(build(with_seal_of(a, b)), "sealb.snap"), a.vopt()), ErrorKind::Integrity,
+                 "seal does not match");
 }
 
 // ---- 12. seal stripped ------------------------------------------------------------

@@ -152,18 +152,12 @@ TEST_CASE("ed25519: chunks swapped consistently, or spliced from another signed 
   VT_CHECK_ERROR(vramsnap::verify(swapped, a.vopt()), ErrorKind::Integrity, "seal does not match");
   VT_CHECK_ERROR(vramsnap::restore(swapped, a.ropt()), ErrorKind::Integrity, "seal does not match");
 
-  REQUIRE(a.sf.records[0].stored_size == b.sf.records[0].stored_size);
-  SnapFile t = a.sf;
-  const Bytes theirs = b.sf.stored(0);
-  std::copy(theirs.begin(), theirs.end(), t.data.begin() + static_cast<std::ptrdiff_t>(t.records[0].stored_offset - 4096));
-  t.records[0] = b.sf.records[0];
-  auto spliced = open_ok(a.write(build(t), "spliced.snap"));
+  auto spliced = open_ok(a.write(build(with_first_chunk_of(a, b)), "spliced.snap"));
   VT_CHECK_ERROR(vramsnap::verify(spliced, a.vopt()), ErrorKind::Integrity, "seal does not match");
   CHECK(vramsnap::verify(spliced, unsealed_verify(true)).ok());  // hashes alone cannot tell
   // B's signature block on A: a valid signature over another header and trailer.
-  SnapFile u = a.sf;
-  u.seal = b.sf.seal;
-  VT_CHECK_ERROR(open_verify(a.write(build(u), "sigb.snap"), a.vopt()), ErrorKind::Integrity, "seal does not match");
+  VT_CHECK_ERROR(open_verify(a.write(build(with_seal_of(a, b)), "sigb.snap"), a.vopt()), ErrorKind::Integrity,
+                 "seal does not match");
 }
 
 // ---- 12. signature stripped ------------------------------------------------------------
