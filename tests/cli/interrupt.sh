@@ -14,7 +14,7 @@ gen_random big.bin $((64 << 20))
 
 # interrupt_capture SIGNAL EXPECTED_EXIT
 interrupt_capture() {
-  local sig=$1 want=$2 dir="cap-$1" pid rc
+  local sig=$1 want=$2 dir="cap-$1" pid
   mkdir "$dir"
   "$VRAMSNAP" capture -o "$dir/out.snap" --region big=big.bin --codec zstd --level 19 --threads 1 -q \
     >"$dir.stdout" 2>"$dir.stderr" &
@@ -22,11 +22,7 @@ interrupt_capture() {
   wait_for_glob "$pid" "$dir/.out.snap.vramsnap-*" || fail "capture ended, or wrote no temp file in 20 s"
   sleep 0.5
   signal_and_wait "$pid" "$sig"
-  rc=$SIGNAL_RC
-  LAST_CMD="capture interrupted by SIG$sig"
-  LAST_RC=$rc
-  OUT=$dir.stdout ERR=$dir.stderr
-  [[ $rc -eq $want ]] || fail "capture killed by SIG$sig: expected exit $want, got $rc"
+  expect_signal_exit "capture interrupted by SIG$sig" "$want" "$dir"
   expect_stderr_contains "interrupted"
   assert_no_file "$dir/out.snap"
   assert_no_temp_files "$dir"
@@ -66,12 +62,8 @@ for case in INT:130 TERM:143; do
       continue
     fi
     signal_and_wait "$pid" "$sig"
-    rc=$SIGNAL_RC
-    if [[ $rc -eq 0 ]]; then continue; fi  # completed before the signal landed
-    LAST_CMD="restore --extract interrupted by SIG$sig"
-    LAST_RC=$rc
-    OUT=$dir.stdout ERR=$dir.stderr
-    [[ $rc -eq $want ]] || fail "restore killed by SIG$sig: expected exit $want, got $rc"
+    if [[ $SIGNAL_RC -eq 0 ]]; then continue; fi  # completed before the signal landed
+    expect_signal_exit "restore --extract interrupted by SIG$sig" "$want" "$dir"
     expect_stderr_contains "interrupted"
     assert_no_file "$dir"  # created by the restore, so removed with its content
     echo "    SIG$sig interrupted the restore on attempt $attempt"
@@ -93,11 +85,8 @@ for attempt in 1 2 3; do
   pid=$!
   wait_for_glob "$pid" "$dir/.vramsnap-extract-*" || { wait "$pid" || true; continue; }
   signal_and_wait "$pid" INT
-  rc=$SIGNAL_RC
-  [[ $rc -eq 0 ]] && continue
-  LAST_CMD="restore --extract (60 regions) interrupted by SIGINT while creating temp files" LAST_RC=$rc
-  OUT=$dir.stdout ERR=$dir.stderr
-  [[ $rc -eq 130 ]] || fail "expected exit 130, got $rc"
+  [[ $SIGNAL_RC -eq 0 ]] && continue
+  expect_signal_exit "restore --extract (60 regions) interrupted by SIGINT while creating temp files" 130 "$dir"
   assert_no_file "$dir"  # created by the restore, so removed with its content
 done
 
@@ -112,11 +101,8 @@ for attempt in 1 2 3; do
   pid=$!
   while [[ $(count_glob "$dir" '.vramsnap-extract-*/*') -lt 100 ]] && kill -0 "$pid" 2>/dev/null; do sleep 0.005; done
   signal_and_wait "$pid" INT
-  rc=$SIGNAL_RC
-  [[ $rc -eq 0 ]] && continue  # finished first: a race of this test, try again
-  LAST_CMD="restore --extract (100 regions) interrupted by SIGINT after creating its temp files" LAST_RC=$rc
-  OUT=$dir.stdout ERR=$dir.stderr
-  [[ $rc -eq 130 ]] || fail "expected exit 130, got $rc"
+  [[ $SIGNAL_RC -eq 0 ]] && continue  # finished first: a race of this test, try again
+  expect_signal_exit "restore --extract (100 regions) interrupted by SIGINT after creating its temp files" 130 "$dir"
   assert_no_file "$dir"  # created by the restore, so removed with its content
   done_ok=1
   break

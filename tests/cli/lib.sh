@@ -255,6 +255,15 @@ signal_and_wait() {
   wait "$1" || SIGNAL_RC=$?
 }
 
+# expect_signal_exit DESC WANT PREFIX: after signal_and_wait, the command
+# (DESC; its output in PREFIX.stdout and PREFIX.stderr, which the expect_*
+# checks read from here on) exited WANT.
+expect_signal_exit() {
+  LAST_CMD=$1 LAST_RC=$SIGNAL_RC
+  OUT=$3.stdout ERR=$3.stderr
+  [[ $SIGNAL_RC -eq $2 ]] || fail "$1: expected exit $2, got $SIGNAL_RC"
+}
+
 # count_glob DIR GLOB: how many entries of DIR match GLOB.
 count_glob() {
   local -a m

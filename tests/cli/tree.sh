@@ -135,11 +135,8 @@ for attempt in 1 2 3; do
   pid=$!
   wait_for_glob "$pid" "$dir/.vramsnap-tree-*/a/b/pages.img" 10 || true
   signal_and_wait "$pid" INT
-  rc=$SIGNAL_RC
-  [[ $rc -eq 0 ]] && continue  # finished first: a race of this test, try again
-  LAST_CMD="restore --extract-tree interrupted by SIGINT" LAST_RC=$rc
-  OUT=$dir.stdout ERR=$dir.stderr
-  [[ $rc -eq 130 ]] || fail "expected exit 130, got $rc"
+  [[ $SIGNAL_RC -eq 0 ]] && continue  # finished first: a race of this test, try again
+  expect_signal_exit "restore --extract-tree interrupted by SIGINT" 130 "$dir"
   assert_no_file "$dir"
   done_ok=1
   break
