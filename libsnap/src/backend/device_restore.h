@@ -1,5 +1,5 @@
 #pragma once
-// The CUDA sink for restore (backend/cuda_restore.cpp). In a build without
+// The CUDA sink for restore (backend/cuda_sink.h). In a build without
 // CUDA, or on a machine without a GPU, make_cuda_sink fails with Compat.
 #include <memory>
 #include <vector>

@@ -3,7 +3,7 @@
 // GPU, how they are batched for launch_leaf_verify (no synchronisation per
 // chunk), and how the batches' verdicts become per-chunk failures that the
 // engine merges with its own (lowest chunk first). Pure: no CUDA calls, so
-// it is unit-tested on the CPU; cuda_restore.cpp drives it.
+// it is unit-tested on the CPU; the CUDA sink (cuda_sink_place.cpp) drives it.
 #include <array>
 #include <cstdint>
 #include <vector>

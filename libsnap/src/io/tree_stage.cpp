@@ -85,7 +85,7 @@ Status TreeStage::close_file(size_t file) {
     f.fd.reset(::openat(parent.get(), leaf.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!f.fd) return errno_error(ErrorKind::IO, dir() + "/" + f.path, "open", errno);
   }
-  // Many files are flushed with one syncfs at commit instead (staging_dir.cpp).
+  // Many files are flushed with one syncfs at commit instead (StagingArea::sync_all).
   if (files_.size() <= kSyncEachUpTo) VRAMSNAP_TRY(fsync_fd(f.fd.get(), dir() + "/" + f.path));
   // fchmod, not the create mode: exact bits whatever the umask.
   if (::fchmod(f.fd.get(), static_cast<mode_t>(f.mode)) != 0)
