@@ -141,6 +141,31 @@ TEST_CASE("planes steps: a Huffman code of f16-like bytes (5-9 bits) and of shor
   }
 }
 
+TEST_CASE("planes steps: the AVX-512 multi-symbol table equals the portable one") {
+  if (!__builtin_cpu_supports("avx512f")) {
+    MESSAGE("no AVX-512F on this CPU: only the portable table is used");
+    return;
+  }
+  std::mt19937 rng(5);
+  for (unsigned round = 0; round < 40; ++round) {
+    // Codes from two symbols to all 256, skewed so lengths run 1 to 11.
+    planes::Histogram h{};
+    const unsigned used = 2 + rng() % 255;
+    for (unsigned i = 0; i < used; ++i) h[rng() % 256] = 1 + (rng() % 4096 >> (rng() % 12));
+    if (std::count_if(h.begin(), h.end(), [](uint64_t c) { return c != 0; }) < 2) continue;
+    const planes::Lengths len = planes::huffman_lengths(h);
+    uint8_t lengths[planes::kLengthsSize] = {};
+    for (unsigned s = 0; s < 256; ++s) lengths[s >> 1] |= uint8_t(len[s] << ((s & 1) * 4));
+    uint16_t table[planes::kTableSize + planes::kGatherSlack] = {};
+    REQUIRE(planes::build_table(lengths, table) == planes::Fault::None);
+    std::vector<uint32_t> portable(planes::kMultiWords), wide(planes::kMultiWords);
+    planes::build_multi_table(table, portable.data());
+    planes::build_multi_table_avx512(table, wide.data());
+    CAPTURE(round);
+    CHECK(portable == wide);
+  }
+}
+
 TEST_CASE("planes steps: plans follow the mean code length") {
   planes::Lengths four{}, eight{};
   for (unsigned s = 0; s < 16; ++s) four[s] = 4;

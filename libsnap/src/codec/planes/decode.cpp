@@ -29,7 +29,7 @@ Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
 // built twice: for BMI2 (shifts by any register, one-instruction trailing
 // zero count), chosen at run time where the CPU has it, and for any x86-64.
 struct Tables {
-  uint16_t table[kTableSize];
+  uint16_t table[kTableSize + kGatherSlack];
   uint16_t swapped[kTableSize];
   uint32_t multi[kMultiWords];
   Plan plan;
@@ -67,15 +67,19 @@ void fast_steps_x86_64(const Tables& t, const uint8_t* area, uint64_t limit, Blo
 Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t k,
                     uint32_t m, uint8_t* out, unsigned plane, Tables& t) {
   static const bool bmi2 = __builtin_cpu_supports("bmi2");
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
   for (uint32_t j0 = 0; j0 < k; j0 += kWide) {
     if (j0 % kBlocksPerTable == 0) {
       const uint8_t* len = lengths + size_t(j0 / kBlocksPerTable) * kLengthsSize;
       if (Fault f = build_table(len, t.table); f != Fault::None) return fault(f, plane);
+      t.table[kTableSize] = t.table[kTableSize + 1] = 0;  // read by the gathers, never used
       t.plan = plan_for(len);
-      if (t.plan.multi)
-        build_multi_table(t.table, t.multi);
-      else
+      if (!t.plan.multi)
         swap_table(t.table, t.swapped);
+      else if (avx512)
+        build_multi_table_avx512(t.table, t.multi);
+      else
+        build_multi_table(t.table, t.multi);
     }
     const unsigned lanes = k - j0 < kWide ? k - j0 : kWide;
     BlockStream s[kWide];
