@@ -154,6 +154,30 @@ TEST_CASE("shuffle_bytes matches the byte-plane definition and inverts") {
   }
 }
 
+TEST_CASE("join_planes interleaves planes wherever they lie, on every path and length") {
+  // Lengths around the 64-element steps of the AVX-512 joins (used where
+  // the CPU has AVX-512BW) and the 1024-element blocks of the others.
+  for (unsigned elem : {2u, 4u, 8u}) {
+    for (size_t m : {size_t(0), size_t(1), size_t(63), size_t(64), size_t(65), size_t(1000), size_t(4096 + 127)}) {
+      CAPTURE(elem);
+      CAPTURE(m);
+      std::vector<Bytes> planes;
+      const uint8_t* at[8];
+      for (unsigned p = 0; p < elem; ++p) {
+        planes.push_back(random_bytes(m + 1, unsigned(m * 8 + p)));  // +1: an odd offset below
+        at[p] = planes.back().data() + 1;
+      }
+      Bytes want(m * elem), got(m * elem + 1, 0xee);
+      for (size_t i = 0; i < m; ++i)
+        for (unsigned p = 0; p < elem; ++p) want[i * elem + p] = at[p][i];
+      vramsnap::codec::join_planes(at, got.data(), m, elem);
+      CHECK(got.back() == 0xee);
+      got.pop_back();
+      CHECK(got == want);
+    }
+  }
+}
+
 TEST_CASE("is_all_zero and codec_name") {
   using vramsnap::codec::is_all_zero;
   CHECK(is_all_zero({}));
