@@ -239,7 +239,9 @@ namespace {
 // which -Wuninitialized reports at every use (GCC bug 105593).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 __attribute__((target("avx512f,avx512bw"))) size_t join2_avx512(const uint8_t* const* planes, uint8_t* dst,
                                                                   size_t elems) {
   const uint8_t* __restrict a = planes[0];

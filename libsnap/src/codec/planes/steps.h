@@ -140,7 +140,9 @@ inline constexpr uint32_t kGatherSlack = 2;
 // which -Wuninitialized reports at every use (GCC bug 105593).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 __attribute__((target("avx512f"))) inline void build_multi_table_avx512(const uint16_t* table, uint32_t* multi) {
   const __m512i mask = _mm512_set1_epi32(kTableSize - 1), low16 = _mm512_set1_epi32(0xffff);
   const __m512i ff = _mm512_set1_epi32(0xff), max_len = _mm512_set1_epi32(kMaxCodeLen), one = _mm512_set1_epi32(1 << 6);
