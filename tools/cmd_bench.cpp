@@ -624,7 +624,7 @@ Command register_bench(CLI::App& app) {
   sub->add_option("--write-data", o->write_data, "Write the raw synthetic bytes to FILE and exit (for zstd/openssl "
                                                  "comparisons)")->type_name("FILE");
   sub->add_option("--codec", o->codec, "Synthetic capture codec (default auto)")
-      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle", "planes"}));
+      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle", "planes", "palette"}));
   sub->add_option("--chunk-size", o->chunk_size, "Synthetic capture chunk size (default 4MiB)")->type_name("SIZE");
   sub->add_option("--workdir", o->workdir, "Directory for the temporary snapshot (default $TMPDIR or /tmp)")->type_name("DIR");
   add_key_option(sub, o->key_file);

@@ -195,9 +195,11 @@ Command register_capture(CLI::App& app) {
                   "--chunk-hash sha256; 0: never pack)")
       ->type_name("SIZE");
   sub->add_option("--codec", o->codec, "auto (default: per chunk, raw when compression gains < 3%), raw, zstd, "
-                                       "shuffle (byte planes by dtype size, then zstd), or planes (byte planes, "
-                                       "Huffman-coded in blocks a GPU decodes)")
-      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle", "planes"}));
+                                       "shuffle (byte planes by dtype size, then zstd), planes (byte planes, "
+                                       "Huffman-coded in blocks a GPU decodes), or palette (per-group value "
+                                       "tables and Huffman-coded indices, for quantized weights; planes where a "
+                                       "group has more than 256 values)")
+      ->check(CLI::IsMember({"auto", "raw", "zstd", "shuffle", "planes", "palette"}));
   sub->add_option("--level", o->level, "zstd level (default 3)")->check(CLI::Range(-7, 19));
   sub->add_option("--chunk-hash", o->chunk_hash,
                   "leaf-sha256 (default: over 16 KiB leaves, format 1.1, verifiable on a GPU) or sha256 (flat, "

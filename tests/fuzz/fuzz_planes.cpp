@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!st.ok() && (st.error().kind() != vramsnap::ErrorKind::Format || st.error().message().empty())) fail();
 
   fuzzcheck::Guarded grid(declared);
-  planes::PlanesJob job{stored.data(), stored.size(), grid.span().data(), declared, elem, 0};
+  planes::PlanesJob job{stored.data(), stored.size(), grid.span().data(), declared, elem, 0, 0};
   uint32_t status = 0;
   const planes::PlanesBatch batch{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
   planes::run_grid_on_host(batch, *slice);

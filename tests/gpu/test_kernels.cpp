@@ -4,6 +4,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -85,10 +86,13 @@ static int leaf_verify_matches_cpu(int sm_count) {
 // match is left untouched and reports nothing.
 static int planes_decode_matches_cpu(int sm_count) {
   namespace pl = vramsnap::codec::planes;
-  struct Case { size_t elems; unsigned e; size_t tail; bool damage; };
-  const std::vector<Case> cases = {{pl::kSliceElements * 2 + 4097, 2, 0, false}, {100000, 4, 3, false},
-                                   {30001, 8, 5, false}, {4096, 2, 1, false}, {70000, 2, 0, true},
-                                   {50000, 4, 0, true}, {1u << 21, 2, 0, false}};
+  // pal: values rounded to about 160 levels and stored with the palette codec.
+  struct Case { size_t elems; unsigned e; size_t tail; bool damage; bool pal; };
+  const std::vector<Case> cases = {{pl::kSliceElements * 2 + 4097, 2, 0, false, false}, {100000, 4, 3, false, false},
+                                   {30001, 8, 5, false, false}, {4096, 2, 1, false, false}, {70000, 2, 0, true, false},
+                                   {50000, 4, 0, true, false}, {1u << 21, 2, 0, false, false},
+                                   {pl::kSliceElements * 2 + 4097, 2, 1, false, true}, {100000, 4, 3, false, true},
+                                   {30001, 8, 0, false, true}, {70000, 2, 0, true, true}};
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.0f, 0.02f);
   vramsnap::codec::ChunkEncoder enc(3);
@@ -100,7 +104,7 @@ static int planes_decode_matches_cpu(int sm_count) {
     const auto& k = cases[c];
     raw[c].resize(k.elems * k.e + k.tail);
     for (size_t i = 0; i < k.elems; ++i) {
-      const float f = dist(rng);
+      const float f = k.pal ? std::round(dist(rng) * 1000.0f) / 1000.0f : dist(rng);
       uint64_t bits = 0;
       std::memcpy(&bits, &f, 4);
       if (k.e == 2) bits >>= 16;
@@ -108,15 +112,16 @@ static int planes_decode_matches_cpu(int sm_count) {
       for (unsigned b = 0; b < k.e; ++b) raw[c][i * k.e + b] = static_cast<uint8_t>(bits >> (8 * b));
     }
     for (size_t i = 0; i < k.tail; ++i) raw[c][k.elems * k.e + i] = static_cast<uint8_t>(rng());
-    auto r = enc.encode(raw[c], vramsnap::CodecChoice::Planes, k.e);
-    if (!r.ok() || r->codec != vramsnap::Codec::Planes) {
-      CHECK(false, "case %zu did not encode as planes", c);
+    const auto codec = k.pal ? vramsnap::Codec::Palette : vramsnap::Codec::Planes;
+    auto r = enc.encode(raw[c], k.pal ? vramsnap::CodecChoice::Palette : vramsnap::CodecChoice::Planes, k.e);
+    if (!r.ok() || r->codec != codec) {
+      CHECK(false, "case %zu did not encode as %s", c, vramsnap::to_string(codec));
       return 1;
     }
     stored[c].assign(r->stored.begin(), r->stored.end());
     if (k.damage) stored[c][stored[c].size() - 2] ^= 0x21;  // the last Huffman block or the raw plane
     want[c].assign(raw[c].size(), 0);
-    cpu_ok[c] = dec.decode(vramsnap::Codec::Planes, static_cast<uint8_t>(k.e), stored[c], want[c]).ok();
+    cpu_ok[c] = dec.decode(codec, static_cast<uint8_t>(k.e), stored[c], want[c]).ok();
   }
   std::vector<uint8_t*> din(cases.size()), dout(cases.size());
   std::vector<pl::PlanesJob> jobs(cases.size());
@@ -125,7 +130,7 @@ static int planes_decode_matches_cpu(int sm_count) {
     CUDA_OK(cudaMemcpy(din[c], stored[c].data(), stored[c].size(), cudaMemcpyHostToDevice));
     CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&dout[c]), raw[c].size() + 2 * kGuard));
     CUDA_OK(cudaMemset(dout[c], 0xA5, raw[c].size() + 2 * kGuard));
-    jobs[c] = {din[c], stored[c].size(), dout[c] + kGuard, raw[c].size(), cases[c].e, 0};
+    jobs[c] = {din[c], stored[c].size(), dout[c] + kGuard, raw[c].size(), cases[c].e, 0, cases[c].pal ? 1u : 0u};
   }
   const uint32_t slices = pl::assign_slices(jobs.data(), static_cast<uint32_t>(jobs.size()));
   pl::PlanesJob* djobs = nullptr;

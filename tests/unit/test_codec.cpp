@@ -344,7 +344,7 @@ TEST_CASE("decoder refuses malformed chunks without writing outside dst") {
     check_format_error(decode_guarded(dec, CodecId::Raw, 0, text, 4095), "raw chunk stores 4096 bytes, expected 4095");
     check_format_error(decode_guarded(dec, CodecId::Raw, 0, text, 4097), "expected 4097");
     check_format_error(decode_guarded(dec, CodecId::Zero, 0, std::span(text.data(), 1), 4096), "zero chunk has 1");
-    check_format_error(decode_guarded(dec, CodecId(5), 0, frame, 4096), "unknown codec id 5");
+    check_format_error(decode_guarded(dec, CodecId(6), 0, frame, 4096), "unknown codec id 6");
     check_format_error(decode_guarded(dec, CodecId::Planes, 0, frame, 4096), "planes chunk has element size 0");
     check_format_error(decode_guarded(dec, CodecId(255), 0, frame, 4096), "unknown codec id 255");
     for (uint8_t elem : {0, 1, 3, 16}) {
@@ -441,7 +441,7 @@ TEST_CASE("codec registry: ids and names round-trip, unknown ids are refused") {
     }
   }
   CHECK(vramsnap::codec::codec_id_limit() == size_t(previous) + 1);
-  for (unsigned id = 5; id < 256; ++id) {
+  for (unsigned id = 6; id < 256; ++id) {
     CHECK(find_codec(uint8_t(id)) == nullptr);
     CHECK(std::string(vramsnap::to_string(CodecId(id))) == "?");
     CHECK(std::string(vramsnap::codec::codec_name(CodecId(id))) == "unknown");
@@ -455,8 +455,10 @@ TEST_CASE("codec registry and the public enums agree") {
   using vramsnap::Codec;
   using vramsnap::CodecChoice;
   CHECK(vramsnap::known_codecs() ==
-        std::vector<Codec>{Codec::Zero, Codec::Raw, Codec::Zstd, Codec::Shuffle, Codec::Planes});
+        std::vector<Codec>{Codec::Zero, Codec::Raw, Codec::Zstd, Codec::Shuffle, Codec::Planes, Codec::Palette});
   CHECK(std::string(vramsnap::to_string(Codec::Planes)) == "planes");
+  CHECK(std::string(vramsnap::to_string(Codec::Palette)) == "palette");
+  CHECK(vramsnap::parse_codec_choice("palette") == CodecChoice::Palette);
   CHECK(vramsnap::parse_codec_choice("planes") == CodecChoice::Planes);
   CHECK(std::string(vramsnap::to_string(Codec::Zero)) == "zero");
   CHECK(std::string(vramsnap::to_string(Codec::Raw)) == "raw");
@@ -485,7 +487,7 @@ TEST_CASE("codec registry and the public enums agree") {
 TEST_CASE("the encoder refuses a choice that names no codec a writer can use") {
   ChunkEncoder enc(3);
   const Bytes in(4096, 7);
-  for (int bad : {0xFF, 5, 200, -1}) {
+  for (int bad : {0xFF, 6, 200, -1}) {
     CAPTURE(bad);
     auto r = enc.encode(in, Choice(bad), 0);
     REQUIRE_FALSE(r.ok());

@@ -335,9 +335,9 @@ TEST_CASE("format: required feature bits are refused, optional ones ignored") {
     SnapFile s = b.sf;
     s.set_header_field(L::hdr::kRequired, bits, 8);
     char hexbits[32];
-    // Bits 0 (leaf-sha256), 1 (ed25519), 2 (packed-regions) and 3 (planes)
+    // Bits 0 (leaf-sha256), 1 (ed25519), 2 (packed-regions), 3 (planes) and 4 (palette)
     // are known: only the others are named.
-    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(0xf)));
+    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(0x1f)));
     auto r = b.open(build(s));
     VT_CHECK_ERROR(r, ErrorKind::Format, "requires format features this vramsnap does not know");
     VT_CHECK_ERROR(r, ErrorKind::Format, hexbits);
@@ -494,7 +494,7 @@ TEST_CASE("format: chunk records with invalid fields") {
     std::string msg;
   };
   const std::vector<Case> cases = {
-      {"unknown codec 5", 4, [](Record& r) { r.codec = 5; }, "chunk table: chunk 4: unknown codec id 5"},
+      {"unknown codec 6", 4, [](Record& r) { r.codec = 6; }, "chunk table: chunk 4: unknown codec id 6"},
       {"planes without its feature bit", 0, [](Record& r) { r.codec = 4; r.elem = 2; },
        "chunk table: chunk 0: codec planes needs feature planes, which the header does not set"},
       {"unknown codec 255", 0, [](Record& r) { r.codec = 255; }, "chunk 0: unknown codec id 255"},

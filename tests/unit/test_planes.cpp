@@ -92,7 +92,7 @@ vramsnap::Status decode_planes(std::span<const uint8_t> stored, unsigned e, Guar
 
 // The batch kernel's phases, run on the host over one chunk.
 uint32_t grid_decode(std::span<const uint8_t> stored, unsigned e, std::span<uint8_t> dst) {
-  planes::PlanesJob job{stored.data(), stored.size(), dst.data(), dst.size(), e, 0};
+  planes::PlanesJob job{stored.data(), stored.size(), dst.data(), dst.size(), e, 0, 0};
   uint32_t status = 0;
   planes::PlanesBatch b{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
   auto st = std::make_unique<planes::SliceState>();
@@ -368,7 +368,7 @@ TEST_CASE("planes: the kernel grid on the host decodes a batch exactly as the CP
   std::vector<planes::PlanesJob> jobs;
   for (size_t i = 0; i < raws.size(); ++i) {
     out[i].assign(raws[i].size(), 0);
-    jobs.push_back({stored[i].data(), stored[i].size(), out[i].data(), out[i].size(), es[i], 0});
+    jobs.push_back({stored[i].data(), stored[i].size(), out[i].data(), out[i].size(), es[i], 0, 0});
   }
   std::vector<uint32_t> status(jobs.size(), 0);
   planes::PlanesBatch b{jobs.data(), uint32_t(jobs.size()), planes::assign_slices(jobs.data(), uint32_t(jobs.size())),

@@ -202,7 +202,7 @@ TEST_CASE("planes steps: the CPU decoder and the kernel's grid on the host agree
   vramsnap::codec::ChunkDecoder dec;
   Bytes cpu(raw.size()), grid(raw.size());
   REQUIRE(dec.decode(vramsnap::Codec::Planes, 2, stored, cpu).ok());
-  planes::PlanesJob job{stored.data(), stored.size(), grid.data(), grid.size(), 2, 0};
+  planes::PlanesJob job{stored.data(), stored.size(), grid.data(), grid.size(), 2, 0, 0};
   uint32_t status = 0;
   planes::PlanesBatch b{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
   auto st = std::make_unique<planes::SliceState>();
@@ -215,7 +215,7 @@ TEST_CASE("planes steps: the CPU decoder and the kernel's grid on the host agree
   bad[stored.size() / 4] ^= 0x04;
   Bytes out(raw.size());
   const bool cpu_ok = dec.decode(vramsnap::Codec::Planes, 2, bad, out).ok();
-  planes::PlanesJob job2{bad.data(), bad.size(), out.data(), out.size(), 2, 0};
+  planes::PlanesJob job2{bad.data(), bad.size(), out.data(), out.size(), 2, 0, 0};
   status = 0;
   planes::PlanesBatch b2{&job2, 1, planes::assign_slices(&job2, 1), &status, nullptr};
   planes::run_grid_on_host(b2, *st);

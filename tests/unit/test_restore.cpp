@@ -107,7 +107,8 @@ TEST_CASE("restore: every codec round-trips every dtype and size, to memory and 
     const char* name;
   };
   for (const C& c : {C{CodecChoice::Auto, "auto"}, C{CodecChoice::Raw, "raw"}, C{CodecChoice::Zstd, "zstd"},
-                     C{CodecChoice::Shuffle, "shuffle"}, C{CodecChoice::Planes, "planes"}}) {
+                     C{CodecChoice::Shuffle, "shuffle"}, C{CodecChoice::Planes, "planes"},
+                     C{CodecChoice::Palette, "palette"}}) {
     const std::string codec_name = c.name;
     CAPTURE(codec_name);
     auto opt = capture_options();
@@ -117,20 +118,24 @@ TEST_CASE("restore: every codec round-trips every dtype and size, to memory and 
     REQUIRE_MESSAGE(sum.ok(), message_of(sum));
     auto snap = open_ok(p);
 
-    std::array<size_t, 5> used{};
+    std::array<size_t, 6> used{};
     for (const auto& ch : snap.chunks()) ++used[static_cast<size_t>(ch.codec)];
-    const size_t zero = used[0], raw = used[1], zstd = used[2], shuffle = used[3], planes = used[4];
+    const size_t zero = used[0], raw = used[1], zstd = used[2], shuffle = used[3], planes = used[4],
+                 palette = used[5];
     CAPTURE(zero);
     CAPTURE(raw);
     CAPTURE(zstd);
     CAPTURE(shuffle);
     CAPTURE(planes);
+    CAPTURE(palette);
     // Every path of the decoder is exercised by the choice that should use it.
     switch (c.choice) {
       case CodecChoice::Raw: CHECK(raw == snap.chunks().size()); break;
       case CodecChoice::Zstd: CHECK((zstd > 0 && zero > 0 && shuffle == 0)); break;
       case CodecChoice::Shuffle: CHECK((shuffle > 0 && zstd > 0 && zero > 0)); break;
       case CodecChoice::Planes: CHECK((planes > 0 && shuffle == 0 && zstd > 0 && zero > 0)); break;
+      // Weights of many values: palette declines, planes takes them.
+      case CodecChoice::Palette: CHECK((planes > 0 && shuffle == 0 && zstd > 0 && zero > 0)); break;
       case CodecChoice::Auto: CHECK((shuffle + planes > 0 && zstd > 0 && zero > 0 && raw > 0)); break;
     }
     CHECK(snap.region_chunks(snap.find_region("empty")).empty());

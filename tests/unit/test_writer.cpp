@@ -105,7 +105,7 @@ void recapture_matches(const std::string& name, const vramsnap::Key* key, unsign
   CHECK(sum->seal.algorithm == again->seal().algorithm);
   for (size_t r = 0; r < sum->regions.size(); ++r) {
     const auto& rs = sum->regions[r];
-    REQUIRE(rs.codec_chunks.size() == 5);
+    REQUIRE(rs.codec_chunks.size() == 6);
     uint64_t counted = 0;
     for (const auto& c : again->region_chunks(r)) {
       ++counted;
@@ -191,7 +191,7 @@ TEST_CASE("capture: progress ends at the total, and a codec choice outside the r
   // bf16 under auto: planes, which stores within 2% of shuffle here.
   CHECK(sum->regions.at(0).codec_chunks.at(size_t(vramsnap::Codec::Planes)) == 5);
 
-  for (int bad : {0 /* auto */, 5, 99, -3}) {
+  for (int bad : {0 /* auto */, 6, 99, -3}) {
     opt.codec = static_cast<vramsnap::CodecChoice>(bad);
     opt.progress = nullptr;
     opt.overwrite = true;

@@ -20,7 +20,7 @@ uint64_t align_up(uint64_t n) { return (n + kStageAlign - 1) / kStageAlign * kSt
 bool decode_on_device(VerifyOn verify_on, bool kernels_built, ChunkHashScheme scheme, const ChunkEntry& c,
                       RegionKind kind) {
   return verify_on != VerifyOn::Host && kernels_built && scheme == ChunkHashScheme::Leaf16k &&
-         c.codec == Codec::Planes && !c.packed_regions && kind == RegionKind::Device && c.raw_size > 0 &&
+         (c.codec == Codec::Planes || c.codec == Codec::Palette) && !c.packed_regions && kind == RegionKind::Device && c.raw_size > 0 &&
          c.stored_size > 0 && (c.elem_size == 2 || c.elem_size == 4 || c.elem_size == 8);
 }
 
@@ -73,6 +73,7 @@ DecodeLaunch DecodeBatch::jobs(uint64_t base) const {
     d.dst = reinterpret_cast<uint8_t*>(p.dst);
     d.raw_size = p.c->raw_size;
     d.elem_size = p.c->elem_size;
+    d.palette = p.c->codec == Codec::Palette;
     l.decode.push_back(d);
   }
   l.slices = codec::planes::assign_slices(l.decode.data(), static_cast<uint32_t>(l.decode.size()));
@@ -92,10 +93,11 @@ std::vector<pipeline::ChunkFailure> failures_from_decode(const SnapshotData& s, 
   std::vector<pipeline::ChunkFailure> out = failures_from_verdicts(s, slot_chunk, verdicts, gpu);
   for (size_t k = 0; k < slot_chunk.size(); ++k) {
     if (k >= verdicts.size() || verdicts[k] != 1 || k >= status.size() || status[k] == 0) continue;
-    const auto f = status[k] <= uint32_t(codec::planes::Fault::Stream) ? codec::planes::Fault(status[k])
+    const auto f = status[k] <= uint32_t(codec::planes::kLastFault) ? codec::planes::Fault(status[k])
                                                                         : codec::planes::Fault::Stream;
     out.push_back({slot_chunk[k], Error(ErrorKind::Format, format::chunk_context(s, slot_chunk[k]) +
-                                                               fmt::format(": planes chunk: {} (decoded on GPU {})",
+                                                               fmt::format(": {} chunk: {} (decoded on GPU {})",
+                                                                           to_string(s.chunks[slot_chunk[k]].codec),
                                                                            codec::planes::fault_text(f), gpu))});
   }
   return out;

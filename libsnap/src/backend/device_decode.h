@@ -20,7 +20,7 @@
 namespace vramsnap::backend {
 
 // Whether chunk `c` of region `kind` is hashed and decoded on the GPU: leaf-
-// hashed planes chunks of one device region with a planes element size, with
+// hashed planes and palette chunks of one device region with a planes element size, with
 // kernels built and verify_on not Host.
 bool decode_on_device(VerifyOn verify_on, bool kernels_built, ChunkHashScheme scheme, const ChunkEntry& c,
                       RegionKind kind);

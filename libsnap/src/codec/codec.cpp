@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "codec/registry.h"
 #include "codec/workspace.h"
@@ -16,12 +17,28 @@ namespace {
 constexpr int kMinLevel = -7;
 constexpr int kMaxLevel = 19;
 
-// Auto weighs planes against shuffle on a sample of a large chunk: four
-// slices of kPlanesSample / 4 bytes spread over it (weights change from
-// tensor to tensor), so capture pays for one full encode, not two.
-// true: planes stores the sample within kPlanesSlack of shuffle.
-Result<bool> prefer_planes(Workspace& ws, std::span<const uint8_t> raw, unsigned elem, const CodecEntry& shuffle,
-                           const CodecEntry& planes, int level) {
+// Auto's candidates for a floating-point chunk, by stored size: shuffle,
+// and the GPU-decodable planes and palette (0 when palette declines).
+struct Sizes {
+  size_t shuffle = 0, planes = 0, palette = 0;
+};
+
+// The smallest GPU-decodable candidate when it stores within kPlanesSlack of
+// shuffle, else shuffle. With `palette_ok` false palette is not considered.
+const CodecEntry* pick(const Sizes& z, bool palette_ok, const CodecEntry* shuffle, const CodecEntry* planes,
+                       const CodecEntry* palette) {
+  const bool pal = palette_ok && z.palette > 0 && z.palette <= z.planes;
+  const size_t gpu = pal ? z.palette : z.planes;
+  if (double(gpu) > double(z.shuffle) * kPlanesSlack) return shuffle;
+  return pal ? palette : planes;
+}
+
+// Auto weighs the candidates on a sample of a large chunk: four slices of
+// kPlanesSample / 4 bytes spread over it (weights change from tensor to
+// tensor), so capture pays for one full encode, not three. A palette
+// declines within a few hundred elements when the values are many.
+Result<Sizes> weigh_sample(Workspace& ws, std::span<const uint8_t> raw, unsigned elem, const CodecEntry& shuffle,
+                           const CodecEntry& planes, const CodecEntry& palette, int level) {
   const size_t slice = kPlanesSample / 4 / elem * elem;
   uint8_t* s = ws.sample.reserve(4 * slice);
   if (!s) return out_of_memory(4 * slice);
@@ -30,12 +47,13 @@ Result<bool> prefer_planes(Workspace& ws, std::span<const uint8_t> raw, unsigned
     std::memcpy(s + i * slice, raw.data() + at, slice);
   }
   const std::span<const uint8_t> sample(s, 4 * slice);
-  auto a = shuffle.encode(ws, sample, elem, level);
-  if (!a) return std::move(a).error();
-  const size_t shuffled = a->size();
-  auto b = planes.encode(ws, sample, elem, level);
-  if (!b) return std::move(b).error();
-  return double(b->size()) <= double(shuffled) * kPlanesSlack;
+  Sizes z;
+  for (auto [entry, size] : {std::pair{&shuffle, &z.shuffle}, {&planes, &z.planes}, {&palette, &z.palette}}) {
+    auto r = entry->encode(ws, sample, elem, level);
+    if (!r) return std::move(r).error();
+    *size = r->size();
+  }
+  return z;
 }
 
 }  // namespace
@@ -94,36 +112,49 @@ Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice c
     if (!impl_) return out_of_memory(sizeof(Impl));
 
     const CodecEntry* used = chosen ? &codec_for_elem_size(*chosen, elem_size) : &auto_codec(elem_size);
-    // Floating-point data under auto: planes when it stores about as small
-    // as shuffle, because a GPU decodes it where it lands.
-    const CodecEntry* planes = find_codec(uint8_t(Codec::Planes));
-    const bool weigh = !chosen && floating && planes && planes->elem_size_ok(elem_size) && used->id == Codec::Shuffle;
-    if (weigh && raw.size() > 2 * kPlanesSample) {
-      auto pick = prefer_planes(impl_->ws, raw, elem_size, *used, *planes, impl_->level);
-      if (!pick) return std::move(pick).error();
-      if (*pick) used = planes;
-    }
     const uint8_t elem = used->elem_size_ok ? uint8_t(elem_size) : 0;
-    auto frame = used->encode(impl_->ws, raw, elem, impl_->level);
-    if (!frame) return std::move(frame).error();
-    if (weigh && raw.size() <= 2 * kPlanesSample) {
-      // A small chunk: both in full (planes writes to planes_out, so the
-      // two results coexist).
-      auto alt = planes->encode(impl_->ws, raw, elem_size, impl_->level);
-      if (!alt) return std::move(alt).error();
-      if (double(alt->size()) <= double(frame->size()) * kPlanesSlack) {
-        frame = std::move(alt);
-        used = planes;
+    std::span<const uint8_t> frame;
+    const CodecEntry* planes = find_codec(uint8_t(Codec::Planes));
+    const CodecEntry* palette = find_codec(uint8_t(Codec::Palette));
+    // Floating-point data under auto: planes or palette when it stores about
+    // as small as shuffle, because a GPU decodes it where it lands.
+    const bool weigh = !chosen && floating && planes && palette && planes->elem_size_ok(elem_size) &&
+                       used->id == Codec::Shuffle;
+    if (weigh && raw.size() > 2 * kPlanesSample) {
+      VRAMSNAP_ASSIGN_OR_RETURN(const Sizes z, weigh_sample(impl_->ws, raw, elem, *used, *planes, *palette,
+                                                            impl_->level));
+      used = pick(z, true, used, planes, palette);
+      VRAMSNAP_ASSIGN_OR_RETURN(frame, used->encode(impl_->ws, raw, elem, impl_->level));
+      if (frame.empty() && used == palette) {  // more values in the chunk than in the sample
+        used = pick(z, false, &auto_codec(elem_size), planes, palette);
+        VRAMSNAP_ASSIGN_OR_RETURN(frame, used->encode(impl_->ws, raw, elem, impl_->level));
+      }
+    } else if (weigh) {
+      // A small chunk: every candidate in full; each writes its own buffer
+      // (out, planes_out, palette_out), so the results coexist.
+      VRAMSNAP_ASSIGN_OR_RETURN(frame, used->encode(impl_->ws, raw, elem, impl_->level));
+      VRAMSNAP_ASSIGN_OR_RETURN(const auto as_planes, planes->encode(impl_->ws, raw, elem, impl_->level));
+      VRAMSNAP_ASSIGN_OR_RETURN(const auto as_palette, palette->encode(impl_->ws, raw, elem, impl_->level));
+      used = pick({frame.size(), as_planes.size(), as_palette.size()}, true, used, planes, palette);
+      if (used == planes) frame = as_planes;
+      if (used == palette) frame = as_palette;
+    } else {
+      VRAMSNAP_ASSIGN_OR_RETURN(frame, used->encode(impl_->ws, raw, elem, impl_->level));
+      // An encoder that declines the chunk (palette: too many values) hands
+      // it to its fallback.
+      if (frame.empty() && used->stored == StoredBytes::Compressed && used->fallback != used->id) {
+        used = &codec_for_elem_size(*find_codec(uint8_t(used->fallback)), elem_size);
+        VRAMSNAP_ASSIGN_OR_RETURN(frame, used->encode(impl_->ws, raw, elem, impl_->level));
       }
     }
 
     // Auto demands a real saving; an explicit codec only has to be smaller.
-    const size_t stored = frame->size();
+    const size_t stored = frame.size();
     const bool keep = choice == Choice::Auto
                           ? double(stored) <= double(raw.size()) * (1.0 - kMinSavings)
                           : stored < raw.size();
-    if (!keep) return as_raw;
-    return EncodedChunk{used->id, elem, *frame};
+    if (!keep || frame.empty()) return as_raw;
+    return EncodedChunk{used->id, elem, frame};
   } catch (const std::bad_alloc&) {  // only error-message strings allocate here
     return make_error(ErrorKind::Limit, "out of memory while encoding a chunk");
   }

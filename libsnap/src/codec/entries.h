@@ -9,5 +9,6 @@ extern const CodecEntry kRawCodec;      // raw.cpp
 extern const CodecEntry kZstdCodec;     // zstd.cpp
 extern const CodecEntry kShuffleCodec;  // shuffle.cpp
 extern const CodecEntry kPlanesCodec;   // planes/entry.cpp
+extern const CodecEntry kPaletteCodec;  // palette/entry.cpp
 
 }  // namespace vramsnap::codec

@@ -11,14 +11,15 @@ namespace vramsnap::codec {
 namespace {
 
 // In id order. A new codec: its file, its line here, its spec section.
-constexpr std::array<const CodecEntry*, 5> kEntries = {&kZeroCodec, &kRawCodec, &kZstdCodec, &kShuffleCodec,
-                                                        &kPlanesCodec};
+constexpr std::array<const CodecEntry*, 6> kEntries = {&kZeroCodec,    &kRawCodec,    &kZstdCodec,
+                                                        &kShuffleCodec, &kPlanesCodec, &kPaletteCodec};
 
 // A writer's choice names a codec by its id (vramsnap/codec.hpp).
 static_assert(int(CodecChoice::Raw) == int(Codec::Raw));
 static_assert(int(CodecChoice::Zstd) == int(Codec::Zstd));
 static_assert(int(CodecChoice::Shuffle) == int(Codec::Shuffle));
 static_assert(int(CodecChoice::Planes) == int(Codec::Planes));
+static_assert(int(CodecChoice::Palette) == int(Codec::Palette));
 
 }  // namespace
 
@@ -43,9 +44,11 @@ size_t codec_id_limit() noexcept {
 }
 
 const CodecEntry& codec_for_elem_size(const CodecEntry& chosen, unsigned elem_size) noexcept {
-  if (!chosen.elem_size_ok || chosen.elem_size_ok(elem_size)) return chosen;
-  const CodecEntry* fallback = find_codec(uint8_t(chosen.fallback));
-  return fallback ? *fallback : kRawCodec;
+  // Fallbacks form a short chain (palette -> planes -> zstd) that ends at a
+  // codec taking any element size.
+  const CodecEntry* e = &chosen;
+  while (e && e->elem_size_ok && !e->elem_size_ok(elem_size)) e = find_codec(uint8_t(e->fallback));
+  return e ? *e : kRawCodec;
 }
 
 const CodecEntry& auto_codec(unsigned elem_size) noexcept {

@@ -1,7 +1,7 @@
 #pragma once
 // The codec registry. Every chunk codec is one CodecEntry (on-disk id, name,
 // properties, encoder, decoder) defined in its own file (zero.cpp, raw.cpp,
-// zstd.cpp, shuffle.cpp, planes/entry.cpp) and listed once in registry.cpp. Whatever names,
+// zstd.cpp, shuffle.cpp, planes/entry.cpp, palette/entry.cpp) and listed once in registry.cpp. Whatever names,
 // validates or dispatches on a codec id asks the registry, so a new codec is
 // one entry plus its section in formats/snapshot-v1.md.
 #include <cstddef>

@@ -41,6 +41,7 @@ struct Workspace {
   Scratch out;                // encoder output
   Scratch planes;             // a chunk in byte-plane order (shuffle, planes)
   Scratch planes_out;         // planes encoder output, beside another codec's in `out`
+  Scratch palette_out;        // palette encoder output, beside both
   Scratch sample;             // auto's sample of a chunk (codec.cpp)
 
   Workspace() = default;

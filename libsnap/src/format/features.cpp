@@ -10,6 +10,7 @@ constexpr Feature kFeatures[] = {
     {kFeatureBitEd25519, "ed25519", 2},
     {kFeatureBitPackedRegions, "packed-regions", 3},
     {kFeatureBitPlanes, "planes", 4},
+    {kFeatureBitPalette, "palette", 5},
 };
 }  // namespace
 

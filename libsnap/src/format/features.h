@@ -21,6 +21,8 @@ inline constexpr unsigned kFeatureBitPackedRegions = 2;  // 1.3: several small r
 inline constexpr uint64_t kFeaturePackedRegions = uint64_t{1} << kFeatureBitPackedRegions;
 inline constexpr unsigned kFeatureBitPlanes = 3;  // 1.4: codec 4, planes (section 6.4)
 inline constexpr uint64_t kFeaturePlanes = uint64_t{1} << kFeatureBitPlanes;
+inline constexpr unsigned kFeatureBitPalette = 4;  // 1.5: codec 5, palette (section 6.5)
+inline constexpr uint64_t kFeaturePalette = uint64_t{1} << kFeatureBitPalette;
 
 struct Feature {
   unsigned bit;       // 0..63

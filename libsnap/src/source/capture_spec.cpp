@@ -146,8 +146,9 @@ class SpecReader {
     }
     if (root.contains("codec")) {
       const json& c = root["codec"];
-      const bool ok = c.is_string() && (c == "auto" || c == "raw" || c == "zstd" || c == "shuffle" || c == "planes");
-      if (!ok) return err("codec", "expected one of \"auto\", \"raw\", \"zstd\", \"shuffle\", \"planes\", got " +
+      const bool ok = c.is_string() && (c == "auto" || c == "raw" || c == "zstd" || c == "shuffle" || c == "planes" ||
+                      c == "palette");
+      if (!ok) return err("codec", "expected one of \"auto\", \"raw\", \"zstd\", \"shuffle\", \"planes\", \"palette\", got " +
                                        (c.is_string() ? printable(c.get<std::string>()) : std::string(kind_of(c))));
       spec.codec = c.get<std::string>();
     }

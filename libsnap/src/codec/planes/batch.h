@@ -12,6 +12,7 @@
 // chunk that fails a check gets a non-zero status (its Fault).
 #include <stdint.h>
 
+#include "codec/palette/block.h"
 #include "codec/planes/block.h"
 #include "codec/planes/layout.h"
 
@@ -30,6 +31,7 @@ struct PlanesJob {
   uint64_t raw_size;  // 1 .. 2^28, from a checked chunk record
   uint32_t elem_size;
   uint32_t first_slice;  // this chunk's first slice in the grid
+  uint32_t palette;      // 1: a palette chunk (codec 5, codec/palette/block.h), 0: planes
 };
 
 struct PlanesBatch {
@@ -66,6 +68,9 @@ struct SliceState {
   bool ok;          // the layout and the current plane's tables passed
   Layout layout;
   uint16_t tables[kSliceTables][kTableSize];  // 16 KiB
+  bool palette;                          // a palette job: one index plane, `pal` below
+  palette::Layout pal;
+  uint32_t value_at[kSliceTables];       // each table group's values
 };
 
 PLANES_HD inline void fail(const PlanesBatch& b, uint32_t job, Fault f) {
@@ -89,21 +94,36 @@ PLANES_HD inline void begin_slice(const PlanesBatch& b, uint32_t slice, SliceSta
     return;
   }
   const PlanesJob& j = b.jobs[lo];
-  const Fault f = parse_layout(j.stored, j.stored_size, j.raw_size, j.elem_size, &st.layout);
+  st.palette = j.palette != 0;
+  const Fault f = st.palette ? palette::parse_layout(j.stored, j.stored_size, j.raw_size, j.elem_size, &st.pal)
+                             : parse_layout(j.stored, j.stored_size, j.raw_size, j.elem_size, &st.layout);
   st.ok = f == Fault::None;
-  st.planes = st.ok ? st.layout.elem : 0;
+  st.planes = st.ok ? (st.palette ? 1 : st.layout.elem) : 0;
   if (!st.ok) {
     fail(b, lo, f);
     return;
   }
+  const uint64_t tail_at = st.palette ? uint64_t(st.pal.elements) * st.pal.elem : uint64_t(st.layout.elements) * st.layout.elem;
+  const uint32_t tail_offset = st.palette ? st.pal.tail_offset : st.layout.tail_offset;
+  const uint32_t tail_size = st.palette ? st.pal.tail_size : st.layout.tail_size;
   if (st.slice == 0)
-    for (uint32_t i = 0; i < st.layout.tail_size; ++i)
-      j.dst[uint64_t(st.layout.elements) * st.layout.elem + i] = j.stored[st.layout.tail_offset + i];
+    for (uint32_t i = 0; i < tail_size; ++i) j.dst[tail_at + i] = j.stored[tail_offset + i];
 }
 
 // Phase 2, per plane, threads 0 .. kSliceTables - 1: the code table of the
 // slice's group `thread` (check 4). Several threads may clear st.ok.
 PLANES_HD inline void prepare_plane(const PlanesBatch& b, unsigned p, uint32_t thread, SliceState& st) {
+  if (st.palette) {  // the index plane's group `thread`: values and code (palette checks 4, 5)
+    const uint64_t g = uint64_t(st.slice) * kSliceTables + thread;
+    if (!st.ok || thread >= kSliceTables || g >= st.pal.groups) return;
+    const Fault f = palette::prepare_group(b.jobs[st.job].stored, st.pal, uint32_t(g), st.tables[thread],
+                                           &st.value_at[thread]);
+    if (f != Fault::None) {
+      st.ok = false;
+      fail(b, st.job, f);
+    }
+    return;
+  }
   const Plane& pl = st.layout.planes[p];
   if (!st.ok || pl.mode != kModeHuffman || thread >= kSliceTables) return;
   const uint64_t t = uint64_t(st.slice) * kSliceTables + thread;
@@ -118,6 +138,16 @@ PLANES_HD inline void prepare_plane(const PlanesBatch& b, unsigned p, uint32_t t
 // Phase 3, every thread: block `thread` of this slice, for plane p.
 PLANES_HD inline void decode_slice_block(const PlanesBatch& b, unsigned p, uint32_t thread, const SliceState& st) {
   if (!st.ok) return;
+  if (st.palette) {  // block `thread` of the index plane, mapped to values
+    const uint64_t jp = uint64_t(st.slice) * kSliceThreads + thread;
+    if (jp >= st.pal.index.blocks) return;
+    const PlanesJob& job = b.jobs[st.job];
+    const uint32_t g = thread / kBlocksPerTable;
+    const Fault f = palette::decode_block(job.stored, job.stored_size, job.dst, st.pal, uint32_t(jp), st.tables[g],
+                                          st.value_at[g]);
+    if (f != Fault::None) fail(b, st.job, f);
+    return;
+  }
   const Layout& lay = st.layout;
   const uint64_t j64 = uint64_t(st.slice) * kSliceThreads + thread;
   const uint32_t k = block_count(lay.elements);

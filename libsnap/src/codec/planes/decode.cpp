@@ -16,6 +16,7 @@ namespace vramsnap::codec::planes {
 namespace {
 
 constexpr size_t kSlack = kAhead;  // scratch bytes past a plane that multi-symbol steps may touch
+static_assert(kPlaneSlack >= kSlack);
 
 Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
   std::string msg = std::string("planes chunk: ") + fault_text(f);
@@ -108,6 +109,13 @@ Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit,
 
 }  // namespace
 
+Status decode_huffman_plane(const uint8_t* s, size_t stored_size, const Plane& pl, uint32_t m, uint8_t* out,
+                            unsigned plane) {
+  Tables tables;
+  return decode_plane(s + pl.offset, s + pl.stream_offset, stored_size - pl.stream_offset, s + pl.ends_offset,
+                      pl.blocks, m, out, plane, tables);
+}
+
 const char* fault_text(Fault f) {
   switch (f) {
     case Fault::None: return "no fault";
@@ -119,6 +127,9 @@ const char* fault_text(Fault f) {
     case Fault::CodeLengths: return "code lengths are not a complete code of at most 11 bits";
     case Fault::BlockEnds: return "block ends are not increasing up to the stream area's end";
     case Fault::Stream: return "a block's codes do not end in its last byte followed by zero bits";
+    case Fault::PaletteSize: return "a value table holds fewer than 2 or more than 256 values";
+    case Fault::PaletteOrder: return "a value table is not strictly increasing";
+    case Fault::PaletteIndex: return "an index code names no value of its table";
   }
   return "unknown fault";
 }

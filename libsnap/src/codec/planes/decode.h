@@ -1,5 +1,6 @@
 #pragma once
 // The planes decoder on the host (formats/snapshot-v1.md 6.4).
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -12,6 +13,15 @@ namespace vramsnap::codec::planes {
 // section 6.4 run before anything is written; a block that fails check 6
 // fails the chunk after dst was partly written (never beyond its size).
 Status decode(Workspace& ws, unsigned elem_size, std::span<const uint8_t> stored, std::span<uint8_t> dst);
+
+// Scratch bytes past a decoded plane's m symbols that the fast steps may write.
+inline constexpr size_t kPlaneSlack = 16;
+
+// Decodes the Huffman plane `pl` of stored bytes s[0, stored_size) into
+// out[0, m + kPlaneSlack); its code tables and block ends are already checked
+// (checks 4 and 5). Errors name `plane` and the failing block.
+Status decode_huffman_plane(const uint8_t* s, size_t stored_size, const Plane& pl, uint32_t m, uint8_t* out,
+                            unsigned plane);
 
 // What a fault means, for error messages ("planes chunk: ...").
 const char* fault_text(Fault f);

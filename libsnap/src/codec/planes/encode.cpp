@@ -56,13 +56,6 @@ class BitWriter {
   unsigned bits_ = 0;
 };
 
-// A plane's code tables, one per group of kBlocksPerTable blocks, and the
-// bytes its Huffman payload takes at most (every block pads < 8 bits).
-struct PlaneCode {
-  std::vector<Lengths> lengths;
-  uint64_t bound = 0;
-};
-
 PlaneCode plane_code(const uint8_t* plane, uint32_t m) {
   PlaneCode pc;
   const uint32_t k = block_count(m);
@@ -90,7 +83,8 @@ PlaneCode plane_code(const uint8_t* plane, uint32_t m) {
   return pc;
 }
 
-// Writes a Huffman payload for plane[0, m) at out; returns its size.
+}  // namespace
+
 size_t write_huffman(const uint8_t* plane, uint32_t m, const PlaneCode& pc, uint8_t* out) {
   const uint32_t k = block_count(m);
   const uint32_t tables = table_count(k);
@@ -113,8 +107,6 @@ size_t write_huffman(const uint8_t* plane, uint32_t m, const PlaneCode& pc, uint
   }
   return size_t(kLengthsSize) * tables + 4 * size_t(k) + at;
 }
-
-}  // namespace
 
 Result<std::span<const uint8_t>> encode(Workspace& ws, std::span<const uint8_t> raw, unsigned e) {
   const size_t n = raw.size();

@@ -3,7 +3,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
+#include "codec/planes/huffman.h"
 #include "codec/workspace.h"
 
 namespace vramsnap::codec::planes {
@@ -11,6 +13,17 @@ namespace vramsnap::codec::planes {
 // A plane is Huffman-coded only when that saves at least this fraction of
 // it; planes closer to random stay raw, which keeps them a copy to decode.
 inline constexpr double kMinPlaneSaving = 0.02;
+
+// A plane's code tables, one per group of kBlocksPerTable blocks, and the
+// bytes its Huffman payload takes at most (every block pads < 8 bits).
+struct PlaneCode {
+  std::vector<Lengths> lengths;
+  uint64_t bound = 0;
+};
+
+// Writes the Huffman payload (section 6.4) of plane[0, m) with the code
+// `pc` at out, which has room for pc.bound bytes; returns its size.
+size_t write_huffman(const uint8_t* plane, uint32_t m, const PlaneCode& pc, uint8_t* out);
 
 // Encodes raw (elem_size 2, 4 or 8) into ws.planes_out; the result may be larger
 // than raw for tiny chunks (the caller then stores the chunk raw).

@@ -39,7 +39,12 @@ enum class Fault : uint8_t {
   CodeLengths,  // a length above 11, or not a complete code
   BlockEnds,    // decreasing, empty or not ending at the stream area's end
   Stream,       // a block that does not decode to exactly its bytes
+  // The palette codec (codec/palette/layout.h), which shares the blocks:
+  PaletteSize,   // a value table of fewer than 2 or more than 256 values
+  PaletteOrder,  // a value table that is not strictly increasing
+  PaletteIndex,  // a code for an index at or past its value table's size
 };
+inline constexpr Fault kLastFault = Fault::PaletteIndex;
 
 // Where each part of a plane lies, as offsets into the stored bytes.
 struct Plane {
