@@ -1,12 +1,15 @@
-// libFuzzer target for the planes codec (formats/snapshot-v1.md 6.4).
+// libFuzzer target for the planes and palette codecs (formats/snapshot-v1.md
+// 6.4, 6.5), which share the Huffman blocks and the GPU kernel.
 //
-// Input: [elem selector u8][declared raw size u32 LE][stored bytes...]
-// elem = 2 << (selector % 3); the declared size is reduced modulo
+// Input: [selector u8][declared raw size u32 LE][stored bytes...]
+// bit 7 of the selector picks palette (else planes), elem = 2 << ((selector
+// & 0x7f) % 3); the declared size is reduced modulo
 // kMaxRaw + 1 (at least 1). The stored bytes are decoded twice into guarded
 // buffers, by the CPU decoder and by the GPU kernel's grid run on the host:
 // both must accept or both refuse, write nothing outside the chunk, and on
 // success produce the same bytes. Then the stored bytes, taken as raw data,
-// must round-trip through the planes encoder.
+// must round-trip through the same codec's encoder (palette hands chunks of
+// too many values to planes).
 //
 // Build with -DVRAMSNAP_FUZZ_PLANES_SEEDS (no -fsanitize=fuzzer) to get a
 // program that writes the seed corpus: `fuzz_planes_seeds tests/fuzz/corpus/planes`.
@@ -44,18 +47,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static ChunkEncoder encoder(1);
   static auto slice = std::make_unique<planes::SliceState>();
 
-  const unsigned elem = 2u << (data[0] % 3);
+  const bool pal = data[0] & 0x80;
+  const Codec codec = pal ? Codec::Palette : Codec::Planes;
+  const unsigned elem = 2u << ((data[0] & 0x7f) % 3);
   const uint32_t declared = std::max<uint32_t>(1, load_u32(data + 1) % (kMaxRaw + 1));
   const std::span<const uint8_t> stored(data + kHeader, size - kHeader);
 
   fuzzcheck::Guarded cpu(declared);
   const std::span<uint8_t> dst = cpu.span();
-  const auto st = decoder.decode(Codec::Planes, uint8_t(elem), stored, dst);
+  const auto st = decoder.decode(codec, uint8_t(elem), stored, dst);
   cpu.check();
   if (!st.ok() && (st.error().kind() != vramsnap::ErrorKind::Format || st.error().message().empty())) fail();
 
   fuzzcheck::Guarded grid(declared);
-  planes::PlanesJob job{stored.data(), stored.size(), grid.span().data(), declared, elem, 0, 0};
+  planes::PlanesJob job{stored.data(), stored.size(), grid.span().data(), declared, elem, 0, pal ? 1u : 0u};
   uint32_t status = 0;
   const planes::PlanesBatch batch{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
   planes::run_grid_on_host(batch, *slice);
@@ -65,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Round trip of the stored bytes as raw data.
   if (stored.empty()) return 0;
-  fuzzcheck::check_round_trip(encoder, decoder, stored, Choice::Planes, elem);
+  fuzzcheck::check_round_trip(encoder, decoder, stored, pal ? Choice::Palette : Choice::Planes, elem);
   return 0;
 }
 
@@ -88,8 +93,25 @@ std::vector<uint8_t> weights(size_t elems, unsigned elem, unsigned seed) {
   return fuzzcheck::weights(elems * elem, elem, seed);
 }
 
-std::vector<uint8_t> encoded(ChunkEncoder& enc, std::span<const uint8_t> raw, unsigned elem) {
-  return fuzzcheck::encoded(enc, raw, Choice::Planes, elem, Codec::Planes);
+std::vector<uint8_t> encoded(ChunkEncoder& enc, std::span<const uint8_t> raw, unsigned elem,
+                             Codec codec = Codec::Planes) {
+  return fuzzcheck::encoded(enc, raw, codec == Codec::Palette ? Choice::Palette : Choice::Planes, elem, codec);
+}
+
+// Weights with their low mantissa bits cleared: few distinct values (about
+// 80), as after dequantization.
+std::vector<uint8_t> quantized(size_t elems, unsigned elem, unsigned seed) {
+  std::vector<uint8_t> out = weights(elems, elem, seed);
+  for (size_t i = 0; i < elems; ++i) {
+    uint64_t bits = 0;
+    for (unsigned b = 0; b < elem; ++b) bits |= uint64_t(out[i * elem + b]) << (8 * b);
+    // Keep sign, exponent and two mantissa bits (weights() puts an f32 at
+    // bit 29 of an 8-byte element).
+    const unsigned keep = elem == 8 ? 14 : 11;
+    bits &= ~((uint64_t(1) << (8 * elem - keep)) - 1);
+    for (unsigned b = 0; b < elem; ++b) out[i * elem + b] = uint8_t(bits >> (8 * b));
+  }
+  return out;
 }
 
 }  // namespace
@@ -120,6 +142,29 @@ int main(int argc, char** argv) {
   write_seed(dir, "broken-last-byte", 0, uint32_t(bf16.size()), broken);
   write_seed(dir, "broken-truncated", 0, uint32_t(bf16.size()), std::span(bad).first(bad.size() / 2));
   write_seed(dir, "broken-size", 0, uint32_t(bf16.size() + 1), bad);
+
+  // Palette (selector bit 7): several groups, element sizes, a tail.
+  const auto qbf16 = quantized(140000, 2, 4);  // two table groups
+  write_seed(dir, "palette-bf16-2-groups", 0x80, uint32_t(qbf16.size()), encoded(enc, qbf16, 2, Codec::Palette));
+  auto qf32 = quantized(3000, 4, 5);
+  qf32.push_back(0x42);
+  write_seed(dir, "palette-f32-tail", 0x81, uint32_t(qf32.size()), encoded(enc, qf32, 4, Codec::Palette));
+  const auto qf64 = quantized(2000, 8, 6);
+  write_seed(dir, "palette-f64", 0x82, uint32_t(qf64.size()), encoded(enc, qf64, 8, Codec::Palette));
+  // Broken: a table size of 1, values out of order, the last byte, truncated.
+  const auto pal = encoded(enc, quantized(9000, 2, 7), 2, Codec::Palette);
+  auto pbroken = pal;
+  pbroken[8] = 1;
+  pbroken[9] = 0;
+  write_seed(dir, "palette-broken-size", 0x80, 18000, pbroken);
+  pbroken = pal;
+  std::swap(pbroken[10], pbroken[12]);
+  std::swap(pbroken[11], pbroken[13]);
+  write_seed(dir, "palette-broken-order", 0x80, 18000, pbroken);
+  pbroken = pal;
+  pbroken[pbroken.size() - 1] ^= 0x01;
+  write_seed(dir, "palette-broken-last-byte", 0x80, 18000, pbroken);
+  write_seed(dir, "palette-broken-truncated", 0x80, 18000, std::span(pal).first(pal.size() / 2));
   return 0;
 }
 #endif

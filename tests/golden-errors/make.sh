@@ -294,3 +294,98 @@ write("planes-code-length", damaged(planes[0], bad_length))
 write("planes-block-end", damaged(planes[1], moved_end))
 write("planes-plane-mode", damaged(planes[2], bad_mode))
 PY
+
+# Format 1.5 (feature palette, codec 5, formats/snapshot-v1.md 6.5), from
+# ../golden/v1.5-palette.snap (unsealed, leaf-hashed): the palette bit
+# stripped (bits 0 and 3 under minor 4, as if written without it); the bit
+# under minor 4; a flipped byte in a palette chunk; and palette chunks
+# damaged inside with their leaf hash, the table hash and the trailer check
+# recomputed, so only decoding finds them: a code for an index past its
+# value table, a table size of 257, a table size that runs past the stored
+# bytes (a truncated table), two values out of order.
+python3 - ../golden/v1.5-palette.snap <<'PY'
+import hashlib, struct, sys
+snap = open(sys.argv[1], "rb").read()
+def h8(b): return hashlib.sha256(b).digest()[:8]
+def sha(b): return hashlib.sha256(b).digest()
+def leaf_hash(b):  # formats/snapshot-v1.md 5.4
+    L = 16384
+    d = b"".join(sha(b[i:i + L]) for i in range(0, len(b), L))
+    return sha(b"vramsnap/v1/chunk/leaf-sha256-16k\0" + d + struct.pack("<Q", len(b)))
+def edit_version(f, required, minor):
+    b = bytearray(f)
+    struct.pack_into("<Q", b, 16, required)
+    struct.pack_into("<H", b, 10, minor)
+    b[56:64] = h8(bytes(b[0:56]))
+    t = len(b) - 160
+    struct.pack_into("<H", b, t + 58, minor)
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    return bytes(b)
+def write(name, data):
+    with open(name + ".snap", "wb") as f:
+        f.write(data)
+t = len(snap) - 160
+table_off, count = struct.unpack_from("<QQ", snap, t)
+recs = []
+for i in range(count):
+    r = table_off + 72 * i
+    codec, elem = snap[r + 4], snap[r + 5]
+    raw, soff, ssize = struct.unpack_from("<QQQ", snap, r + 16)
+    recs.append(dict(rec=r, codec=codec, elem=elem, offset=soff, size=ssize))
+palette = [r for r in recs if r["codec"] == 5]
+assert len(palette) >= 4
+def damaged(rec, change):
+    b = bytearray(snap)
+    s = bytearray(b[rec["offset"]:rec["offset"] + rec["size"]])
+    change(s)
+    b[rec["offset"]:rec["offset"] + rec["size"]] = s
+    b[rec["rec"] + 40:rec["rec"] + 72] = leaf_hash(bytes(s))
+    b[t + 64:t + 96] = sha(bytes(b[table_off:table_off + 72 * count]))
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    return bytes(b)
+def groups(s):  # T = ceil(ceil(m / 4096) / 32)
+    m = struct.unpack_from("<I", s, 4)[0]
+    return ((m + 4095) // 4096 + 31) // 32
+def table0(s):  # offset of group 0's code lengths, and c_0
+    T, e = groups(s), s[1]
+    total = sum(struct.unpack_from("<H", s, 8 + 2 * g)[0] for g in range(T))
+    return 8 + 2 * T + e * total, struct.unpack_from("<H", s, 8)[0]
+def length(s, at, sym): return (s[at + sym // 2] >> (4 * (sym & 1))) & 15
+def set_length(s, at, sym, v):
+    sh = 4 * (sym & 1)
+    s[at + sym // 2] = (s[at + sym // 2] & ~(15 << sh) & 255) | (v << sh)
+def index_past_table(s):
+    # Split a code of length L < 11 into two of length L + 1, the second
+    # for index c_0 (one past the table): still a complete code.
+    at, c = table0(s)
+    assert c < 256 and length(s, at, c) == 0
+    sym = max((x for x in range(c) if 0 < length(s, at, x) < 11), key=lambda x: length(s, at, x))
+    L = length(s, at, sym)
+    set_length(s, at, sym, L + 1)
+    set_length(s, at, c, L + 1)
+def table_257(s): struct.pack_into("<H", s, 8, 257)
+def values_swapped(s):
+    e, T = s[1], groups(s)
+    v0 = 8 + 2 * T
+    s[v0:v0 + e], s[v0 + e:v0 + 2 * e] = s[v0 + e:v0 + 2 * e], s[v0:v0 + e]
+write("palette-feature-stripped", edit_version(snap, 0x9, 4))
+write("palette-feature-minor4", edit_version(snap, 0x19, 4))
+b = bytearray(snap)
+b[palette[0]["offset"] + palette[0]["size"] // 2] ^= 0x04
+write("palette-chunk-bitflip", bytes(b))
+write("palette-bad-index", damaged(palette[0], index_past_table))
+write("palette-table-too-big", damaged(palette[1], table_257))
+def truncated(rec, keep):
+    # The chunk cut inside its value tables: the record's stored_size
+    # shrunk, the bytes after it zeroed (chunk padding), hashes recomputed.
+    b = bytearray(snap)
+    s = bytes(b[rec["offset"]:rec["offset"] + keep])
+    b[rec["offset"] + keep:rec["offset"] + rec["size"]] = bytes(rec["size"] - keep)
+    struct.pack_into("<Q", b, rec["rec"] + 32, keep)
+    b[rec["rec"] + 40:rec["rec"] + 72] = leaf_hash(s)
+    b[t + 64:t + 96] = sha(bytes(b[table_off:table_off + 72 * count]))
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    return bytes(b)
+write("palette-truncated-table", truncated(palette[5], 8 + 2 + 8 * 3 + 5))
+write("palette-value-order", damaged(palette[3], values_swapped))
+PY
