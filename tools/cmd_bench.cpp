@@ -273,20 +273,20 @@ int run(Opts o) {
   if (!o.quiet) fmt::print(stderr, "bench: zstd -3 single-thread decode and HMAC references...\n");
   auto z = bench::measure_zstd(m->sample, std::max(3u, o.iterations));
   if (!z.ok()) return report_error("bench", z.error());
-  // The same sample stored raw, with shuffle and with planes, chunk by chunk
+  // The same sample stored raw, with shuffle, planes and palette, chunk by chunk
   // as capture stores it, each decoded by one core.
   std::string sample_dtype = size ? std::string(synth::dtype_of(*pattern)) : std::string();
   for (const auto& r : snap->regions())
     if (sample_dtype.empty() && r.size) sample_dtype = r.dtype;
-  if (!o.quiet) fmt::print(stderr, "bench: raw, shuffle and planes over the sample ({}), one core...\n", sample_dtype);
-  // Three rounds of raw, shuffle, planes, so a change of load on a shared
+  if (!o.quiet) fmt::print(stderr, "bench: raw, shuffle, planes and palette over the sample ({}), one core...\n", sample_dtype);
+  // Three rounds of raw, shuffle, planes, palette, so a change of load on a shared
   // machine falls on every codec alike; the timed passes of all rounds pool.
   std::vector<CodecTiming> codec_runs;
   constexpr unsigned kRounds = 3;
   const unsigned per_round = (std::max(3u, o.iterations) + kRounds - 1) / kRounds;
   for (unsigned round = 0; round < kRounds; ++round) {
     size_t i = 0;
-    for (CodecChoice c : {CodecChoice::Raw, CodecChoice::Shuffle, CodecChoice::Planes}) {
+    for (CodecChoice c : {CodecChoice::Raw, CodecChoice::Shuffle, CodecChoice::Planes, CodecChoice::Palette}) {
       auto t = measure_codec(m->sample, c, sample_dtype, snap->meta().chunk_size, per_round);
       if (!t.ok()) return report_error("bench", t.error());
       if (round == 0) {

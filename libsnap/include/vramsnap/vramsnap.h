@@ -105,7 +105,7 @@ typedef struct vramsnap_region_desc {
 
 typedef struct vramsnap_capture_options {
   uint64_t chunk_size;         /* default 4 MiB */
-  const char* codec;           /* "auto" (default), "raw", "zstd", "shuffle", "planes" */
+  const char* codec;           /* "auto" (default), "raw", "zstd", "shuffle", "planes", "palette" */
   int level;                   /* zstd level, default 3 */
   unsigned threads;            /* 0: all cores */
   uint64_t generation;

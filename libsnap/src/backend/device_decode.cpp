@@ -20,8 +20,8 @@ uint64_t align_up(uint64_t n) { return (n + kStageAlign - 1) / kStageAlign * kSt
 bool decode_on_device(VerifyOn verify_on, bool kernels_built, ChunkHashScheme scheme, const ChunkEntry& c,
                       RegionKind kind) {
   return verify_on != VerifyOn::Host && kernels_built && scheme == ChunkHashScheme::Leaf16k &&
-         (c.codec == Codec::Planes || c.codec == Codec::Palette) && !c.packed_regions && kind == RegionKind::Device && c.raw_size > 0 &&
-         c.stored_size > 0 && (c.elem_size == 2 || c.elem_size == 4 || c.elem_size == 8);
+         (c.codec == Codec::Planes || c.codec == Codec::Palette) && !c.packed_regions && kind == RegionKind::Device &&
+         c.raw_size > 0 && c.stored_size > 0 && (c.elem_size == 2 || c.elem_size == 4 || c.elem_size == 8);
 }
 
 uint64_t staging_area_bytes(const std::vector<uint64_t>& stored_sizes, uint64_t target) {

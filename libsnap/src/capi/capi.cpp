@@ -300,7 +300,7 @@ vramsnap_status vramsnap_capture_write(vramsnap_capture* c, const char* path, co
     vramsnap::CaptureOptions opt;
     opt.chunk_size = o->chunk_size;
     auto codec = vramsnap::parse_codec_choice(o->codec ? o->codec : "auto");
-    if (!codec) return usage("codec must be auto, raw, zstd, shuffle or planes");
+    if (!codec) return usage("codec must be auto, raw, zstd, shuffle, planes or palette");
     opt.codec = *codec;
     auto chunk_hash = vramsnap::parse_chunk_hash(o->chunk_hash ? o->chunk_hash : "leaf-sha256");
     if (!chunk_hash) return usage("chunk_hash must be leaf-sha256 or sha256");

@@ -36,8 +36,8 @@ PLANES_HD inline Fault decode_block(const uint8_t* s, uint64_t stored_size, uint
   const uint32_t first = j * planes::kBlockSymbols;
   const uint32_t count = lay.elements - first < planes::kBlockSymbols ? lay.elements - first : planes::kBlockSymbols;
   uint8_t* out = dst + uint64_t(first) * lay.elem;
-  const Fault f =
-      planes::decode_block(table, s + pl.stream_offset, stored_size - pl.stream_offset, begin, end, out, lay.elem, count);
+  const Fault f = planes::decode_block(table, s + pl.stream_offset, stored_size - pl.stream_offset, begin, end, out,
+                                       lay.elem, count);
   if (f != Fault::None) return f;
   apply_palette(out, count, lay.elem, s + value_at);
   return Fault::None;

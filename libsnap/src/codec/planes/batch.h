@@ -9,7 +9,9 @@
 // table the slice's blocks use: build and check it) and decode_slice_block
 // (every thread: one block of 4096 elements of that plane). Every read stays inside the chunk's stored
 // bytes and every write inside its raw_size bytes, whatever the input; a
-// chunk that fails a check gets a non-zero status (its Fault).
+// chunk that fails a check gets a non-zero status (its Fault). A palette job
+// (codec 5) runs the same phases over its one index plane, with the
+// per-group and per-block work of codec/palette/block.h.
 #include <stdint.h>
 
 #include "codec/palette/block.h"
@@ -103,7 +105,8 @@ PLANES_HD inline void begin_slice(const PlanesBatch& b, uint32_t slice, SliceSta
     fail(b, lo, f);
     return;
   }
-  const uint64_t tail_at = st.palette ? uint64_t(st.pal.elements) * st.pal.elem : uint64_t(st.layout.elements) * st.layout.elem;
+  const uint64_t tail_at =
+      st.palette ? uint64_t(st.pal.elements) * st.pal.elem : uint64_t(st.layout.elements) * st.layout.elem;
   const uint32_t tail_offset = st.palette ? st.pal.tail_offset : st.layout.tail_offset;
   const uint32_t tail_size = st.palette ? st.pal.tail_size : st.layout.tail_size;
   if (st.slice == 0)
