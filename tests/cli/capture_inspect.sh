@@ -100,7 +100,7 @@ expect_stdout_matches 'planes/2'
 
 step "inspect --format csv (regions and chunks)"
 expect_exit 0 "$VRAMSNAP" inspect regions.snap --format csv
-assert_eq "$(head -n1 "$OUT")" "name,kind,dtype,shape,device,size,stored,chunks,zero,raw,zstd,shuffle,planes" "csv header"
+assert_eq "$(head -n1 "$OUT")" "name,kind,dtype,shape,device,size,stored,chunks,zero,raw,zstd,shuffle,planes,palette" "csv header"
 assert_eq "$(wc -l <"$OUT")" 8 "csv rows"
 expect_stdout_contains "weights,device,bf16,96x1024,1,196608,"
 expect_stdout_contains "empty,device,f32,0x16,0,0,0,0,0,0,0,0"
