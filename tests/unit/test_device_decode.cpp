@@ -75,6 +75,48 @@ TEST_CASE("device decode: only leaf-hashed planes chunks of device regions with 
   auto shuffle = c;
   shuffle.codec = Codec::Shuffle;
   CHECK_FALSE(decode_on_device(VerifyOn::Auto, true, ChunkHashScheme::Leaf16k, shuffle, RegionKind::Device));
+  auto palette = c;
+  palette.codec = Codec::Palette;
+  CHECK(decode_on_device(VerifyOn::Auto, true, ChunkHashScheme::Leaf16k, palette, RegionKind::Device));
+}
+
+TEST_CASE("device decode: palette chunks staged, verified and decoded like planes chunks; faults name the codec") {
+  const std::string golden = std::string(VRAMSNAP_SOURCE_DIR) + "/tests/golden/v1.5-palette.snap";
+  auto snap = Snapshot::open(golden);
+  REQUIRE(snap.ok());
+  const SnapshotData& s = SnapshotAccess::data(*snap);
+  const auto file = vtest::read_file(golden);
+  RestoreOptions ho;
+  ho.allow_unsealed = true;
+  auto host = restore(*snap, ho);
+  REQUIRE(host.ok());
+  const auto& q = host->regions()[0];  // q/bf16: palette chunks 0, 1 and 2
+  REQUIRE(s.region_ranges[0] == std::pair<size_t, size_t>{0, 3});
+  // The three chunks as recorded, then chunk 0 with its first value table
+  // entry raised past the second (values out of order) and the hash of
+  // those bytes, so it verifies and fails to decode.
+  std::vector<ChunkEntry> cs = {s.chunks[0], s.chunks[1], s.chunks[2], s.chunks[0]};
+  for (const auto& c : cs) REQUIRE(c.codec == Codec::Palette);
+  std::vector<uint8_t> bad(file.begin() + cs[3].stored_offset, file.begin() + cs[3].stored_offset + cs[3].stored_size);
+  bad[8 + 2 + 1] = 0xff;  // the high byte of value 0 (one group: its table starts at byte 10)
+  const auto d = crypto::leaf_sha256({bad.data(), bad.size()});
+  std::memcpy(cs[3].hash.data(), d.data(), 32);
+  std::vector<uint8_t> dst(2 * q.meta.size, 0xAB);
+  DecodeBatch b(1 << 20, 8, 64);
+  std::vector<uint8_t> area(1 << 20, 0);
+  for (size_t i = 0; i < cs.size(); ++i) {
+    uint8_t* to = dst.data() + (i == 3 ? q.meta.size : 0) + cs[i].region_offset;
+    const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(to));
+    REQUIRE(at >= 0);
+    std::memcpy(area.data() + at, i == 3 ? bad.data() : file.data() + cs[i].stored_offset, cs[i].stored_size);
+  }
+  const auto failures = run_launch(s, b, area.data());
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].chunk == 3);
+  CHECK(failures[0].error.kind() == ErrorKind::Format);
+  CHECK(failures[0].error.message().find("palette chunk: a value table is not strictly increasing") !=
+        std::string::npos);
+  CHECK(std::memcmp(dst.data(), q.host, q.meta.size) == 0);
 }
 
 TEST_CASE("device decode: the staging area holds the largest chunk, grows to the target, never past the total") {
