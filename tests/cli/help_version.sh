@@ -30,7 +30,7 @@ done
 step "--version"
 expect_exit 0 "$VRAMSNAP" --version
 expect_stdout_matches '^vramsnap [0-9]+\.[0-9]+\.[0-9]+'
-expect_stdout_matches '^format 1\.[0-9]+$'
+expect_stdout_matches '^format 1\.0 to 1\.[0-9]+$'
 expect_stdout_matches '^zstd [0-9]+\.[0-9]+\.[0-9]+'
 expect_stdout_matches '^OpenSSL [0-9]+\.[0-9]+'
 expect_stdout_matches '^CUDA '
