@@ -122,7 +122,7 @@ int do_restore(const std::string& snap_path, const std::string& key_file) {
   size_t checked = 0;
   for (const auto& r : kRegions) {
     const auto* rr = restored->find(r.name);
-    if (!rr || rr->meta.size != r.size) {
+    if (!rr || rr->meta->size != r.size) {
       std::fprintf(stderr, "region %s missing or wrong size\n", r.name);
       return 1;
     }

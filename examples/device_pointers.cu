@@ -103,7 +103,7 @@ static int do_restore(const std::string& snap_path, const std::string& key_file,
   auto r = vramsnap::restore(*snap, ro);
   if (!r.ok()) return fail("restore", r.error());
   const auto* table = r->find("pointer_table");
-  if (!table || table->device_ptr != table->meta.va.value_or(0)) {
+  if (!table || table->device_ptr != table->meta->va.value_or(0)) {
     std::fprintf(stderr, "table not restored at its original address\n");
     return 1;
   }

@@ -140,7 +140,7 @@ void take_sample(const Restored& r, uint64_t cap, std::vector<uint8_t>* out) {
   for (const auto& rr : r.regions()) {
     if (out->size() >= cap) break;
     if (!rr.host) continue;
-    const uint64_t n = std::min<uint64_t>(rr.meta.size, cap - out->size());
+    const uint64_t n = std::min<uint64_t>(rr.meta->size, cap - out->size());
     const auto* p = static_cast<const uint8_t*>(rr.host);
     out->insert(out->end(), p, p + n);
   }

@@ -148,7 +148,7 @@ int run(Opts o) {
     // Only --json lists the regions: no per-region work for a plain restore.
     if (o.json)
       for (const auto& rr : r->regions())
-        regions.push_back({{"name", rr.meta.name}, {"kind", to_string(rr.meta.kind)}, {"size", rr.meta.size},
+        regions.push_back({{"name", rr.meta->name}, {"kind", to_string(rr.meta->kind)}, {"size", rr.meta->size},
                            {"device_ptr", rr.device_ptr ? nlohmann::json(fmt::format("0x{:x}", rr.device_ptr)) : nlohmann::json(nullptr)},
                            {"device", rr.device >= 0 ? nlohmann::json(rr.device) : nlohmann::json(nullptr)}});
   }

@@ -101,11 +101,11 @@ TEST_CASE("device decode: palette chunks staged, verified and decoded like plane
   bad[8 + 2 + 1] = 0xff;  // the high byte of value 0 (one group: its table starts at byte 10)
   const auto d = crypto::leaf_sha256({bad.data(), bad.size()});
   std::memcpy(cs[3].hash.data(), d.data(), 32);
-  std::vector<uint8_t> dst(2 * q.meta.size, 0xAB);
+  std::vector<uint8_t> dst(2 * q.meta->size, 0xAB);
   DecodeBatch b(1 << 20, 8, 64);
   std::vector<uint8_t> area(1 << 20, 0);
   for (size_t i = 0; i < cs.size(); ++i) {
-    uint8_t* to = dst.data() + (i == 3 ? q.meta.size : 0) + cs[i].region_offset;
+    uint8_t* to = dst.data() + (i == 3 ? q.meta->size : 0) + cs[i].region_offset;
     const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(to));
     REQUIRE(at >= 0);
     std::memcpy(area.data() + at, i == 3 ? bad.data() : file.data() + cs[i].stored_offset, cs[i].stored_size);
@@ -116,7 +116,7 @@ TEST_CASE("device decode: palette chunks staged, verified and decoded like plane
   CHECK(failures[0].error.kind() == ErrorKind::Format);
   CHECK(failures[0].error.message().find("palette chunk: a value table is not strictly increasing") !=
         std::string::npos);
-  CHECK(std::memcmp(dst.data(), q.host, q.meta.size) == 0);
+  CHECK(std::memcmp(dst.data(), q.host, q.meta->size) == 0);
 }
 
 TEST_CASE("device decode: the staging area holds the largest chunk, grows to the target, never past the total") {
@@ -194,11 +194,11 @@ TEST_CASE("device decode: staged bytes verified, decoded only where the hash mat
   cs[2].stored_size -= 1;
   const auto d = crypto::leaf_sha256({file.data() + cs[2].stored_offset, cs[2].stored_size});
   std::memcpy(cs[2].hash.data(), d.data(), 32);
-  std::vector<uint8_t> dst(3 * w.meta.size, 0xAB);
+  std::vector<uint8_t> dst(3 * w.meta->size, 0xAB);
   DecodeBatch b(1 << 20, 8, 64);
   std::vector<uint8_t> area(1 << 20, 0);
   for (size_t i = 0; i < cs.size(); ++i) {
-    const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(dst.data() + i * w.meta.size + cs[i].region_offset));
+    const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(dst.data() + i * w.meta->size + cs[i].region_offset));
     REQUIRE(at >= 0);
     std::memcpy(area.data() + at, file.data() + cs[i].stored_offset, cs[i].stored_size);
     if (i == 1) area[at + 40] ^= 1;
@@ -215,7 +215,7 @@ TEST_CASE("device decode: staged bytes verified, decoded only where the hash mat
   // Chunk 0 decoded to the host decoder's bytes; the mismatched chunk's
   // destination untouched.
   CHECK(std::memcmp(dst.data(), w.host, cs[0].raw_size) == 0);
-  const uint8_t* d1 = dst.data() + w.meta.size + cs[1].region_offset;
+  const uint8_t* d1 = dst.data() + w.meta->size + cs[1].region_offset;
   CHECK(std::all_of(d1, d1 + cs[1].raw_size, [](uint8_t v) { return v == 0xAB; }));
 }
 
@@ -316,8 +316,8 @@ TEST_CASE("device decode through the engine: planes chunks decoded in place, ref
   auto restored = restore(*host, ho);
   REQUIRE(restored.ok());
   for (const auto& rr : restored->regions()) {
-    REQUIRE(got[rr.index].size() == rr.meta.size);
-    CHECK(std::memcmp(rr.host, got[rr.index].data(), rr.meta.size) == 0);  // the same bytes as a host restore
+    REQUIRE(got[rr.index].size() == rr.meta->size);
+    CHECK(std::memcmp(rr.host, got[rr.index].data(), rr.meta->size) == 0);  // the same bytes as a host restore
   }
 
   auto snap = Snapshot::open(kGolden);

@@ -650,6 +650,20 @@ TEST_CASE("format: regions not covered exactly by their chunks") {
 
 // ---- 6. region names ----------------------------------------------------------------
 
+TEST_CASE("format: the first region whose name an earlier one has") {
+  using vramsnap::format::first_repeated_name;
+  std::vector<vramsnap::RegionMeta> v(60000);
+  for (size_t i = 0; i < v.size(); ++i) v[i].name = "t/" + std::to_string(i);
+  CHECK(!first_repeated_name(v));
+  CHECK(!first_repeated_name({}));
+  v[59999].name = "t/7";
+  CHECK(first_repeated_name(v) == 59999u);
+  v[40000].name = "t/39999";
+  CHECK(first_repeated_name(v) == 40000u);
+  v[1].name = v[0].name;
+  CHECK(first_repeated_name(v) == 1u);
+}
+
 TEST_CASE("format: duplicate and invalid region names") {
   Base b;
   auto with_name = [&](size_t r, const std::string& name) {
@@ -1289,8 +1303,8 @@ TEST_CASE("format: committed golden snapshots keep reading, to the same bytes") 
     auto r = vramsnap::restore(*snap, ro);
     REQUIRE_MESSAGE(r.ok(), message_of(r));
     for (const auto& rr : r->regions()) {
-      const Bytes disk = read_file(out + "/" + vramsnap::format::extract_file_name(rr.meta.name));
-      CHECK(disk.size() == rr.meta.size);
+      const Bytes disk = read_file(out + "/" + vramsnap::format::extract_file_name(rr.meta->name));
+      CHECK(disk.size() == rr.meta->size);
       if (!disk.empty()) CHECK(std::memcmp(rr.host, disk.data(), disk.size()) == 0);
     }
   }

@@ -1,6 +1,7 @@
-// The manifest parser converts regions while it reads (the usual member
-// order, region_defaults before regions) and walks the whole tree otherwise:
-// both must give the same regions and the same first error.
+// The manifest parser reads each region from the JSON parser's events, with
+// no tree: whatever the member order, repeated members or values of the wrong
+// type, it must give the regions and the first error a walk over the whole
+// JSON tree gives.
 #include <doctest/doctest.h>
 
 #include "format/manifest.h"
@@ -120,4 +121,55 @@ TEST_CASE("manifest: a repeated regions or region_defaults member reads as the w
   auto m3 = parse_manifest(dd2, true);
   REQUIRE_MESSAGE(m3.ok(), message_of(m3));
   CHECK(m3->regions[1].kind == vramsnap::RegionKind::Other);
+}
+
+namespace {
+
+// A manifest holding one regions array (its elements given as JSON text).
+std::string with_regions(const std::string& elements) {
+  return R"({"format":"vramsnap-manifest","version":1,"snapshot_id":"0123456789abcdef0011223344556677",)"
+         R"("created":"c","tool":"t","generation":0,"regions":[)" + elements + "]}";
+}
+
+}  // namespace
+
+TEST_CASE("manifest: a region's members read as a JSON tree holds them") {
+  // A repeated member keeps its last value; "-0" is an unsigned 0.
+  auto m = parse_manifest(with_regions(R"({"name":"a","size":"x","size":4,"kind":"host","shape":[9],"shape":[2],)"
+                                       R"("dtype":"bf16","va":null,"flags":["warm","future"],"device":-1})"));
+  REQUIRE_MESSAGE(m.ok(), message_of(m));
+  REQUIRE(m->regions.size() == 1);
+  CHECK(m->regions[0].size == 4);
+  CHECK(m->regions[0].shape == std::vector<uint64_t>{2});
+  CHECK(m->regions[0].flags == vramsnap::kFlagWarm);
+  CHECK(!m->regions[0].va);
+  m = parse_manifest(with_regions(R"({"x":{"name":5,"size":[]},"name":"z","kind":"other","size":-0,"labels":{"b":"2"}})"));
+  REQUIRE_MESSAGE(m.ok(), message_of(m));
+  CHECK(m->regions[0].name == "z");
+  CHECK(m->regions[0].size == 0);
+  CHECK(m->regions[0].labels == std::map<std::string, std::string>{{"b", "2"}});
+  const std::string ok = R"({"name":"a","kind":"host","size":4},)";
+  const std::pair<std::string, std::string> bad[] = {
+      {R"(1)", "regions[1] is not an object"},
+      {R"([{"name":"a"}])", "regions[1] is not an object"},
+      {R"({"name":"b","kind":"host","size":4,"shape":[1,[2]]})", "regions[1].shape holds a value that is not an unsigned integer"},
+      {R"({"name":"b","kind":"host","size":4,"shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"x"]})", "regions[1].shape has rank 17 (at most 16)"},
+      {R"({"name":"b","kind":"host","size":4,"shape":{}})", "regions[1].shape is not an array"},
+      {R"({"name":"b","kind":"host","size":4,"labels":{"b":"2","a":1}})", "regions[1].labels.a is not a string"},
+      {R"({"name":"b","kind":"host","size":4,"labels":null})", "regions[1].labels is not an object"},
+      {R"({"name":"b","kind":"host","size":4,"device":null})", "regions[1].device is not an integer in -1..1023"},
+      {R"({"name":"b","kind":"host","size":4,"device":1024})", "regions[1].device is not an integer in -1..1023"},
+      {R"({"name":"b","kind":"host","size":4,"alloc_size":null})", "regions[1]: alloc_base and alloc_size go together"},
+      {R"({"name":"b","kind":"host","size":4,"flags":["warm",1]})", "regions[1].flags holds a non-string"},
+      {R"({"name":"b","kind":null,"size":4})", "regions[1].kind is not a string"},
+      {R"({"name":"b","kind":"gpu","size":4})", "regions[1].kind \"gpu\" is not device, host, module or other"},
+      {R"({"name":"b","kind":"host","size":-1})", "regions[1].size is not an unsigned integer"},
+      {R"({"name":"b","kind":"host"})", "regions[1]: missing \"size\""},
+      {R"({"name":"b","kind":"host","size":4,"va":"0x"})", "regions[1].va is not a hex string like"},
+      {R"({"name":"a","kind":"host","size":4,"dtype":"Q"})", "regions[1]: region \"a\": dtype"},
+  };
+  for (const auto& [element, message] : bad) {
+    CAPTURE(element);
+    VT_CHECK_ERROR(parse_manifest(with_regions(ok + element)), ErrorKind::Format, message);
+  }
 }

@@ -43,7 +43,7 @@ void check_all(const vramsnap::Restored& r, const std::vector<RegionData>& regio
   for (size_t i = 0; i < regions.size(); ++i) {
     CAPTURE(regions[i].meta.name);
     const auto& rr = r.regions()[i];
-    REQUIRE(rr.meta.size == regions[i].bytes.size());
+    REQUIRE(rr.meta->size == regions[i].bytes.size());
     if (!regions[i].bytes.empty()) CHECK(std::memcmp(rr.host, regions[i].bytes.data(), regions[i].bytes.size()) == 0);
   }
 }

@@ -53,8 +53,8 @@ void check_restored(const vramsnap::Restored& r, const std::vector<RegionData>& 
     CAPTURE(regions[i].meta.name);
     const auto& rr = r.regions()[i];
     CHECK(rr.index == i);
-    CHECK(rr.meta.name == regions[i].meta.name);
-    CHECK(rr.meta.size == regions[i].bytes.size());
+    CHECK(rr.meta->name == regions[i].meta.name);
+    CHECK(rr.meta->size == regions[i].bytes.size());
     if (!regions[i].bytes.empty()) {
       REQUIRE(rr.host != nullptr);
       CHECK(std::memcmp(rr.host, regions[i].bytes.data(), regions[i].bytes.size()) == 0);
@@ -210,13 +210,13 @@ TEST_CASE("restore: selected regions only; unknown names are usage errors") {
   auto r = vramsnap::restore(snap, ro);
   REQUIRE_MESSAGE(r.ok(), message_of(r));
   REQUIRE(r->regions().size() == 3);  // once each, in snapshot order
-  CHECK(r->regions()[0].meta.name == "bf16/1");
-  CHECK(r->regions()[1].meta.name == "u8/65537");
-  CHECK(r->regions()[2].meta.name == "empty");
+  CHECK(r->regions()[0].meta->name == "bf16/1");
+  CHECK(r->regions()[1].meta->name == "u8/65537");
+  CHECK(r->regions()[2].meta->name == "empty");
   for (const auto& rr : r->regions()) {
     const auto& want = regions[rr.index];
-    CHECK(rr.meta.name == want.meta.name);
-    if (rr.meta.size) CHECK(std::memcmp(rr.host, want.bytes.data(), want.bytes.size()) == 0);
+    CHECK(rr.meta->name == want.meta.name);
+    if (rr.meta->size) CHECK(std::memcmp(rr.host, want.bytes.data(), want.bytes.size()) == 0);
   }
   CHECK(r->find("f32/1") == nullptr);
   CHECK(r->stats().chunks == 1 + 2);
@@ -233,6 +233,26 @@ TEST_CASE("restore: selected regions only; unknown names are usage errors") {
   auto files = vramsnap::extract(snap, dir / "sel", ro);
   REQUIRE_MESSAGE(files.ok(), message_of(files));
   CHECK(list_dir(dir / "sel") == std::vector<std::string>{"f64%2F4097", "zero"});
+}
+
+TEST_CASE("restore: a restored region's metadata outlives the Snapshot") {
+  TempDir dir("rst");
+  const auto regions = roundtrip_regions();
+  make_snapshot(dir / "m.snap", regions);
+  std::optional<vramsnap::Restored> r;
+  {
+    auto snap = open_ok(dir / "m.snap");
+    auto restored = vramsnap::restore(snap, unsealed_restore());
+    REQUIRE_MESSAGE(restored.ok(), message_of(restored));
+    CHECK(restored->regions()[0].meta == &snap.regions()[0]);  // the snapshot's own entry, not a copy
+    r.emplace(std::move(*restored));
+  }
+  REQUIRE(r->regions().size() == regions.size());
+  for (const auto& rr : r->regions()) {
+    CHECK(rr.meta->name == regions[rr.index].meta.name);
+    CHECK(rr.meta->size == regions[rr.index].bytes.size());
+  }
+  CHECK(r->find(regions.back().meta.name) == &r->regions().back());
 }
 
 TEST_CASE("restore: host_allocator places regions in caller-owned memory") {
@@ -256,14 +276,14 @@ TEST_CASE("restore: host_allocator places regions in caller-owned memory") {
     CHECK(asked.size() == regions.size());
     size_t k = 0;
     for (const auto& rr : r->regions()) {
-      CAPTURE(rr.meta.name);
-      if (rr.meta.dtype == "f64") {
+      CAPTURE(rr.meta->name);
+      if (rr.meta->dtype == "f64") {
         CHECK_FALSE(rr.caller_owned);
       } else {
         CHECK(rr.caller_owned);
         CHECK(rr.host == mine[k]->data());
         // Nothing written past the region.
-        CHECK((*mine[k])[rr.meta.size] == 0xEE);
+        CHECK((*mine[k])[rr.meta->size] == 0xEE);
         ++k;
       }
     }
@@ -357,7 +377,7 @@ TEST_CASE("restore: release() hands the library's host block to the caller, who 
       CHECK_FALSE(rr.caller_owned);
       if (!rr.host) continue;
       owned.push_back(rr.host);
-      CHECK(reinterpret_cast<uintptr_t>(rr.host) % (rr.meta.size >= 4096 ? 4096 : 64) == 0);
+      CHECK(reinterpret_cast<uintptr_t>(rr.host) % (rr.meta->size >= 4096 ? 4096 : 64) == 0);
     }
     CHECK(owned.size() == 3);
     CHECK(owned[0] == block);

@@ -44,7 +44,7 @@ struct Deliveries {
   Handover take(const vramsnap::RestoredRegion& rr) {
     order.push_back(rr.index);
     const auto* p = static_cast<const uint8_t*>(rr.host);
-    bytes[rr.index] = p ? Bytes(p, p + rr.meta.size) : Bytes{};
+    bytes[rr.index] = p ? Bytes(p, p + rr.meta->size) : Bytes{};
     owned.push_back(rr.host);
     return Handover::Continue;
   }
@@ -226,7 +226,7 @@ TEST_CASE("stream: caller buffers from host_allocator") {
   std::vector<size_t> order;
   auto r = vramsnap::restore_stream(snap, opt, [&](const vramsnap::RestoredRegion& rr) {
     order.push_back(rr.index);
-    if (rr.meta.size) CHECK(rr.host == mine[rr.index].data());
+    if (rr.meta->size) CHECK(rr.host == mine[rr.index].data());
     return Handover::Continue;
   });
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.error().message()));

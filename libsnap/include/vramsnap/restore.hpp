@@ -130,8 +130,8 @@ struct RestoreOptions : CheckOptions {
 };
 
 struct RestoredRegion {
-  size_t index = 0;           // index in the snapshot's region list
-  RegionMeta meta;
+  size_t index = 0;                  // index in the snapshot's region list
+  const RegionMeta* meta = nullptr;  // the snapshot's own entry, alive as long as the Restored
   void* host = nullptr;       // host target
   uint64_t device_ptr = 0;    // cuda target (CUdeviceptr)
   int device = -1;            // cuda target: the GPU holding device_ptr or module

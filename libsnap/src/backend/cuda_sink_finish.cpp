@@ -71,20 +71,20 @@ Status CudaSink::prefetch_read_mostly() {
 
 Status CudaSink::load_modules() {
   for (auto& rr : out_.regions) {
-    if (rr.meta.kind != RegionKind::Module || !opt_.load_modules || !rr.host) continue;
+    if (rr.meta->kind != RegionKind::Module || !opt_.load_modules || !rr.host) continue;
     // Now that the image is verified its kind is known (cubin, PTX, fatbin):
     // refuse a cubin for another major before the driver is asked.
     for (const auto& t : targets_) {
       if (t.ordinal != rr.device) continue;
-      const auto image = classify_module_image(static_cast<const uint8_t*>(rr.host), rr.meta.size);
-      const RegionCompat c = region_compat(rr.meta, s_.meta.source, t, false, image);
+      const auto image = classify_module_image(static_cast<const uint8_t*>(rr.host), rr.meta->size);
+      const RegionCompat c = region_compat(*rr.meta, s_.meta.source, t, false, image);
       if (!c.compatible)
-        return Error(ErrorKind::Compat, fmt::format("{}: region \"{}\": {}", s_.path, rr.meta.name, c.reason));
+        return Error(ErrorKind::Compat, fmt::format("{}: region \"{}\": {}", s_.path, rr.meta->name, c.reason));
     }
     SNAP_CUDA_TRY(cudaSetDevice(rr.device));
     VRAMSNAP_ASSIGN_OR_RETURN(rr.module, res_->load_module(rr.device, rr.host,
-                                                           opt_.warm_modules || (rr.meta.flags & kFlagWarm),
-                                                           fmt::format("module region \"{}\"", rr.meta.name)));
+                                                           opt_.warm_modules || (rr.meta->flags & kFlagWarm),
+                                                           fmt::format("module region \"{}\"", rr.meta->name)));
   }
   return {};
 }

@@ -126,7 +126,7 @@ Status CudaSink::place_regions() {
     const RegionPlacement& pl = layout_.regions[r];
     RestoredRegion rr;
     rr.index = r;
-    rr.meta = m;
+    rr.meta = &m;
     rr.device = pl.device;
     if (pl.how == Placement::Arena) {
       if (m.size) dev_base_[r] = arenas.at(pl.device) + pl.offset;

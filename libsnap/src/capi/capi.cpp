@@ -501,9 +501,9 @@ size_t vramsnap_restored_count(const vramsnap_restored* r) { return r ? r->resto
 
 static void fill_restored(const vramsnap::RestoredRegion& rr, vramsnap_restored_region* out) {
   *out = vramsnap_restored_region{};
-  out->name = rr.meta.name.c_str();
-  out->kind = kind_to_c(rr.meta.kind);
-  out->size = rr.meta.size;
+  out->name = rr.meta->name.c_str();
+  out->kind = kind_to_c(rr.meta->kind);
+  out->size = rr.meta->size;
   out->host = rr.host;
   out->device_ptr = rr.device_ptr;
   out->module = rr.module;

@@ -24,7 +24,9 @@ std::string encode_manifest(const SnapshotMeta& meta, const std::vector<RegionMe
                             bool region_defaults = false);
 // `region_defaults`: the file sets required bit 2, so the top-level member of
 // that name supplies the kind, dtype and device a region object omits.
-Result<Manifest> parse_manifest(std::string_view json, bool region_defaults = false);
+// `expect_regions` (the trailer's count) only sizes the result ahead; it is
+// bounded by what the text can hold and never trusted.
+Result<Manifest> parse_manifest(std::string_view json, bool region_defaults = false, size_t expect_regions = 0);
 
 // One region's metadata: the public vramsnap::validate_region (types.hpp),
 // used by the writer before capture and by the manifest parser.

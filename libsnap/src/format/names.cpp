@@ -7,6 +7,29 @@
 
 namespace vramsnap::format {
 
+// One open-addressing table (load at most 1/2) of hash and index: a manifest
+// of 60,000 regions costs one allocation, not a node per name, and names are
+// compared only when their hashes agree.
+std::optional<size_t> first_repeated_name(std::span<const RegionMeta> regions) {
+  struct Slot {
+    size_t hash = 0;
+    size_t index = SIZE_MAX;  // SIZE_MAX: empty
+  };
+  size_t cap = 16;
+  while (cap / 2 < regions.size()) cap <<= 1;
+  std::vector<Slot> slots(cap);
+  const std::hash<std::string_view> hash;
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const std::string& name = regions[i].name;
+    const size_t h = hash(name);
+    size_t at = h & (cap - 1);
+    for (; slots[at].index != SIZE_MAX; at = (at + 1) & (cap - 1))
+      if (slots[at].hash == h && regions[slots[at].index].name == name) return i;
+    slots[at] = {h, i};
+  }
+  return std::nullopt;
+}
+
 bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {

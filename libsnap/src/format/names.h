@@ -1,9 +1,12 @@
 #pragma once
 // Region names and the file names `restore --extract` derives from them.
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "vramsnap/text.hpp"
+#include "vramsnap/types.hpp"
 
 namespace vramsnap::format {
 
@@ -21,6 +24,9 @@ std::string region_name_problem(std::string_view name);
 std::string extract_file_name(std::string_view name);
 
 bool valid_utf8(std::string_view s);
+
+// The index of the first region whose name an earlier region already has.
+std::optional<size_t> first_repeated_name(std::span<const RegionMeta> regions);
 
 // A value from a file, quoted for an error message (vramsnap::quoted:
 // control characters, quotes and backslashes escaped, cut at 96 bytes).

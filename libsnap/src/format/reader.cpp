@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <array>
 #include <numeric>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -13,6 +12,7 @@
 #include "format/seal/registry.h"
 #include "vramsnap/remote.hpp"
 #include "format/manifest.h"
+#include "format/names.h"
 #include "format/seal.h"
 #include "format/snapshot_data.h"
 
@@ -205,7 +205,7 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
   if (crypto::sha256(manifest_bytes) != t.manifest_hash)
     return Error(ErrorKind::Integrity, path + ": manifest hash mismatch (file corrupt or tampered)");
   auto mr = parse_manifest({reinterpret_cast<const char*>(manifest_bytes.data()), manifest_bytes.size()},
-                           hr->required_features & kFeaturePackedRegions);
+                           hr->required_features & kFeaturePackedRegions, t.region_count);
   if (!mr.ok()) return std::move(mr).error().with_context(path + ": ");
   d->meta = std::move(mr->meta);
   d->regions = std::move(mr->regions);
@@ -219,9 +219,8 @@ Result<std::shared_ptr<SnapshotData>> open_impl(std::shared_ptr<const Source> sr
   if (d->meta.id_hex != crypto::to_hex(hr->snapshot_id))
     return bad(path, "manifest snapshot id differs from the header's");
   if (d->regions.size() != t.region_count) return bad(path, "trailer and manifest disagree on the region count");
-  std::unordered_set<std::string_view> names;
-  for (const auto& r : d->regions)
-    if (!names.insert(r.name).second) return bad(path, fmt::format("duplicate region name \"{}\"", r.name));
+  if (auto dup = first_repeated_name(d->regions))
+    return bad(path, fmt::format("duplicate region name \"{}\"", d->regions[*dup].name));
 
   // 6. Cross checks and byte accounting.
   auto& L = d->layout;

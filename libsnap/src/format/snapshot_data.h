@@ -39,6 +39,7 @@ struct SnapshotData {
 // none of them).
 struct SnapshotAccess {
   static const SnapshotData& data(const Snapshot& snap) { return *snap.data_; }
+  static std::shared_ptr<const SnapshotData> shared(const Snapshot& snap) { return snap.data_; }
 };
 
 namespace format {

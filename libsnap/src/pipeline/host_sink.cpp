@@ -74,7 +74,7 @@ Status HostSink::prepare(unsigned, PhaseTimes& times) {
     const auto& meta = s_.regions[r];
     RestoredRegion rr;
     rr.index = r;
-    rr.meta = meta;
+    rr.meta = &meta;
     if (opt_.host_allocator) {
       rr.host = opt_.host_allocator(meta);
       rr.caller_owned = rr.host != nullptr;

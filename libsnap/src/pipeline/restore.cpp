@@ -177,6 +177,7 @@ Result<Restored> restore(const Snapshot& snap, const RestoreOptions& opt) {
   const SnapshotData& s = SnapshotAccess::data(snap);
   VRAMSNAP_ASSIGN_OR_RETURN(auto regions, pipeline::select_regions(s, opt.regions));
   auto state = std::make_unique<Restored::State>();
+  state->snapshot = SnapshotAccess::shared(snap);
   // Seal first: a bad file never costs an allocation or a GPU context.
   const uint64_t t_seal = pipeline::now_ns();
   VRAMSNAP_TRY(pipeline::check_snapshot(s, opt));

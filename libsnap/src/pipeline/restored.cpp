@@ -16,7 +16,7 @@ Restored::~Restored() = default;
 const std::vector<RestoredRegion>& Restored::regions() const { return state_->regions; }
 const RestoredRegion* Restored::find(const std::string& name) const {
   for (const auto& r : state_->regions)
-    if (r.meta.name == name) return &r;
+    if (r.meta->name == name) return &r;
   return nullptr;
 }
 const RestoreStats& Restored::stats() const { return state_->stats; }

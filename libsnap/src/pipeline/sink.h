@@ -71,6 +71,9 @@ struct DeviceResources {
 };
 
 struct Restored::State {
+  // Keeps the metadata that regions[i].meta points to alive, even after the
+  // caller's Snapshot is gone.
+  std::shared_ptr<const SnapshotData> snapshot;
   std::vector<RestoredRegion> regions;
   RestoreStats stats;
   std::vector<void*> host_owned;  // free() on destruction, unless released

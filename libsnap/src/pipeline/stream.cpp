@@ -130,6 +130,7 @@ Result<RestoreStats> restore_stream(const Snapshot& snap, const StreamOptions& o
   VRAMSNAP_ASSIGN_OR_RETURN(auto regions, pipeline::select_regions(s, opt.regions));
   VRAMSNAP_ASSIGN_OR_RETURN(auto order, pipeline::delivery_order(s, regions, opt.order));
   auto state = std::make_unique<Restored::State>();
+  state->snapshot = SnapshotAccess::shared(snap);
   // Seal first: a bad file never costs an allocation.
   const uint64_t t_seal = pipeline::now_ns();
   VRAMSNAP_TRY(pipeline::check_snapshot(s, opt));
