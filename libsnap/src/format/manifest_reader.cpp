@@ -178,9 +178,12 @@ class ManifestEvents {
       out_.first_error = manifest_error(fmt::format("regions[{}] is not an object", i));
       return;
     }
-    auto r = fields_.finish(i, defaults_);
-    if (!r.ok()) out_.first_error = std::move(r).error();
-    else out_.regions.push_back(std::move(*r));
+    // Filled in place: no RegionMeta is built only to be moved.
+    auto st = fields_.finish(i, defaults_, out_.regions.emplace_back());
+    if (!st.ok()) {
+      out_.regions.pop_back();
+      out_.first_error = std::move(st).error();
+    }
   }
 
   TreeBuilder tree_;

@@ -50,14 +50,16 @@ RegionDefaults RegionDefaults::of(const json* d) {
 }
 
 RegionFields::Field RegionFields::field_of(const std::string& k) {
-  static const std::pair<std::string_view, Field> kFields[] = {
-      {"name", Field::Name},   {"kind", Field::Kind},       {"size", Field::Size},
-      {"dtype", Field::Dtype}, {"shape", Field::Shape},     {"device", Field::Device},
-      {"va", Field::Va},       {"alloc_base", Field::AllocBase}, {"alloc_size", Field::AllocSize},
-      {"flags", Field::Flags}, {"labels", Field::Labels}};
-  for (const auto& [name, f] : kFields)
-    if (name == k) return f;
-  return Field::Other;
+  // By length first: three members a region always has share length 4.
+  auto is = [&](std::string_view name) { return std::char_traits<char>::compare(k.data(), name.data(), name.size()) == 0; };
+  switch (k.size()) {
+    case 2: return is("va") ? Field::Va : Field::Other;
+    case 4: return is("name") ? Field::Name : is("size") ? Field::Size : is("kind") ? Field::Kind : Field::Other;
+    case 5: return is("dtype") ? Field::Dtype : is("shape") ? Field::Shape : is("flags") ? Field::Flags : Field::Other;
+    case 6: return is("device") ? Field::Device : is("labels") ? Field::Labels : Field::Other;
+    case 10: return is("alloc_base") ? Field::AllocBase : is("alloc_size") ? Field::AllocSize : Field::Other;
+    default: return Field::Other;
+  }
 }
 
 void RegionFields::reset() {
@@ -111,12 +113,11 @@ std::optional<uint64_t> parse_hex_u64(const std::string& s) {
 
 }  // namespace
 
-Result<RegionMeta> RegionFields::finish(size_t index, const RegionDefaults& defaults) {
+Status RegionFields::finish(size_t index, const RegionDefaults& defaults, RegionMeta& r) {
   // Messages are built only on failure: most manifests have no bad region.
   auto where = [index] { return fmt::format("regions[{}]", index); };
   auto missing = [&](const char* key) { return manifest_error(fmt::format("{}: missing \"{}\"", where(), key)); };
   auto not_a = [&](const char* key, const char* what) { return manifest_error(fmt::format("{}.{} is not {}", where(), key, what)); };
-  RegionMeta r;
   if (!name_.present()) return missing("name");
   if (name_.type != Type::String) return not_a("name", "a string");
   r.name = std::move(name_.s);
@@ -175,7 +176,7 @@ Result<RegionMeta> RegionFields::finish(size_t index, const RegionDefaults& defa
   // Caps read from a file are format errors (exit 3), whatever kind the
   // shared validator uses for capture inputs.
   if (!st.ok()) return Error(ErrorKind::Format, "manifest: " + where() + ": " + st.error().message());
-  return r;
+  return {};
 }
 
 }  // namespace vramsnap::format

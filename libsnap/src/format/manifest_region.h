@@ -64,8 +64,9 @@ class RegionFields {
   void flags_element(const JsonMember& v);
   nlohmann::json& labels() { return labels_; }
 
-  // The checks of one region, in order; index names it in messages.
-  Result<RegionMeta> finish(size_t index, const RegionDefaults& defaults);
+  // The checks of one region, in order, filling r (a fresh RegionMeta, left
+  // partly filled on failure); index names it in messages.
+  Status finish(size_t index, const RegionDefaults& defaults, RegionMeta& r);
 
  private:
   JsonMember name_, kind_, size_, dtype_, device_, va_, alloc_base_, alloc_size_;
