@@ -139,6 +139,40 @@ TEST_CASE("packed: verify, restore, partial restore, caller buffers, extract and
   CHECK(read_file(dir / "tree/tok/12") == regions[40 + 1 + 5 + 1 + 12].bytes);
 }
 
+TEST_CASE("packed: regions the block holds as the chunk does are decoded in place") {
+  TempDir dir("pk");
+  // Sizes of a multiple of 64 (and an odd last one) lie back to back in the
+  // host block; a zero chunk of such regions too.
+  std::vector<RegionData> regions;
+  for (int i = 0; i < 60; ++i) regions.push_back(region("w/" + std::to_string(i), bf16_like(256, i), "bf16"));
+  regions.push_back(region("w/last", bf16_like(37, 5), "bf16"));
+  for (int i = 0; i < 4; ++i) regions.push_back(region("z/" + std::to_string(i), Bytes(640, 0), "f32"));
+  make_snapshot(dir / "p.snap", regions, packing());
+  auto snap = open_ok(dir / "p.snap");
+  REQUIRE(snap.chunks().size() == 2);
+  CHECK(snap.chunks()[0].packed_regions == 61);
+  CHECK(snap.chunks()[1].codec == Codec::Zero);
+  auto r = vramsnap::restore(snap, unsealed_restore());
+  REQUIRE_MESSAGE(r.ok(), message_of(r));
+  check_all(*r, regions);
+  CHECK(r->stats().phases.copy == 0.0);  // no region was copied out of a buffer
+  CHECK(static_cast<const uint8_t*>(r->regions()[1].host) == static_cast<const uint8_t*>(r->regions()[0].host) + 256);
+  // A region left out, or one in the caller's buffer: copied region by region.
+  auto ro = unsealed_restore();
+  ro.regions = {"w/0", "w/2", "w/last", "z/1"};
+  auto part = vramsnap::restore(snap, ro);
+  REQUIRE_MESSAGE(part.ok(), message_of(part));
+  for (const auto& rr : part->regions())
+    CHECK(std::memcmp(rr.host, regions[rr.index].bytes.data(), rr.meta->size) == 0);
+  std::vector<uint8_t> mine(256, 0xEE);
+  auto ca = unsealed_restore();
+  ca.host_allocator = [&](const vramsnap::RegionMeta& m) -> void* { return m.name == "w/30" ? mine.data() : nullptr; };
+  auto withcaller = vramsnap::restore(snap, ca);
+  REQUIRE_MESSAGE(withcaller.ok(), message_of(withcaller));
+  check_all(*withcaller, regions);
+  CHECK(withcaller->find("w/30")->host == mine.data());
+}
+
 TEST_CASE("packed: a chunk of the file flipped names the packed chunk's regions") {
   TempDir dir("pk");
   auto regions = model_like();

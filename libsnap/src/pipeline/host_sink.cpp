@@ -133,6 +133,21 @@ void HostSink::will_place(unsigned, size_t first, size_t last, WorkerClock& clk)
   populate_for_write({base_[a], static_cast<size_t>(end - base_[a])});
 }
 
+// Regions of a multiple of 64 bytes (and the last of a chunk, whatever its
+// size) follow each other in the block exactly as in the chunk: the chunk
+// then decodes in place, with no copy per region.
+std::span<uint8_t> HostSink::packed_destination(unsigned, size_t i, WorkerClock& clk) {
+  const auto& c = s_.chunks[i];
+  uint8_t* const at = base_[c.region];
+  if (own_buffers_ || !at) return {};
+  for (size_t r = c.region; r < c.region + c.packed_regions; ++r)
+    if (!fresh_[r] || base_[r] != at + s_.packed_offset[r]) return {};
+  const std::span<uint8_t> dst(at, c.raw_size);
+  PhaseTimer t(c.codec == Codec::Raw ? clk.read_ns : clk.decode_ns);
+  populate_for_write(dst);
+  return dst;
+}
+
 Result<std::span<uint8_t>> HostSink::acquire(unsigned, size_t i, WorkerClock& clk) {
   const auto& c = s_.chunks[i];
   const std::span<uint8_t> dst(base_[c.region] + c.region_offset, c.raw_size);

@@ -36,6 +36,7 @@ class HostSink final : public Sink {
   Status commit(unsigned, size_t, std::span<uint8_t>, WorkerClock&) override { return {}; }
   Status place_region(unsigned worker, size_t region, std::span<const uint8_t> bytes, WorkerClock& clock) override;
   void will_place(unsigned worker, size_t first, size_t last, WorkerClock& clock) override;
+  std::span<uint8_t> packed_destination(unsigned worker, size_t chunk, WorkerClock& clock) override;
   Status finish(PhaseTimes&) override { return {}; }
 
  private:

@@ -78,12 +78,15 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
   auto out_of_memory = [&](size_t i, uint64_t n) {
     return Error(ErrorKind::Limit, format::chunk_context(s, i) + fmt::format(": out of memory for a {}-byte buffer", n));
   };
-  // Read, verify and decode into a buffer of ours, then hand each selected
+  // Read, verify and decode into the sink's memory when it holds the regions
+  // as the chunk does, else into a buffer of ours and hand each selected
   // region its slice (spec 5.5: region r+j is D[o_j, o_j + size)).
   auto packed = [&](unsigned w, size_t i, WorkerClock& clk) -> Status {
     const auto& c = s.chunks[i];
     Worker& wk = workers[w];
-    const auto dst = wk.packed.reserve(c.raw_size);
+    std::span<uint8_t> dst = sink.packed_destination(w, i, clk);
+    const bool in_place = !dst.empty();
+    if (!in_place) dst = wk.packed.reserve(c.raw_size);
     if (dst.size() != c.raw_size) return out_of_memory(i, c.raw_size);
     if (c.codec == Codec::Zero) {
       PhaseTimer t(clk.decode_ns);
@@ -96,6 +99,7 @@ Status run_restore(const SnapshotData& s, const std::vector<size_t>& regions, co
       VRAMSNAP_TRY(read_verified(s, i, stored, wk.hasher, clk));
       VRAMSNAP_TRY(decode_chunk(s, i, wk.decoder, stored, dst, clk));
     }
+    if (in_place) return {};
     sink.will_place(w, c.region, c.region + c.packed_regions - 1, clk);
     for (size_t r = c.region; r < c.region + c.packed_regions; ++r)
       if (selected[r]) VRAMSNAP_TRY(sink.place_region(w, r, dst.subspan(s.packed_offset[r], s.regions[r].size), clk));

@@ -47,6 +47,13 @@ class Sink {
   // 5.5) that the engine has read, verified and decoded into its own buffer;
   // acquire and commit are not called for packed chunks.
   virtual Status place_region(unsigned worker, size_t region, std::span<const uint8_t> bytes, WorkerClock& clock) = 0;
+  // Where a packed chunk's whole decoded bytes can go when the sink holds
+  // all of its regions back to back, at the offsets they have in the chunk:
+  // the engine then decodes straight into it, and neither will_place nor
+  // place_region is called for the chunk. Empty: the sink cannot.
+  virtual std::span<uint8_t> packed_destination(unsigned /*worker*/, size_t /*chunk*/, WorkerClock& /*clock*/) {
+    return {};
+  }
   // Before a packed chunk's place_region calls: regions first .. last (the
   // selected ones among them) are about to be filled, in order. A hint.
   virtual void will_place(unsigned /*worker*/, size_t /*first*/, size_t /*last*/, WorkerClock& /*clock*/) {}
