@@ -168,8 +168,8 @@ TEST_CASE("manifest: a region's members read as a JSON tree holds them") {
       {R"({"name":"b","kind":"host","size":4,"va":"0x"})", "regions[1].va is not a hex string like"},
       {R"({"name":"a","kind":"host","size":4,"dtype":"Q"})", "regions[1]: region \"a\": dtype"},
   };
-  for (const auto& [element, message] : bad) {
-    CAPTURE(element);
-    VT_CHECK_ERROR(parse_manifest(with_regions(ok + element)), ErrorKind::Format, message);
+  for (const auto& c : bad) {
+    CAPTURE(c.first);
+    VT_CHECK_ERROR(parse_manifest(with_regions(ok + c.first)), ErrorKind::Format, c.second);
   }
 }
