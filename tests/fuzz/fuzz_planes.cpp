@@ -7,7 +7,8 @@
 // kMaxRaw + 1 (at least 1). The stored bytes are decoded twice into guarded
 // buffers, by the CPU decoder and by the GPU kernel's grid run on the host:
 // both must accept or both refuse, write nothing outside the chunk, and on
-// success produce the same bytes. Then the stored bytes, taken as raw data,
+// success produce the same bytes (byte planes and the f16 split layout of
+// 6.4.1 alike). Then the stored bytes, taken as raw data,
 // must round-trip through the same codec's encoder (palette hands chunks of
 // too many values to planes).
 //
@@ -22,6 +23,7 @@
 
 #include "codec/codec.h"
 #include "codec/planes/batch.h"
+#include "codec/planes/split.h"  // the seeds
 #include "codec_round_trip.h"
 
 namespace {
@@ -165,6 +167,44 @@ int main(int argc, char** argv) {
   pbroken[pbroken.size() - 1] ^= 0x01;
   write_seed(dir, "palette-broken-last-byte", 0x80, 18000, pbroken);
   write_seed(dir, "palette-broken-truncated", 0x80, 18000, std::span(pal).first(pal.size() / 2));
+
+  // The f16 split layout: f16 weights with a share of +0 and -0, three
+  // blocks with a tail byte, and two table groups (mostly zeros, to stay
+  // small); then broken ones: a code for symbol 34, a count moved, cut short.
+  auto f16 = [](size_t n, unsigned seed, unsigned zero_in_16) {
+    std::vector<uint8_t> out(2 * n);
+    uint32_t x = seed;
+    for (size_t i = 0; i < n; ++i) {
+      x = x * 1664525u + 1013904223u;
+      uint16_t h = uint16_t(0x2000 + (x >> 8) % 0x1800) | uint16_t(x >> 31 << 15);  // exponents 8-13
+      if ((x >> 4) % 16 < zero_in_16) h &= 0x8000;
+      out[2 * i] = uint8_t(h);
+      out[2 * i + 1] = uint8_t(h >> 8);
+    }
+    return out;
+  };
+  auto split = f16(9000, 7, 3);
+  split.push_back(0x7f);
+  const auto sp = encoded(enc, split, 2);
+  if (!planes::is_split(sp.data(), sp.size())) return 3;
+  write_seed(dir, "f16split-3-blocks", 0, uint32_t(split.size()), sp);
+  const auto groups = f16(33 * planes::kBlockSymbols + 11, 8, 15);
+  const auto sg = encoded(enc, groups, 2);
+  if (!planes::is_split(sg.data(), sg.size())) return 3;
+  write_seed(dir, "f16split-2-groups", 0, uint32_t(groups.size()), sg);
+  broken = sp;
+  for (unsigned sym = 0; sym < 34; ++sym) {  // symbol 34 given the first coded symbol's length
+    const uint8_t len = uint8_t(broken[16 + sym / 2] >> (sym % 2 * 4) & 15);
+    if (!len) continue;
+    broken[16 + sym / 2] &= uint8_t(sym % 2 ? 0x0f : 0xf0);
+    broken[16 + 17] = len;
+    break;
+  }
+  write_seed(dir, "f16split-broken-symbol", 0, uint32_t(split.size()), broken);
+  broken = sp;
+  broken[16 + load_u32(&sp[8])] -= 1;  // block 0's non-zero count
+  write_seed(dir, "f16split-broken-count", 0, uint32_t(split.size()), broken);
+  write_seed(dir, "f16split-broken-truncated", 0, uint32_t(split.size()), std::span(sp).first(sp.size() - 3));
   return 0;
 }
 #endif

@@ -389,3 +389,77 @@ def truncated(rec, keep):
 write("palette-truncated-table", truncated(palette[5], 8 + 2 + 8 * 3 + 5))
 write("palette-value-order", damaged(palette[3], values_swapped))
 PY
+
+# Format 1.6 (feature f16-split, formats/snapshot-v1.md 6.4.1), from
+# ../golden/v1.6-f16split.snap (unsealed, leaf-hashed; chunks 0-2 split, 3
+# byte planes): the f16-split bit stripped (minor 4, as a 1.4 writer would
+# have it); the bit under minor 5; and split chunks damaged inside with their
+# leaf hash, the table hash and the trailer check recomputed, so only
+# decoding finds them: a code for symbol 34, a non-zero count moved, the bit
+# planes cut short (z raised by 8: the parts no longer add up), a count
+# that disagrees with its block's symbols.
+python3 - ../golden/v1.6-f16split.snap <<'PY'
+import hashlib, struct, sys
+snap = open(sys.argv[1], "rb").read()
+def h8(b): return hashlib.sha256(b).digest()[:8]
+def sha(b): return hashlib.sha256(b).digest()
+def leaf_hash(b):  # formats/snapshot-v1.md 5.4
+    L = 16384
+    d = b"".join(sha(b[i:i + L]) for i in range(0, len(b), L))
+    return sha(b"vramsnap/v1/chunk/leaf-sha256-16k\0" + d + struct.pack("<Q", len(b)))
+def edit_version(f, required, minor):
+    b = bytearray(f)
+    struct.pack_into("<Q", b, 16, required)
+    struct.pack_into("<H", b, 10, minor)
+    b[56:64] = h8(bytes(b[0:56]))
+    t = len(b) - 160
+    struct.pack_into("<H", b, t + 58, minor)
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    return bytes(b)
+def write(name, data):
+    with open(name + ".snap", "wb") as f:
+        f.write(data)
+t = len(snap) - 160
+table_off, count = struct.unpack_from("<QQ", snap, t)
+recs = []
+for i in range(count):
+    r = table_off + 72 * i
+    raw, soff, ssize = struct.unpack_from("<QQQ", snap, r + 16)
+    recs.append(dict(rec=r, codec=snap[r + 4], raw=raw, offset=soff, size=ssize))
+split = [r for r in recs if r["codec"] == 4 and snap[r["offset"] + 2] == 1]
+assert len(split) == 3
+def damaged(rec, change):
+    b = bytearray(snap)
+    s = bytearray(b[rec["offset"]:rec["offset"] + rec["size"]])
+    change(s, rec)
+    b[rec["offset"]:rec["offset"] + rec["size"]] = s
+    b[rec["rec"] + 40:rec["rec"] + 72] = leaf_hash(bytes(s))
+    b[t + 64:t + 96] = sha(bytes(b[table_off:table_off + 72 * count]))
+    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    return bytes(b)
+def counts_at(s, rec):  # offset of the non-zero ends, and k
+    m = rec["raw"] // 2
+    return 16 + struct.unpack_from("<I", s, 8)[0], (m + 4095) // 4096
+def symbol34(s, rec):  # a coded symbol's length moved to symbol 34 (the code stays complete)
+    for sym in range(34):
+        n = (s[16 + sym // 2] >> (sym % 2 * 4)) & 15
+        if n:
+            s[16 + sym // 2] &= 0x0f if sym % 2 else 0xf0
+            s[16 + 17] = n
+            return
+def count_moved(s, rec):  # the first block's count one lower (chunk 0 has 16 blocks)
+    at, k = counts_at(s, rec)
+    assert k > 1
+    struct.pack_into("<I", s, at, struct.unpack_from("<I", s, at)[0] - 1)
+def count_past(s, rec):  # the last count one past z
+    at, k = counts_at(s, rec)
+    struct.pack_into("<I", s, at + 4 * (k - 1), struct.unpack_from("<I", s, 12)[0] + 1)
+def bits_short(s, rec):
+    struct.pack_into("<I", s, 12, struct.unpack_from("<I", s, 12)[0] + 8)
+write("f16split-feature-stripped", edit_version(snap, 0x09, 4))
+write("f16split-feature-minor5", edit_version(snap, 0x29, 5))
+write("f16split-symbol-34", damaged(split[0], symbol34))
+write("f16split-count-moved", damaged(split[0], count_moved))
+write("f16split-count-past-z", damaged(split[1], count_past))
+write("f16split-bits-short", damaged(split[2], bits_short))
+PY

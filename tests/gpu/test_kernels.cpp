@@ -86,13 +86,16 @@ static int leaf_verify_matches_cpu(int sm_count) {
 // match is left untouched and reports nothing.
 static int planes_decode_matches_cpu(int sm_count) {
   namespace pl = vramsnap::codec::planes;
-  // pal: values rounded to about 160 levels and stored with the palette codec.
-  struct Case { size_t elems; unsigned e; size_t tail; bool damage; bool pal; };
+  // pal: values rounded to about 160 levels and stored with the palette codec;
+  // f16: f16 values (a tenth of them zeros), stored in the split layout (6.4.1).
+  struct Case { size_t elems; unsigned e; size_t tail; bool damage; bool pal; bool f16 = false; };
   const std::vector<Case> cases = {{pl::kSliceElements * 2 + 4097, 2, 0, false, false}, {100000, 4, 3, false, false},
                                    {30001, 8, 5, false, false}, {4096, 2, 1, false, false}, {70000, 2, 0, true, false},
                                    {50000, 4, 0, true, false}, {1u << 21, 2, 0, false, false},
                                    {pl::kSliceElements * 2 + 4097, 2, 1, false, true}, {100000, 4, 3, false, true},
-                                   {30001, 8, 0, false, true}, {70000, 2, 0, true, true}};
+                                   {30001, 8, 0, false, true}, {70000, 2, 0, true, true},
+                                   {pl::kSliceElements + 5000, 2, 1, false, false, true},
+                                   {40000, 2, 0, true, false, true}};
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.0f, 0.02f);
   vramsnap::codec::ChunkEncoder enc(3);
@@ -107,7 +110,14 @@ static int planes_decode_matches_cpu(int sm_count) {
       const float f = k.pal ? std::round(dist(rng) * 1000.0f) / 1000.0f : dist(rng);
       uint64_t bits = 0;
       std::memcpy(&bits, &f, 4);
-      if (k.e == 2) bits >>= 16;
+      if (k.e == 2 && k.f16) {  // round-to-zero f16; every tenth value zero
+        const int exp = int((bits >> 23) & 255) - 127 + 15;
+        uint64_t h = (bits >> 16) & 0x8000;
+        if (exp > 0 && i % 10) h |= uint64_t(exp) << 10 | ((bits >> 13) & 0x3ff);
+        bits = h;
+      } else if (k.e == 2) {
+        bits >>= 16;
+      }
       if (k.e == 8) bits <<= 29;
       for (unsigned b = 0; b < k.e; ++b) raw[c][i * k.e + b] = static_cast<uint8_t>(bits >> (8 * b));
     }
@@ -119,6 +129,10 @@ static int planes_decode_matches_cpu(int sm_count) {
       return 1;
     }
     stored[c].assign(r->stored.begin(), r->stored.end());
+    if (k.f16 && !pl::is_split(stored[c].data(), stored[c].size())) {
+      CHECK(false, "case %zu did not encode in the f16 split layout", c);
+      return 1;
+    }
     if (k.damage) stored[c][stored[c].size() - 2] ^= 0x21;  // the last Huffman block or the raw plane
     want[c].assign(raw[c].size(), 0);
     cpu_ok[c] = dec.decode(codec, static_cast<uint8_t>(k.e), stored[c], want[c]).ok();

@@ -335,9 +335,9 @@ TEST_CASE("format: required feature bits are refused, optional ones ignored") {
     SnapFile s = b.sf;
     s.set_header_field(L::hdr::kRequired, bits, 8);
     char hexbits[32];
-    // Bits 0 (leaf-sha256), 1 (ed25519), 2 (packed-regions), 3 (planes) and 4 (palette)
-    // are known: only the others are named.
-    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(0x1f)));
+    // Bits 0 (leaf-sha256), 1 (ed25519), 2 (packed-regions), 3 (planes),
+    // 4 (palette) and 5 (f16-split) are known: only the others are named.
+    std::snprintf(hexbits, sizeof hexbits, "(bits 0x%llx)", static_cast<unsigned long long>(bits & ~uint64_t(0x3f)));
     auto r = b.open(build(s));
     VT_CHECK_ERROR(r, ErrorKind::Format, "requires format features this vramsnap does not know");
     VT_CHECK_ERROR(r, ErrorKind::Format, hexbits);
@@ -1420,8 +1420,15 @@ TEST_CASE("format: required feature bits are checked against the table of known 
   CHECK(check_required_features(0, 0, known).ok());
   CHECK(check_required_features(1, 1, known).ok());
   VT_CHECK_ERROR(check_required_features(1, 0, known), ErrorKind::Format, "claims 1.0");
-  VT_CHECK_ERROR(check_required_features(uint64_t{1} << 5, 7, known), ErrorKind::Format,
-                 "(bits 0x20); upgrade vramsnap");
+  const auto split = std::find_if(known.begin(), known.end(), [](const Feature& f) { return f.bit == 5; });
+  REQUIRE(split != known.end());
+  CHECK(std::string(split->name) == "f16-split");
+  CHECK(split->minor == 6);
+  VT_CHECK_ERROR(check_required_features(0x28, 5, known), ErrorKind::Format,
+                 "feature f16-split (bit 5) is defined by format 1.6");
+  CHECK(check_required_features(0x29, 6, known).ok());
+  VT_CHECK_ERROR(check_required_features(uint64_t{1} << 6, 7, known), ErrorKind::Format,
+                 "(bits 0x40); upgrade vramsnap");
 
   // The mechanism, with a table as a later revision will have it.
   const Feature table[] = {{0, "leaf-hash", 1}, {2, "planes", 3}};

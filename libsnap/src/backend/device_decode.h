@@ -21,7 +21,8 @@ namespace vramsnap::backend {
 
 // Whether chunk `c` of region `kind` is hashed and decoded on the GPU: leaf-
 // hashed planes and palette chunks of one device region with a planes element size, with
-// kernels built and verify_on not Host.
+// kernels built and verify_on not Host. The kernel decodes both layouts of
+// planes (byte planes, 6.4, and the f16 split layout, 6.4.1).
 bool decode_on_device(VerifyOn verify_on, bool kernels_built, ChunkHashScheme scheme, const ChunkEntry& c,
                       RegionKind kind);
 

@@ -8,8 +8,10 @@
 #include <string>
 #include <utility>
 
+#include "codec/planes/split.h"
 #include "codec/registry.h"
 #include "codec/workspace.h"
+#include "format/features.h"
 
 namespace vramsnap::codec {
 namespace {
@@ -75,6 +77,10 @@ bool is_all_zero(std::span<const uint8_t> bytes) {
 
 bool is_float_dtype(std::string_view dtype) noexcept {
   return dtype == "bf16" || dtype == "f16" || dtype == "f32" || dtype == "f64";
+}
+
+uint64_t chunk_features(Codec codec, std::span<const uint8_t> stored) {
+  return codec == Codec::Planes && planes::is_split(stored.data(), stored.size()) ? format::kFeatureF16Split : 0;
 }
 
 const char* codec_name(Codec id) {
@@ -154,7 +160,7 @@ Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice c
                           ? double(stored) <= double(raw.size()) * (1.0 - kMinSavings)
                           : stored < raw.size();
     if (!keep || frame.empty()) return as_raw;
-    return EncodedChunk{used->id, elem, frame};
+    return EncodedChunk{used->id, elem, frame, chunk_features(used->id, frame)};
   } catch (const std::bad_alloc&) {  // only error-message strings allocate here
     return make_error(ErrorKind::Limit, "out of memory while encoding a chunk");
   }

@@ -37,7 +37,12 @@ struct EncodedChunk {
   std::span<const uint8_t> stored;   // empty for zero; points into the encoder
                                      // (or at the input for raw); valid until
                                      // the next encode()
+  uint64_t features = 0;             // required feature bits beyond the codec's own (f16 split: bit 5)
 };
+
+// The required feature bits a stored chunk needs beyond its codec's own:
+// kFeatureF16Split for a planes chunk in the split layout.
+uint64_t chunk_features(Codec codec, std::span<const uint8_t> stored);
 
 class ChunkEncoder {
  public:

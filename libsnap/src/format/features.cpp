@@ -11,6 +11,7 @@ constexpr Feature kFeatures[] = {
     {kFeatureBitPackedRegions, "packed-regions", 3},
     {kFeatureBitPlanes, "planes", 4},
     {kFeatureBitPalette, "palette", 5},
+    {kFeatureBitF16Split, "f16-split", 6},
 };
 }  // namespace
 

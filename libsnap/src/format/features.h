@@ -23,6 +23,8 @@ inline constexpr unsigned kFeatureBitPlanes = 3;  // 1.4: codec 4, planes (secti
 inline constexpr uint64_t kFeaturePlanes = uint64_t{1} << kFeatureBitPlanes;
 inline constexpr unsigned kFeatureBitPalette = 4;  // 1.5: codec 5, palette (section 6.5)
 inline constexpr uint64_t kFeaturePalette = uint64_t{1} << kFeatureBitPalette;
+inline constexpr unsigned kFeatureBitF16Split = 5;  // 1.6: planes chunks in the f16 split layout (section 6.4.1)
+inline constexpr uint64_t kFeatureF16Split = uint64_t{1} << kFeatureBitF16Split;
 
 struct Feature {
   unsigned bit;       // 0..63

@@ -63,6 +63,7 @@ struct Run {
   io::AtomicOutput& out;
   ProgressThrottle progress;
   std::vector<ChunkEntry> entries;
+  uint64_t features = 0;  // under mu
 
   std::atomic<size_t> next_job{0};
   std::mutex mu;
@@ -199,6 +200,7 @@ struct Run {
       }
       entries[ji] = e;
       lk.lock();
+      features |= enc->features;
       ++next_commit;
       turn_cv.notify_all();
       lk.unlock();
@@ -220,7 +222,7 @@ Result<WrittenChunks> write_chunks(const std::vector<RegionInput>& regions, cons
   if (run.failed) return std::move(*run.error);
   if (run.cancelled()) return Error(ErrorKind::Interrupted, "capture cancelled");
   run.progress.finish();
-  return WrittenChunks{std::move(run.entries), run.cursor, threads};
+  return WrittenChunks{std::move(run.entries), run.cursor, threads, run.features};
 }
 
 }  // namespace vramsnap::pipeline

@@ -17,6 +17,7 @@ struct WrittenChunks {
   std::vector<ChunkEntry> entries;  // one per job, in file order
   uint64_t data_end = 0;            // aligned end of the data area: where the table goes
   unsigned threads = 0;
+  uint64_t features = 0;            // required bits the chunks' contents need (EncodedChunk::features)
 };
 
 // Writes every job's stored bytes into out from format::kDataOffset on. The

@@ -41,8 +41,8 @@ SnapshotMeta describe_snapshot(const format::Header& header, bool any_device, co
 }  // namespace
 
 Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, const std::vector<ChunkEntry>& entries,
-                                    uint64_t data_end, bool any_device, const CaptureOptions& opt,
-                                    io::AtomicOutput& out) {
+                                    uint64_t chunk_features, uint64_t data_end, bool any_device,
+                                    const CaptureOptions& opt, io::AtomicOutput& out) {
   format::Header header;
   // Feature bits only for what the file uses; the minor is the one they need.
   const bool hashed_chunks =
@@ -54,6 +54,7 @@ Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, con
   header.required_features |= format::seal_features(opt.key);  // Ed25519: bit 1 (section 9.4)
   for (const auto& e : entries)  // codecs newer than 1.0 (planes: bit 3, section 6.4)
     if (const codec::CodecEntry* c = codec::find_codec(uint8_t(e.codec))) header.required_features |= c->feature;
+  header.required_features |= chunk_features;  // f16 split layout: bit 5 (section 6.4.1)
   header.minor = format::minor_for(header.required_features, format::known_features());
   if (RAND_bytes(header.snapshot_id.data(), static_cast<int>(header.snapshot_id.size())) != 1)
     return Error(ErrorKind::Resource, "cannot draw a random snapshot id (RAND_bytes failed)");

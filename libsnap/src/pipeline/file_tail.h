@@ -20,8 +20,9 @@ struct WrittenTail {
 
 // data_end: the aligned end of the chunk data, where the table starts.
 // any_device: whether GPU facts belong in the default source description.
+// chunk_features: required bits the chunks' contents need (WrittenChunks::features).
 Result<WrittenTail> write_file_tail(const std::vector<RegionInput>& regions, const std::vector<ChunkEntry>& entries,
-                                    uint64_t data_end, bool any_device, const CaptureOptions& opt,
-                                    io::AtomicOutput& out);
+                                    uint64_t chunk_features, uint64_t data_end, bool any_device,
+                                    const CaptureOptions& opt, io::AtomicOutput& out);
 
 }  // namespace vramsnap::pipeline

@@ -67,6 +67,10 @@ Status decode_chunk(const SnapshotData& s, size_t i, codec::ChunkDecoder& decode
                     std::span<uint8_t> dst, WorkerClock& clk) {
   const auto& c = s.chunks[i];
   PhaseTimer t(clk.decode_ns);
+  // A chunk's layout may need a bit beyond its codec's (step 4.3).
+  if (const uint64_t need = codec::chunk_features(c.codec, stored); need & ~s.meta.required_features)
+    return Error(ErrorKind::Format, format::chunk_context(s, i) + ": planes chunk in the f16 split layout needs feature "
+                                                                  "f16-split (bit 5), which the header does not set");
   auto st = decoder.decode(static_cast<format::CodecId>(c.codec), c.elem_size, stored, dst);
   if (!st.ok()) return std::move(st).error().with_context(format::chunk_context(s, i) + ": ");
   return {};

@@ -136,7 +136,8 @@ Result<CaptureSummary> capture(const std::string& out_path, const std::vector<Re
   VRAMSNAP_ASSIGN_OR_RETURN(auto out, io::AtomicOutput::create(out_path, opt.overwrite));
   VRAMSNAP_ASSIGN_OR_RETURN(auto chunks, pipeline::write_chunks(regions, plan, opt, out));
   VRAMSNAP_ASSIGN_OR_RETURN(auto tail,
-                            pipeline::write_file_tail(regions, chunks.entries, chunks.data_end, plan.any_device, opt, out));
+                            pipeline::write_file_tail(regions, chunks.entries, chunks.features, chunks.data_end,
+                                                                plan.any_device, opt, out));
   if (cancelled(opt)) return Error(ErrorKind::Interrupted, "capture cancelled");
   VRAMSNAP_TRY(out.commit());
   CaptureSummary sum = summarize(out_path, plan, chunks, tail);

@@ -11,12 +11,15 @@
 // bytes and every write inside its raw_size bytes, whatever the input; a
 // chunk that fails a check gets a non-zero status (its Fault). A palette job
 // (codec 5) runs the same phases over its one index plane, with the
-// per-group and per-block work of codec/palette/block.h.
+// per-group and per-block work of codec/palette/block.h. A chunk in
+// the f16 split layout (split.h) has one plane, its symbols: a thread decodes
+// its block's symbols and then assembles the block's values (split_block).
 #include <stdint.h>
 
 #include "codec/palette/block.h"
 #include "codec/planes/block.h"
 #include "codec/planes/layout.h"
+#include "codec/planes/split.h"
 
 namespace vramsnap::codec::planes {
 
@@ -73,6 +76,8 @@ struct SliceState {
   bool palette;                          // a palette job: one index plane, `pal` below
   palette::Layout pal;
   uint32_t value_at[kSliceTables];       // each table group's values
+  bool split;  // the f16 split layout (split.h): one symbol plane, `split_layout` below
+  SplitLayout split_layout;
 };
 
 PLANES_HD inline void fail(const PlanesBatch& b, uint32_t job, Fault f) {
@@ -97,6 +102,21 @@ PLANES_HD inline void begin_slice(const PlanesBatch& b, uint32_t slice, SliceSta
   }
   const PlanesJob& j = b.jobs[lo];
   st.palette = j.palette != 0;
+  st.split = !st.palette && is_split(j.stored, j.stored_size);
+  if (st.split) {  // checks S1, S2 and S7; S5 per block
+    const SplitLayout& sl = st.split_layout;
+    Fault f = parse_split(j.stored, j.stored_size, j.raw_size, j.elem_size, &st.split_layout);
+    if (f == Fault::None) f = check_split_padding(j.stored + sl.bits_offset, sl.bits_size, sl.nonzero);
+    st.ok = f == Fault::None;
+    st.planes = st.ok ? 1 : 0;
+    if (!st.ok) {
+      fail(b, lo, f);
+      return;
+    }
+    if (st.slice == 0)
+      for (uint32_t i = 0; i < sl.tail_size; ++i) j.dst[uint64_t(sl.elements) * 2 + i] = j.stored[sl.tail_offset + i];
+    return;
+  }
   const Fault f = st.palette ? palette::parse_layout(j.stored, j.stored_size, j.raw_size, j.elem_size, &st.pal)
                              : parse_layout(j.stored, j.stored_size, j.raw_size, j.elem_size, &st.layout);
   st.ok = f == Fault::None;
@@ -116,6 +136,19 @@ PLANES_HD inline void begin_slice(const PlanesBatch& b, uint32_t slice, SliceSta
 // Phase 2, per plane, threads 0 .. kSliceTables - 1: the code table of the
 // slice's group `thread` (check 4). Several threads may clear st.ok.
 PLANES_HD inline void prepare_plane(const PlanesBatch& b, unsigned p, uint32_t thread, SliceState& st) {
+  if (st.split) {  // the symbol plane's group `thread` (checks S3)
+    const Plane& sp = st.split_layout.symbols;
+    const uint64_t t = uint64_t(st.slice) * kSliceTables + thread;
+    if (!st.ok || thread >= kSliceTables || t >= sp.tables) return;
+    const uint8_t* len = b.jobs[st.job].stored + sp.offset + t * kLengthsSize;
+    Fault f = check_split_lengths(len);
+    if (f == Fault::None) f = build_table(len, st.tables[thread]);
+    if (f != Fault::None) {
+      st.ok = false;
+      fail(b, st.job, f);
+    }
+    return;
+  }
   if (st.palette) {  // the index plane's group `thread`: values and code (palette checks 4, 5)
     const uint64_t g = uint64_t(st.slice) * kSliceTables + thread;
     if (!st.ok || thread >= kSliceTables || g >= st.pal.groups) return;
@@ -141,6 +174,15 @@ PLANES_HD inline void prepare_plane(const PlanesBatch& b, unsigned p, uint32_t t
 // Phase 3, every thread: block `thread` of this slice, for plane p.
 PLANES_HD inline void decode_slice_block(const PlanesBatch& b, unsigned p, uint32_t thread, const SliceState& st) {
   if (!st.ok) return;
+  if (st.split) {  // block `thread` of the symbol plane, to values (S4-S6)
+    const uint64_t js = uint64_t(st.slice) * kSliceThreads + thread;
+    if (js >= st.split_layout.symbols.blocks) return;
+    const PlanesJob& job = b.jobs[st.job];
+    const Fault f = split_block(job.stored, job.stored_size, st.split_layout, uint32_t(js),
+                                st.tables[thread / kBlocksPerTable], job.dst);
+    if (f != Fault::None) fail(b, st.job, f);
+    return;
+  }
   if (st.palette) {  // block `thread` of the index plane, mapped to values
     const uint64_t jp = uint64_t(st.slice) * kSliceThreads + thread;
     if (jp >= st.pal.index.blocks) return;

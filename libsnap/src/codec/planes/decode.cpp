@@ -10,6 +10,7 @@
 #include <string>
 
 #include "codec/codec.h"
+#include "codec/planes/split.h"
 #include "codec/planes/steps.h"
 
 namespace vramsnap::codec::planes {
@@ -130,11 +131,14 @@ const char* fault_text(Fault f) {
     case Fault::PaletteSize: return "a value table holds fewer than 2 or more than 256 values";
     case Fault::PaletteOrder: return "a value table is not strictly increasing";
     case Fault::PaletteIndex: return "an index code names no value of its table";
+    case Fault::SplitSymbol: return "a code table of the split layout codes a symbol past 33";
+    case Fault::SplitCounts: return "the split layout's non-zero counts disagree with its symbols or value bytes";
   }
   return "unknown fault";
 }
 
 Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::span<uint8_t> dst) {
+  if (is_split(stored.data(), stored.size())) return decode_split(ws, e, stored, dst);
   Layout lay;
   if (Fault f = parse_layout(stored.data(), stored.size(), dst.size(), e, &lay); f != Fault::None) return fault(f);
   const uint8_t* s = stored.data();

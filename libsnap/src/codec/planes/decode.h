@@ -23,6 +23,17 @@ inline constexpr size_t kPlaneSlack = 16;
 Status decode_huffman_plane(const uint8_t* s, size_t stored_size, const Plane& pl, uint32_t m, uint8_t* out,
                             unsigned plane);
 
+// The f16 split layout (section 6.4.1, split_decode.cpp): checks S1-S5 and
+// S7 before anything is written, S6 on the decoded symbols before the values.
+Status decode_split(Workspace& ws, unsigned elem_size, std::span<const uint8_t> stored, std::span<uint8_t> dst);
+
+// The values of a split chunk's m symbols (checked) into out: AVX-512 VBMI2
+// and BMI2 when `fast` and the CPU has them, else the portable loop.
+// split_fast_path(): whether the CPU has them.
+void split_values_chunk(const uint8_t* sym, uint32_t m, const uint8_t* low, const uint8_t* bits, uint32_t bits_size,
+                        uint8_t* out, bool fast);
+bool split_fast_path();
+
 // What a fault means, for error messages ("planes chunk: ...").
 const char* fault_text(Fault f);
 

@@ -25,6 +25,14 @@ struct PlaneCode {
 // `pc` at out, which has room for pc.bound bytes; returns its size.
 size_t write_huffman(const uint8_t* plane, uint32_t m, const PlaneCode& pc, uint8_t* out);
 
+// Two-byte chunks are stored in the f16 split layout (section 6.4.1) when
+// it takes at most this factor of the byte planes' size.
+inline constexpr double kSplitSlack = 1.005;
+
+// The split layout of raw[0, n) (n >= 2) at out, using sym (n / 2 bytes)
+// as scratch, when it takes at most `cap` bytes: its size, else 0.
+size_t encode_split(const uint8_t* raw, size_t n, uint8_t* sym, uint8_t* out, size_t cap);
+
 // Encodes raw (elem_size 2, 4 or 8) into ws.planes_out; the result may be larger
 // than raw for tiny chunks (the caller then stores the chunk raw).
 Result<std::span<const uint8_t>> encode(Workspace& ws, std::span<const uint8_t> raw, unsigned elem_size);

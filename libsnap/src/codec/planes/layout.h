@@ -43,8 +43,11 @@ enum class Fault : uint8_t {
   PaletteSize,   // a value table of fewer than 2 or more than 256 values
   PaletteOrder,  // a value table that is not strictly increasing
   PaletteIndex,  // a code for an index at or past its value table's size
+  // The f16 split layout (split.h):
+  SplitSymbol,  // a code table with a code for a symbol past 33
+  SplitCounts,  // non-zero counts that disagree with the symbols or the byte array
 };
-inline constexpr Fault kLastFault = Fault::PaletteIndex;
+inline constexpr Fault kLastFault = Fault::SplitCounts;
 
 // Where each part of a plane lies, as offsets into the stored bytes.
 struct Plane {
