@@ -3,8 +3,6 @@
 // size is known before anything is written), then the chunk: header, the
 // symbols as a Huffman plane, the per-block non-zero counts, the low
 // mantissa bytes and the three bit planes.
-#include <cstring>
-
 #include "codec/planes/encode.h"
 #include "codec/planes/split.h"
 
@@ -13,6 +11,10 @@ namespace {
 
 void put_u32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+
+void put_le(uint8_t* p, uint64_t v, unsigned bytes) {
+  for (unsigned b = 0; b < bytes; ++b) p[b] = uint8_t(v >> (8 * b));
 }
 
 uint8_t symbol_of(uint16_t x) {
@@ -70,22 +72,37 @@ size_t encode_split(const uint8_t* raw, size_t n, uint8_t* sym, uint8_t* out, si
   uint8_t* counts = at;
   uint8_t* low = counts + 4 * size_t(k);
   uint8_t* bits = low + z;
-  std::memset(bits, 0, 3 * bits_size);
+  // The three planes' next 64 bits, stored a word at a time (without
+  // branches on the bits, which are close to random).
+  uint64_t sign = 0, m9 = 0, m8 = 0;
+  unsigned nb = 0;
+  size_t word_at = 0;
   uint32_t r = 0;
   for (uint32_t j = 0; j < k; ++j) {
     const uint32_t first = j * kBlockSymbols;
     const uint32_t end = m - first < kBlockSymbols ? m : first + kBlockSymbols;
     for (uint32_t i = first; i < end; ++i) {
       if (sym[i] >= kSymPosZero) continue;
-      const uint8_t hi = raw[2 * i + 1];
-      low[r] = raw[2 * i];
-      const uint8_t bit = uint8_t(1u << (r & 7));
-      if (hi & 0x80) bits[r >> 3] |= bit;
-      if (hi & 0x02) bits[bits_size + (r >> 3)] |= bit;
-      if (hi & 0x01) bits[2 * bits_size + (r >> 3)] |= bit;
-      ++r;
+      const uint64_t hi = raw[2 * i + 1];
+      low[r++] = raw[2 * i];
+      sign |= (hi >> 7) << nb;
+      m9 |= (hi >> 1 & 1) << nb;
+      m8 |= (hi & 1) << nb;
+      if (++nb == 64) {
+        put_le(bits + word_at, sign, 8);
+        put_le(bits + bits_size + word_at, m9, 8);
+        put_le(bits + 2 * bits_size + word_at, m8, 8);
+        word_at += 8;
+        sign = m9 = m8 = 0;
+        nb = 0;
+      }
     }
     put_u32(counts + 4 * j, r);
+  }
+  if (nb) {  // ceil(z / 8) bytes in all
+    put_le(bits + word_at, sign, (nb + 7) / 8);
+    put_le(bits + bits_size + word_at, m9, (nb + 7) / 8);
+    put_le(bits + 2 * bits_size + word_at, m8, (nb + 7) / 8);
   }
   uint8_t* tail = bits + 3 * bits_size;
   if (n & 1) *tail++ = raw[n - 1];
