@@ -99,6 +99,41 @@ vramsnap::Status restore_and_check(const Snapshot& snap, const RestoreOptions& r
 
 // ---- round trips ---------------------------------------------------------------------
 
+TEST_CASE("restore: f16 weights under planes use the split layout: bit 5 and minor 6 set, restored exactly") {
+  TempDir dir("rst-f16");
+  // f16 of N(0, 0.02) with a tenth +0 or -0 (round to zero), two chunks.
+  Bytes f16(2 * 3 * 65536);
+  uint32_t x = 7;
+  for (size_t i = 0; i < f16.size() / 2; ++i) {
+    x = x * 1664525u + 1013904223u;
+    const float v = (float(x >> 8) / float(1u << 24) - 0.5f) * 0.08f;
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    const int exp = int((bits >> 23) & 255) - 127 + 15;
+    uint16_t h = uint16_t((bits >> 16) & 0x8000);
+    if (exp > 0 && x % 10) h |= uint16_t(exp << 10 | ((bits >> 13) & 0x3ff));
+    f16[2 * i] = uint8_t(h);
+    f16[2 * i + 1] = uint8_t(h >> 8);
+  }
+  for (const bool with_f16 : {true, false}) {
+    CAPTURE(with_f16);
+    std::vector<RegionData> regions = {region("w/bf16", bf16_like(40000, 3), "bf16")};
+    if (with_f16) regions.push_back(region("w/f16", f16, "f16"));
+    auto opt = capture_options();
+    opt.codec = CodecChoice::Planes;
+    const std::string p = dir / (with_f16 ? "f16.snap" : "bf16.snap");
+    auto sum = capture(p, regions, opt);
+    REQUIRE_MESSAGE(sum.ok(), message_of(sum));
+    auto snap = open_ok(p);
+    CHECK(bool(snap.meta().required_features & (uint64_t{1} << 5)) == with_f16);
+    CHECK(snap.meta().minor == (with_f16 ? 6 : 4));
+    auto r = vramsnap::restore(snap, unsealed_restore());
+    REQUIRE_MESSAGE(r.ok(), message_of(r));
+    check_restored(*r, regions);
+  }
+}
+
+
 TEST_CASE("restore: every codec round-trips every dtype and size, to memory and to files") {
   TempDir dir("rst");
   const auto regions = roundtrip_regions();
