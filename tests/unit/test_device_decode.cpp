@@ -119,6 +119,45 @@ TEST_CASE("device decode: palette chunks staged, verified and decoded like plane
   CHECK(std::memcmp(dst.data(), q.host, q.meta->size) == 0);
 }
 
+TEST_CASE("device decode: f16 split chunks staged, verified and decoded like other planes chunks") {
+  const std::string golden = std::string(VRAMSNAP_SOURCE_DIR) + "/tests/golden/v1.6-f16split.snap";
+  auto snap = Snapshot::open(golden);
+  REQUIRE(snap.ok());
+  const SnapshotData& s = SnapshotAccess::data(*snap);
+  const auto file = vtest::read_file(golden);
+  RestoreOptions ho;
+  ho.allow_unsealed = true;
+  auto host = restore(*snap, ho);
+  REQUIRE(host.ok());
+  const auto& w = host->regions()[0];  // w/f16: split chunks 0 and 1
+  REQUIRE(s.region_ranges[0] == std::pair<size_t, size_t>{0, 2});
+  // Both chunks as recorded, then chunk 0 with block 0's non-zero count one
+  // lower and the hash of those bytes, so it verifies and fails to decode.
+  std::vector<ChunkEntry> cs = {s.chunks[0], s.chunks[1], s.chunks[0]};
+  std::vector<uint8_t> bad(file.begin() + cs[2].stored_offset, file.begin() + cs[2].stored_offset + cs[2].stored_size);
+  REQUIRE(planes::is_split(bad.data(), bad.size()));
+  const size_t counts = 16 + planes::load_u32(bad.data() + 8);
+  bad[counts] -= 1;
+  const auto d = crypto::leaf_sha256({bad.data(), bad.size()});
+  std::memcpy(cs[2].hash.data(), d.data(), 32);
+  std::vector<uint8_t> dst(2 * w.meta->size, 0xAB);
+  DecodeBatch b(1 << 20, 8, 64);
+  std::vector<uint8_t> area(1 << 20, 0);
+  for (size_t i = 0; i < cs.size(); ++i) {
+    REQUIRE(decode_on_device(VerifyOn::Auto, true, s.chunk_hash, cs[i], RegionKind::Device));
+    uint8_t* to = dst.data() + (i == 2 ? w.meta->size : 0) + cs[i].region_offset;
+    const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(to));
+    REQUIRE(at >= 0);
+    std::memcpy(area.data() + at, i == 2 ? bad.data() : file.data() + cs[i].stored_offset, cs[i].stored_size);
+  }
+  const auto failures = run_launch(s, b, area.data());
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].chunk == 2);
+  CHECK(failures[0].error.kind() == ErrorKind::Format);
+  CHECK(failures[0].error.message().find("non-zero counts") != std::string::npos);
+  CHECK(std::memcmp(dst.data(), w.host, w.meta->size) == 0);
+}
+
 TEST_CASE("device decode: the staging area holds the largest chunk, grows to the target, never past the total") {
   CHECK(staging_area_bytes({}, 1 << 20) == 0);
   CHECK(staging_area_bytes({1, 17}, 1 << 20) == 48);       // 16-byte aligned each
