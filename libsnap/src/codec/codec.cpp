@@ -102,7 +102,7 @@ ChunkEncoder::ChunkEncoder(int level) : impl_(new (std::nothrow) Impl) {
 ChunkEncoder::~ChunkEncoder() = default;
 
 Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice choice, unsigned elem_size,
-                                          bool floating) {
+                                          bool floating, std::string_view dtype) {
   try {
     const EncodedChunk as_raw{Codec::Raw, 0, raw};
     const CodecEntry* chosen = nullptr;
@@ -116,6 +116,7 @@ Result<EncodedChunk> ChunkEncoder::encode(std::span<const uint8_t> raw, Choice c
     }
     if (is_all_zero(raw)) return EncodedChunk{Codec::Zero, 0, {}};
     if (!impl_) return out_of_memory(sizeof(Impl));
+    impl_->ws.f16_split = dtype.empty() || dtype == "f16";
 
     const CodecEntry* used = chosen ? &codec_for_elem_size(*chosen, elem_size) : &auto_codec(elem_size);
     const uint8_t elem = used->elem_size_ok ? uint8_t(elem_size) : 0;

@@ -53,7 +53,9 @@ class ChunkEncoder {
   ChunkEncoder& operator=(const ChunkEncoder&) = delete;
 
   // elem_size: element size of the region's dtype (0 or 1 when unknown);
-  // floating: the dtype is a float (is_float_dtype).
+  // floating: the dtype is a float (is_float_dtype); dtype: the region's
+  // dtype when known (planes tries its f16 split layout only for "f16" or
+  // an unknown dtype).
   // Auto: all-zero -> zero; else the registry's auto codec for elem_size
   // (shuffle for 2/4/8, else zstd), except that a floating chunk is stored
   // with planes when planes stores within kPlanesSlack of shuffle (judged on
@@ -65,7 +67,7 @@ class ChunkEncoder {
   // result would not be smaller than the input. A choice that names no
   // codec a writer can use is a Usage error.
   Result<EncodedChunk> encode(std::span<const uint8_t> raw, Choice choice, unsigned elem_size,
-                              bool floating = false);
+                              bool floating = false, std::string_view dtype = {});
 
  private:
   struct Impl;

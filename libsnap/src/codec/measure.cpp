@@ -46,7 +46,7 @@ Result<CodecTiming> measure_codec(std::span<const uint8_t> sample, CodecChoice c
   const auto t0 = std::chrono::steady_clock::now();
   for (uint64_t off = 0; off < sample.size(); off += chunk_size) {
     const auto raw = sample.subspan(off, std::min<uint64_t>(chunk_size, sample.size() - off));
-    auto r = enc.encode(raw, choice, elem, floating);
+    auto r = enc.encode(raw, choice, elem, floating, dtype);
     if (!r.ok()) return std::move(r).error();
     chunks.push_back({r->codec, r->elem_size, {r->stored.begin(), r->stored.end()}, raw});
   }

@@ -43,6 +43,10 @@ struct Workspace {
   Scratch planes_out;         // planes encoder output, beside another codec's in `out`
   Scratch palette_out;        // palette encoder output, beside both
   Scratch sample;             // auto's sample of a chunk (codec.cpp)
+  // Whether the planes encoder may try the f16 split layout on 2-byte
+  // elements: its fields are those of IEEE half, so a chunk known to hold
+  // another 2-byte dtype (bf16, i16) skips the attempt and its cost.
+  bool f16_split = true;
 
   Workspace() = default;
   ~Workspace() {

@@ -170,7 +170,7 @@ struct Run {
       // to have flat hashes is one for readers older than 1.1, which cannot
       // read planes (1.4) either.
       const bool planes_ok = codec::is_float_dtype(meta.dtype) && opt.chunk_hash == ChunkHash::LeafSha256;
-      auto enc = encoder.encode(*raw, opt.codec, element_size(j), planes_ok);
+      auto enc = encoder.encode(*raw, opt.codec, element_size(j), planes_ok, meta.dtype);
       if (!enc.ok()) {
         fail(ji, std::move(enc).error().with_context(fmt::format("region \"{}\" at offset {}: ", meta.name, j.offset)));
         return;

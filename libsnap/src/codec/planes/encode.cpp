@@ -158,7 +158,7 @@ Result<std::span<const uint8_t>> encode(Workspace& ws, std::span<const uint8_t> 
   if (tail) std::memcpy(out + at, raw.data() + size_t(m) * e, tail);
   // Two-byte elements: the f16 split layout when it stores within
   // kSplitSlack of the byte planes (it decodes in about half their time).
-  if (e == 2 && m > 0) {
+  if (e == 2 && m > 0 && ws.f16_split) {
     const size_t limit = std::min(cap, size_t(double(at + tail) * kSplitSlack));
     // It knows its exact size before it writes, so it may overwrite `out`.
     if (const size_t size = encode_split(raw.data(), n, planes, out, limit))
