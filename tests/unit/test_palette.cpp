@@ -16,6 +16,7 @@
 #include "codec/palette/layout.h"
 #include "codec/planes/batch.h"
 #include "crypto/digest.h"
+#include "planes_fixture.h"
 
 using vramsnap::Codec;
 using vramsnap::codec::ChunkDecoder;
@@ -26,6 +27,9 @@ namespace palette = vramsnap::codec::palette;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
+
+using planes_fixture::Guarded;
+using planes_fixture::grid_decode;
 
 constexpr size_t kGroup = size_t(planes::kBlocksPerTable) * planes::kBlockSymbols;
 
@@ -52,18 +56,6 @@ Bytes quantized(size_t elems, unsigned e, unsigned levels, unsigned seed = 1, do
   return out;
 }
 
-struct Guarded {
-  static constexpr size_t kGuard = 256;
-  Bytes buf;
-  explicit Guarded(size_t n) : buf(n + 2 * kGuard, 0xA5) {}
-  std::span<uint8_t> dst() { return {buf.data() + kGuard, buf.size() - 2 * kGuard}; }
-  bool intact() const {
-    for (size_t i = 0; i < kGuard; ++i)
-      if (buf[i] != 0xA5 || buf[buf.size() - 1 - i] != 0xA5) return false;
-    return true;
-  }
-};
-
 // The chunk as --codec palette stores it; empty when stored otherwise.
 Bytes encode_palette(std::span<const uint8_t> raw, unsigned e, Codec* used = nullptr) {
   ChunkEncoder enc(3);
@@ -82,16 +74,6 @@ vramsnap::Status decode(std::span<const uint8_t> stored, unsigned e, Guarded& g)
   return st;
 }
 
-// The planes batch kernel's phases, run on the host over one palette chunk.
-uint32_t grid_decode(std::span<const uint8_t> stored, unsigned e, std::span<uint8_t> dst) {
-  planes::PlanesJob job{stored.data(), stored.size(), dst.data(), dst.size(), e, 0, 1};
-  uint32_t status = 0;
-  planes::PlanesBatch b{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
-  auto st = std::make_unique<planes::SliceState>();
-  planes::run_grid_on_host(b, *st);
-  return status;
-}
-
 // The palette encoder itself, which also writes chunks too small to pay.
 void round_trip(const Bytes& raw, unsigned e) {
   CAPTURE(raw.size());
@@ -105,7 +87,7 @@ void round_trip(const Bytes& raw, unsigned e) {
   REQUIRE(decode(stored, e, g).ok());
   CHECK(std::equal(raw.begin(), raw.end(), g.dst().begin()));
   Guarded h(raw.size());
-  CHECK(grid_decode(stored, e, h.dst()) == 0);
+  CHECK(grid_decode(stored, e, h.dst(), /*palette=*/true) == 0);
   CHECK(h.intact());
   CHECK(std::equal(raw.begin(), raw.end(), h.dst().begin()));
 }
@@ -119,7 +101,7 @@ void refused(const Bytes& stored, size_t raw_size, unsigned e, const char* what,
   CHECK(st.error().kind() == vramsnap::ErrorKind::Format);
   CHECK(st.error().message().find(what) != std::string::npos);
   Guarded h(raw_size);
-  CHECK(grid_decode(stored, e, h.dst()) == uint32_t(fault));
+  CHECK(grid_decode(stored, e, h.dst(), /*palette=*/true) == uint32_t(fault));
   CHECK(h.intact());
 }
 

@@ -15,6 +15,7 @@
 #include "codec/planes/batch.h"
 #include "codec/planes/huffman.h"
 #include "crypto/digest.h"
+#include "planes_fixture.h"
 
 using vramsnap::ErrorKind;
 using vramsnap::codec::ChunkDecoder;
@@ -25,6 +26,9 @@ namespace planes = vramsnap::codec::planes;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
+
+using planes_fixture::Guarded;
+using planes_fixture::grid_decode;
 
 // Floats from N(0, sigma) as bf16 (e = 2, top half of f32), f16, f32 or f64.
 Bytes weights(size_t elems, unsigned e, bool f16 = false, unsigned seed = 1, float sigma = 0.02f) {
@@ -62,18 +66,6 @@ Bytes random_bytes(size_t n, unsigned seed = 2) {
   return out;
 }
 
-struct Guarded {
-  static constexpr size_t kGuard = 256;
-  Bytes buf;
-  explicit Guarded(size_t n) : buf(n + 2 * kGuard, 0xA5) {}
-  std::span<uint8_t> dst() { return {buf.data() + kGuard, buf.size() - 2 * kGuard}; }
-  bool intact() const {
-    for (size_t i = 0; i < kGuard; ++i)
-      if (buf[i] != 0xA5 || buf[buf.size() - 1 - i] != 0xA5) return false;
-    return true;
-  }
-};
-
 Bytes encode_planes(std::span<const uint8_t> raw, unsigned e) {
   ChunkEncoder enc(3);
   auto r = enc.encode(raw, Choice::Planes, e);
@@ -88,16 +80,6 @@ vramsnap::Status decode_planes(std::span<const uint8_t> stored, unsigned e, Guar
   auto st = dec.decode(Codec::Planes, uint8_t(e), stored, g.dst());
   CHECK(g.intact());
   return st;
-}
-
-// The batch kernel's phases, run on the host over one chunk.
-uint32_t grid_decode(std::span<const uint8_t> stored, unsigned e, std::span<uint8_t> dst) {
-  planes::PlanesJob job{stored.data(), stored.size(), dst.data(), dst.size(), e, 0, 0};
-  uint32_t status = 0;
-  planes::PlanesBatch b{&job, 1, planes::assign_slices(&job, 1), &status, nullptr};
-  auto st = std::make_unique<planes::SliceState>();
-  planes::run_grid_on_host(b, *st);
-  return status;
 }
 
 void round_trip(const Bytes& raw, unsigned e) {

@@ -17,6 +17,7 @@
 #include "codec/planes/encode.h"
 #include "codec/planes/split.h"
 #include "crypto/digest.h"
+#include "planes_fixture.h"
 
 using vramsnap::Codec;
 using vramsnap::ErrorKind;
@@ -27,6 +28,8 @@ namespace planes = vramsnap::codec::planes;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
+
+using planes_fixture::Guarded;
 
 constexpr uint32_t B = planes::kBlockSymbols;
 
@@ -49,18 +52,6 @@ Bytes f16_weights(size_t elems, unsigned seed = 1, double zeros = 0.1, float sig
   }
   return out;
 }
-
-struct Guarded {
-  static constexpr size_t kGuard = 256;
-  Bytes buf;
-  explicit Guarded(size_t n) : buf(n + 2 * kGuard, 0xA5) {}
-  std::span<uint8_t> dst() { return {buf.data() + kGuard, buf.size() - 2 * kGuard}; }
-  bool intact() const {
-    for (size_t i = 0; i < kGuard; ++i)
-      if (buf[i] != 0xA5 || buf[buf.size() - 1 - i] != 0xA5) return false;
-    return true;
-  }
-};
 
 // The split layout of raw, whatever byte planes would store.
 Bytes split_of(const Bytes& raw) {
