@@ -10,12 +10,14 @@
 #include <new>
 #include <string>
 
+#include "io/memory.h"
 #include "vramsnap/error.hpp"
 
 namespace vramsnap::codec {
 
 // A grow-only byte buffer that is not zero-filled on growth (vector would
-// touch every byte of a fresh 256 MiB scratch before zstd overwrites it).
+// touch every byte of a fresh 256 MiB scratch before zstd overwrites it);
+// a new buffer's pages are faulted in as one batch (io::populate_for_write).
 class Scratch {
  public:
   // nullptr when out of memory; never nullptr for n == 0.
@@ -26,6 +28,7 @@ class Scratch {
       if (!fresh) return nullptr;
       buf_ = std::move(fresh);
       cap_ = n;
+      io::populate_for_write({buf_.get(), n});
     }
     return buf_.get();
   }

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <span>
 
+#include "io/memory.h"
+
 namespace vramsnap::io {
 
 class AlignedBuffer {
@@ -31,7 +33,8 @@ class AlignedBuffer {
   }
   ~AlignedBuffer() { std::free(p_); }
 
-  // The first n bytes (contents unspecified), growing the buffer when needed;
+  // The first n bytes (contents unspecified), growing the buffer when needed
+  // (a new buffer's pages are faulted in as one batch: populate_for_write);
   // an empty span with n > 0 means out of memory (the old buffer is gone).
   std::span<uint8_t> reserve(size_t n) {
     if (n > cap_) {
@@ -42,6 +45,7 @@ class AlignedBuffer {
       if (posix_memalign(&q, kAlign, n) != 0) return {};
       p_ = static_cast<uint8_t*>(q);
       cap_ = n;
+      populate_for_write({p_, n});
     }
     return {p_, n};
   }

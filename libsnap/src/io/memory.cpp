@@ -1,5 +1,8 @@
 #include "io/memory.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -59,6 +62,18 @@ std::optional<uint64_t> available_host_memory() {
   auto b = cgroup_room();
   if (a && b) return std::min(*a, *b);
   return a ? a : b;
+}
+
+void populate_for_write(std::span<uint8_t> dst) {
+#ifdef MADV_POPULATE_WRITE
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  if (dst.empty() || page == 0) return;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(dst.data()) & ~(page - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(dst.data()) + dst.size();
+  (void)::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE);
+#else
+  (void)dst;
+#endif
 }
 
 }  // namespace vramsnap::io

@@ -1,9 +1,6 @@
 // The host-memory sink (see host_sink.h).
 #include "pipeline/host_sink.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <cstring>
 
@@ -13,27 +10,6 @@
 #include "io/memory.h"
 
 namespace vramsnap::pipeline {
-namespace {
-
-// Fresh anonymous memory takes a page fault per 4 KiB page on first write,
-// which on the machines we measured cost about as much as hashing the chunk.
-// One madvise(MADV_POPULATE_WRITE) per chunk faults its pages in as a batch
-// (about half the cost of faulting page by page), on the worker that is about
-// to fill them. Only a hint: before Linux 5.14 it fails with EINVAL and the
-// pages fault in as they are written, as before; contents are unchanged.
-void populate_for_write(std::span<uint8_t> dst) {
-#ifdef MADV_POPULATE_WRITE
-  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  if (dst.empty() || page == 0) return;
-  const uintptr_t start = reinterpret_cast<uintptr_t>(dst.data()) & ~(page - 1);
-  const uintptr_t end = reinterpret_cast<uintptr_t>(dst.data()) + dst.size();
-  (void)::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE);
-#else
-  (void)dst;
-#endif
-}
-
-}  // namespace
 
 HostSink::HostSink(const SnapshotData& s, const std::vector<size_t>& regions, const RestoreOptions& opt,
                    Restored::State& out, bool own_buffers)
@@ -130,7 +106,7 @@ void HostSink::will_place(unsigned, size_t first, size_t last, WorkerClock& clk)
   const uint8_t* end = base_[b] + s_.regions[b].size;
   if (end <= base_[a]) return;
   PhaseTimer t(clk.copy_ns);
-  populate_for_write({base_[a], static_cast<size_t>(end - base_[a])});
+  io::populate_for_write({base_[a], static_cast<size_t>(end - base_[a])});
 }
 
 // Regions of a multiple of 64 bytes (and the last of a chunk, whatever its
@@ -144,7 +120,7 @@ std::span<uint8_t> HostSink::packed_destination(unsigned, size_t i, WorkerClock&
     if (!fresh_[r] || base_[r] != at + s_.packed_offset[r]) return {};
   const std::span<uint8_t> dst(at, c.raw_size);
   PhaseTimer t(c.codec == Codec::Raw ? clk.read_ns : clk.decode_ns);
-  populate_for_write(dst);
+  io::populate_for_write(dst);
   return dst;
 }
 
@@ -154,7 +130,7 @@ Result<std::span<uint8_t>> HostSink::acquire(unsigned, size_t i, WorkerClock& cl
   if (fresh_[c.region]) {
     // Charged to the phase whose writes would otherwise take the faults.
     PhaseTimer t(c.codec == Codec::Raw ? clk.read_ns : clk.decode_ns);
-    populate_for_write(dst);
+    io::populate_for_write(dst);
   }
   return dst;
 }
