@@ -54,7 +54,14 @@ int main(int argc, char** argv) {
                "and restore it fast.",
                "vramsnap"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", [] { return vramsnap::version_report(); }, "Print versions and exit");
+  app.set_version_flag(
+      "--version",
+      [] {
+        std::string v = vramsnap::version_report();
+        if (*VRAMSNAP_LINKED_IN) v += std::string("\nlinked in: ") + VRAMSNAP_LINKED_IN;
+        return v;
+      },
+      "Print versions and exit");
   app.footer(
       "Exit codes: 0 ok, 1 integrity, 2 usage, 3 format, 4 I/O, 5 resource/limit,\n"
       "6 GPU unavailable/incompatible, 7 bench regression, 130/143 interrupted.\n"

@@ -34,6 +34,10 @@ expect_stdout_matches '^format 1\.0 to 1\.[0-9]+$'
 expect_stdout_matches '^zstd [0-9]+\.[0-9]+\.[0-9]+'
 expect_stdout_matches '^OpenSSL [0-9]+\.[0-9]+'
 expect_stdout_matches '^CUDA '
+# What the tool links in statically is named: a fix to it needs a rebuild.
+if ! readelf -d "$VRAMSNAP" 2>/dev/null | grep -q 'NEEDED.*libcrypto'; then
+  expect_stdout_matches '^linked in: .*libcrypto, libzstd'
+fi
 
 step "usage errors exit 2"
 expect_exit 2 "$VRAMSNAP"

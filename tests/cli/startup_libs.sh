@@ -2,7 +2,8 @@
 # What a process maps: local commands never load libcurl (and the ~30
 # libraries under it); the first URL loads it at run time. A tool linked
 # with its C++ runtime inside (VRAMSNAP_STATIC_CXX_RUNTIME) loads neither
-# libstdc++ nor libfmt by any path. Read from the loader's own trace
+# libstdc++ nor libfmt by any path, and one with libcrypto and libzstd
+# inside (VRAMSNAP_STATIC_DEPS) neither of those. Read from the loader's own trace
 # (LD_DEBUG=files), which names every object it opens.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -25,6 +26,8 @@ if readelf -d "$VRAMSNAP" 2>/dev/null | grep -qi 'NEEDED.*curl'; then fail "vram
 
 static_cxx=1
 if readelf -d "$VRAMSNAP" | grep -q 'NEEDED.*libstdc++'; then static_cxx=0; fi
+static_crypto=1  # VRAMSNAP_STATIC_DEPS: libcrypto and libzstd inside the tool
+if readelf -d "$VRAMSNAP" | grep -q 'NEEDED.*libcrypto'; then static_crypto=0; fi
 
 step "local commands never map libcurl"
 for cmd in "--version" "inspect s.snap" "verify s.snap --key-file k.key" \
@@ -32,10 +35,13 @@ for cmd in "--version" "inspect s.snap" "verify s.snap --key-file k.key" \
   read -r -a argv <<<"$cmd"
   traced "$VRAMSNAP" "${argv[@]}"
   LAST_CMD="vramsnap $cmd"
-  loaded | grep -q '^libcrypto' || fail "$cmd: the trace shows no libcrypto, so it cannot show libcurl either"
+  loaded | grep -q '^libc\.so' || fail "$cmd: the trace shows no libc, so it cannot show libcurl either"
   if loaded | grep -q 'libcurl'; then fail "$cmd loaded libcurl: $(loaded | tr '\n' ' ')"; fi
   if [[ $static_cxx == 1 ]] && loaded | grep -qE 'libstdc\+\+|libfmt'; then
     fail "$cmd loaded a shared C++ runtime: $(loaded | tr '\n' ' ')"
+  fi
+  if [[ $static_crypto == 1 ]] && loaded | grep -qE 'libcrypto|libzstd'; then
+    fail "$cmd loaded a shared libcrypto or libzstd: $(loaded | tr '\n' ' ')"
   fi
 done
 cmp r.bin out/r || fail "the traced restore wrote other bytes"

@@ -318,6 +318,32 @@ TEST_CASE("io: AtomicOutput path errors") {
       CHECK(out.error().message() == dir / "sub" + ": is a directory");
     }
   }
+  SUBCASE("a FIFO (or device) is never replaced, even with overwrite") {
+    // A FIFO stands in for /dev/null: as root, a rename over the device
+    // would put a regular file in its place.
+    const std::string fifo = dir / "pipe";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto out = AtomicOutput::create(fifo, true);
+    REQUIRE(!out.ok());
+    CHECK(out.error().kind() == ErrorKind::IO);
+    CHECK(out.error().message().rfind(fifo + ": is a FIFO; outputs are written", 0) == 0);
+    struct stat st {};
+    REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    CHECK(entries(dir.path).size() == 1);
+  }
+  SUBCASE("a FIFO put in place before commit is not replaced either") {
+    const std::string final_path = dir / "out.json";
+    auto out = AtomicOutput::create(final_path, true);
+    REQUIRE(out.ok());
+    REQUIRE(::mkfifo(final_path.c_str(), 0600) == 0);
+    auto st = out->commit();
+    REQUIRE(!st.ok());
+    CHECK(st.error().message().find("is a FIFO") != std::string::npos);
+    struct stat sb {};
+    REQUIRE(::lstat(final_path.c_str(), &sb) == 0);
+    CHECK(S_ISFIFO(sb.st_mode));
+  }
   SUBCASE("trailing slash") {
     auto out = AtomicOutput::create(dir.path + "/", false);
     REQUIRE(!out.ok());

@@ -53,6 +53,16 @@ Error not_regular(const std::string& path, mode_t m) {
   return make_error(ErrorKind::IO, path + ": " + non_regular_kind(m) + ", not a regular file");
 }
 
+// An output replaces a regular file or a symlink (never followed), nothing
+// else: renaming over /dev/null or a FIFO would put a file where the system
+// or another program expects the device.
+Status replaceable(const std::string& path, mode_t m) {
+  if (S_ISREG(m) || S_ISLNK(m)) return {};
+  return make_error(ErrorKind::IO, path + ": " + non_regular_kind(m) +
+                                       "; outputs are written to a temporary file renamed into place, which never "
+                                       "replaces a device, FIFO or socket");
+}
+
 Error exists_error(const std::string& path) {
   return make_error(ErrorKind::IO, path + " exists and overwriting was not requested");
 }
@@ -274,6 +284,7 @@ Result<AtomicOutput> AtomicOutput::create(const std::string& final_path, bool ov
   if (::lstat(final_path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return make_error(ErrorKind::IO, final_path + ": is a directory");
     if (!overwrite) return exists_error(final_path);  // early; commit re-checks atomically
+    if (Status ok = replaceable(final_path, st.st_mode); !ok) return ok.error();
   } else if (errno != ENOENT) {
     return errno_error(ErrorKind::IO, final_path, "cannot stat", errno);
   }
@@ -345,6 +356,10 @@ Status AtomicOutput::commit() {
   if (rc != 0 && errno != EINTR) return errno_error(ErrorKind::IO, final_path_, "close", errno);
 
   if (overwrite_) {
+    // Checked again just before the rename: a device put there since create()
+    // is refused too (a rename cannot be made conditional on the file type).
+    struct stat st {};
+    if (::lstat(final_path_.c_str(), &st) == 0) VRAMSNAP_TRY(replaceable(final_path_, st.st_mode));
     VRAMSNAP_TRY(rename_replace(AT_FDCWD, temp_path_, AT_FDCWD, final_path_, final_path_));
   } else {
     VRAMSNAP_ASSIGN_OR_RETURN(bool moved, rename_noreplace(AT_FDCWD, temp_path_, AT_FDCWD, final_path_, final_path_));
