@@ -47,9 +47,12 @@ bool wants_json(std::string_view command, int argc, char** argv) {
 int main(int argc, char** argv) {
   // The tool fetches algorithms by name from the providers only, so OpenSSL
   // need not build its legacy name tables (every cipher and digest) at the
-  // first fetch. Process-wide, so it is the program's choice, not the
-  // library's.
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS, nullptr);
+  // first fetch, nor its error string tables: the tool's messages are its
+  // own, and the one place that prints an OpenSSL error (a broken OpenSSL)
+  // then shows its code. Process-wide, so it is the program's choice, not
+  // the library's. The system's openssl.cnf is still read.
+  OPENSSL_init_crypto(
+      OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, nullptr);
   CLI::App app{"vramsnap: capture GPU workload state into one compressed, integrity-checked, sealed snapshot, "
                "and restore it fast.",
                "vramsnap"};
