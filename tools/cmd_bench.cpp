@@ -214,7 +214,12 @@ int run(Opts o) {
     auto st = require_gpu();  // before minutes of preparation
     if (!st.ok()) return report_error("bench", st.error());
   }
-  // The baseline is read before minutes of measuring, not after.
+  // The report's path and the baseline are checked before minutes of
+  // measuring, not after.
+  if (!o.json_out.empty() && o.json_out != "-") {
+    auto st = check_output_path(o.json_out, true);
+    if (!st.ok()) return report_error("bench", st.error());
+  }
   Json baseline;
   if (!o.baseline.empty()) {
     auto b = load_baseline(o.baseline);

@@ -80,6 +80,15 @@ assert_eq "$(cat victim.txt)" precious "symlink target"
 assert_no_temp_files .
 expect_exit 4 "$VRAMSNAP" bench --synthetic 64KiB --iterations 1 --warmup 0 -q --json no/such/dir/r.json
 assert_no_file no
+# A device or FIFO at the path is never replaced (as root, `--json /dev/null`
+# would otherwise put a regular file in /dev/null's place), and the bench
+# stops before measuring. A FIFO stands in for the device.
+mkfifo report.fifo
+expect_exit 4 "$VRAMSNAP" bench --synthetic 64MiB --iterations 50 -q --json report.fifo
+expect_stderr_contains "report.fifo: is a FIFO; outputs are written to a temporary file renamed into place"
+expect_stdout_empty
+[[ -p report.fifo ]] || fail "report.fifo is no longer a FIFO"
+assert_no_temp_files .
 
 step "5: capture refuses to write over one of its inputs, even with --force"
 cp r.bin in.snap

@@ -38,6 +38,12 @@ VRAMSNAP_API bool interrupted() noexcept;
 // piece (pieces of at most 64 MiB, in order): into a temp file beside it, then
 // fsync, rename into place, fsync the directory. Without `overwrite` an
 // existing `path` is an IO error. On any error nothing is left behind.
+// The checks write_file_atomically makes of `path` before it creates
+// anything (its directory exists, it is not a directory, device, FIFO or
+// socket, and without `overwrite` it does not exist), for a program that
+// learns of a bad output path before minutes of work rather than after.
+VRAMSNAP_API Status check_output_path(const std::string& path, bool overwrite = false);
+
 VRAMSNAP_API Status write_file_atomically(const std::string& path, uint64_t size,
                                           const std::function<Status(uint64_t, std::span<uint8_t>)>& fill,
                                           bool overwrite = false);

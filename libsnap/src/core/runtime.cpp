@@ -21,6 +21,8 @@ void report_interrupt_as_json(bool on) noexcept { io::set_interrupt_json(on); }
 void unregister_temp_path(int slot) { io::unregister_temp_path(slot); }
 bool interrupted() noexcept { return io::interrupted(); }
 
+Status check_output_path(const std::string& path, bool overwrite) { return io::AtomicOutput::check(path, overwrite); }
+
 Status write_file_atomically(const std::string& path, uint64_t size,
                              const std::function<Status(uint64_t, std::span<uint8_t>)>& fill, bool overwrite) {
   VRAMSNAP_ASSIGN_OR_RETURN(auto out, io::AtomicOutput::create(path, overwrite));

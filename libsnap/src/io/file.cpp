@@ -264,9 +264,9 @@ void InputFile::drop_cache() const { (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV
 
 // ---- AtomicOutput ----
 
-Result<AtomicOutput> AtomicOutput::create(const std::string& final_path, bool overwrite, unsigned mode) {
+Status AtomicOutput::check(const std::string& final_path, bool overwrite) {
   if (final_path.empty()) return make_error(ErrorKind::IO, "output path is empty");
-  PathParts parts = split_path(final_path);
+  const PathParts parts = split_path(final_path);
   if (parts.base.empty() || parts.base == "." || parts.base == "..") {
     return make_error(ErrorKind::IO, final_path + ": names a directory, not a file");
   }
@@ -284,11 +284,16 @@ Result<AtomicOutput> AtomicOutput::create(const std::string& final_path, bool ov
   if (::lstat(final_path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return make_error(ErrorKind::IO, final_path + ": is a directory");
     if (!overwrite) return exists_error(final_path);  // early; commit re-checks atomically
-    if (Status ok = replaceable(final_path, st.st_mode); !ok) return ok.error();
+    VRAMSNAP_TRY(replaceable(final_path, st.st_mode));
   } else if (errno != ENOENT) {
     return errno_error(ErrorKind::IO, final_path, "cannot stat", errno);
   }
+  return {};
+}
 
+Result<AtomicOutput> AtomicOutput::create(const std::string& final_path, bool overwrite, unsigned mode) {
+  VRAMSNAP_TRY(check(final_path, overwrite));
+  const PathParts parts = split_path(final_path);
   // Keep the temp name within NAME_MAX however long the final name is.
   std::string stem = parts.base.substr(0, 200);
   std::string prefix = (parts.dir == "/" ? std::string("/") : parts.dir + "/") + "." + stem + ".vramsnap-";

@@ -52,6 +52,8 @@ class AtomicOutput {
   // in the final file's directory. Without `overwrite`, an existing final path
   // is an IO error ("exists and overwriting was not requested"). The temp path is registered with
   // the interrupt cleanup (io/cleanup.h).
+  // create()'s checks of the final path alone: nothing is created.
+  static Status check(const std::string& final_path, bool overwrite);
   static Result<AtomicOutput> create(const std::string& final_path, bool overwrite, unsigned mode = 0644);
   AtomicOutput(AtomicOutput&& o) noexcept;
   AtomicOutput& operator=(AtomicOutput&& o) noexcept;
