@@ -30,14 +30,15 @@ int run(const Opts& o) {
                               {"destination", o.dest},
                               {"digest", r->blob_digest},
                               {"manifest_digest", r->manifest_digest},
+                              {"index_digest", r->index_digest},
                               {"size", r->size},
                               {"blob_existed", r->blob_existed},
                               {"reference", r->reference}}
                    .dump(2));
   } else {
-    fmt::print("pushed {} to {} ({}{})\ndigest {}\nmanifest {}\nrestore with: {}\n", escaped(o.snap), escaped(o.dest),
-               human_bytes(r->size), r->blob_existed ? ", blob already in the registry" : "", r->blob_digest,
-               r->manifest_digest, r->reference);
+    fmt::print("pushed {} to {} ({}{})\ndigest {}\nmanifest {}\nindex digest {}\nrestore with: {}\n", escaped(o.snap),
+               escaped(o.dest), human_bytes(r->size), r->blob_existed ? ", blob already in the registry" : "",
+               r->blob_digest, r->manifest_digest, r->index_digest, r->reference);
   }
   return kExitOk;
 }
@@ -54,7 +55,8 @@ Command register_push(CLI::App& app) {
   sub->add_flag("-q,--quiet", o->quiet, "Accepted as by every command");
   sub->footer("The snapshot becomes one blob of an OCI artifact (artifactType application/vnd.vramsnap.snapshot.v1);\n"
               "a blob the registry already has is not uploaded again; the tag is written last. The digest printed\n"
-              "is the file's SHA-256; hosts restore by it or by the manifest digest.\n"
+              "is the file's SHA-256; hosts restore by it or by the manifest digest. The index digest is the layer's\n"
+              "org.vramsnap.index.digest annotation, which binds the snapshot to a manifest digest reference.\n"
               "Examples:\n  vramsnap push model.snap oci://registry.example/models/llama:v3\n"
               "  vramsnap push model.snap oci://127.0.0.1:5000/models/llama:ci --json");
   return {sub, [o] { return run(*o); }};

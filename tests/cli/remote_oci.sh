@@ -42,24 +42,34 @@ for _ in $(seq 100); do
 done
 R=oci://127.0.0.1:$RP
 
-step "push prints the file's SHA-256 and the manifest digest"
+step "push prints the file's SHA-256, the manifest digest and the index digest"
+index_digest=sha256:$( (head -c 4096 s.snap; tail -c 288 s.snap) | sha256sum | cut -d' ' -f1)
 expect_exit 0 "$VRAMSNAP" push s.snap "$R/models/s:v1" --json
 assert_json "j['ok'] is True and j['digest'] == '$file_digest' and j['blob_existed'] is False" \
+  "j['index_digest'] == '$index_digest'" \
   'j["manifest_digest"].startswith("sha256:") and j["reference"].endswith(j["manifest_digest"])'
 manifest_digest=$(json_value 'j["manifest_digest"]')
 expect_exit 0 "$VRAMSNAP" push s.snap "$R/models/s:v1"
 expect_stdout_contains "blob already in the registry"
-expect_stdout_contains "$file_digest"
+expect_stdout_contains "digest $file_digest"
+expect_stdout_contains "manifest $manifest_digest"
+expect_stdout_contains "index digest $index_digest"
 
-step "the artifact: artifactType, empty config, one snapshot layer, annotations"
-/usr/bin/python3 - "$RP" "$file_digest" <<'PY' || fail "the pushed manifest is not the expected artifact"
-import json, sys, urllib.request
-port, digest = sys.argv[1:3]
+step "the artifact: what push printed is the registry's manifest; artifactType, empty config, one layer, annotations"
+/usr/bin/python3 - "$RP" "$file_digest" "$manifest_digest" "$index_digest" <<'PY' \
+  || fail "the pushed manifest is not the expected artifact, or not what push printed"
+import hashlib, json, sys, urllib.request
+port, digest, manifest_digest, index_digest = sys.argv[1:5]
 req = urllib.request.Request("http://127.0.0.1:%s/v2/models/s/manifests/v1" % port,
                              headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
-m = json.load(urllib.request.urlopen(req))
+r = urllib.request.urlopen(req)
+body = r.read()
+m = json.loads(body)
 a = m["annotations"]
-ok = (m["artifactType"] == "application/vnd.vramsnap.snapshot.v1"
+ok = ("sha256:" + hashlib.sha256(body).hexdigest() == manifest_digest
+      and r.headers["Docker-Content-Digest"] == manifest_digest
+      and m["layers"][0]["annotations"]["org.vramsnap.index.digest"] == index_digest
+      and m["artifactType"] == "application/vnd.vramsnap.snapshot.v1"
       and m["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
       and len(m["layers"]) == 1 and m["layers"][0]["digest"] == digest
       and a["org.vramsnap.generation"] == "7" and a["org.vramsnap.label.team"] == "ml"

@@ -55,6 +55,7 @@ VRAMSNAP_API Result<std::shared_ptr<const Source>> open_source(const std::string
 struct PushResult {
   std::string blob_digest;      // "sha256:..." of the file: its SHA-256
   std::string manifest_digest;  // the artifact manifest's digest
+  std::string index_digest;     // the layer's org.vramsnap.index.digest: SHA-256 of the file's two ends
   uint64_t size = 0;
   bool blob_existed = false;    // the registry had the blob; nothing uploaded
   std::string reference;        // oci://REGISTRY/REPO@manifest_digest

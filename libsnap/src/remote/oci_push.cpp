@@ -149,6 +149,7 @@ Result<PushResult> push_snapshot(const std::string& path, const std::string& oci
   }
   PushResult out;
   out.blob_digest = blob.digest;
+  out.index_digest = digests.index_digest;
   out.size = blob.size;
   VRAMSNAP_ASSIGN_OR_RETURN(out.blob_existed, ensure_blob(*reg, blob, &file, {}, name));
   VRAMSNAP_TRY(ensure_blob(*reg, Descriptor{kEmptyDigest, 2}, nullptr, "{}", name));
