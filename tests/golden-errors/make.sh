@@ -2,54 +2,22 @@
 # How the broken snapshots in this directory were made from the golden ones
 # (kept for reference: like the golden files, they are never regenerated,
 # only added to). Run from this directory:  ./make.sh
-# Needs python3 (standard library only). Each NAME.snap gets a NAME.expect
-# written by hand from the message the tool printed (see README.md).
+# Needs /usr/bin/python3 (standard library only); snap_edit.py holds the
+# offsets and the hash fixes the sections share. Each NAME.snap gets a
+# NAME.expect written by hand from the message the tool printed (see
+# README.md).
 set -euo pipefail
 cd "$(dirname "$0")"
+export PYTHONDONTWRITEBYTECODE=1
 sealed=../golden/v1-sealed.snap
 codecs=../golden/v1-codecs.snap
 
-python3 - "$sealed" "$codecs" <<'PY'
-import hashlib, json, struct, sys
+/usr/bin/python3 - "$sealed" "$codecs" <<'PY'
+import hashlib, struct, sys
+from snap_edit import fix_header_check, fix_table_hash, fix_trailer_check, flip, layout, records, strip_seal, write
 
 sealed = open(sys.argv[1], "rb").read()
 codecs = open(sys.argv[2], "rb").read()
-
-def h8(b): return hashlib.sha256(b).digest()[:8]
-
-def layout(f):
-    """Offsets from the trailer (formats/snapshot-v1.md section 10)."""
-    t = f[-160:]
-    table_off, count = struct.unpack_from("<QQ", t, 0)
-    man_off, man_size, seal_off = struct.unpack_from("<QQQ", t, 24)
-    return dict(table=table_off, count=count, manifest=man_off, manifest_size=man_size,
-                seal=seal_off, trailer=len(f) - 160)
-
-def records(f):
-    L = layout(f)
-    out = []
-    for i in range(L["count"]):
-        r = f[L["table"] + 72 * i: L["table"] + 72 * (i + 1)]
-        region, codec, elem = struct.unpack_from("<IBB", r, 0)
-        region_off, raw, soff, ssize = struct.unpack_from("<QQQQ", r, 8)
-        out.append(dict(index=i, region=region, codec=codec, raw=raw, stored_offset=soff, stored_size=ssize))
-    return out
-
-def flip(f, off, bit=0):
-    b = bytearray(f)
-    b[off] ^= 1 << bit
-    return bytes(b)
-
-def fix_header_check(b):
-    b[56:64] = h8(bytes(b[0:56]))
-
-def fix_trailer_check(b):
-    t = len(b) - 160
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-
-def write(name, data):
-    with open(name + ".snap", "wb") as f:
-        f.write(data)
 
 S = len(sealed)
 L = layout(sealed)
@@ -72,107 +40,61 @@ write("header-check", flip(sealed, 40))                    # a snapshot_id byte
 write("trailer-check", flip(sealed, L["trailer"] + 70))    # a table_hash byte
 
 # Integrity (exit 1).
-write("chunk-bitflip", flip(sealed, first["stored_offset"] + first["stored_size"] // 2, 5))
-pad = first["stored_offset"] + first["stored_size"]
+write("chunk-bitflip", flip(sealed, first["offset"] + first["size"] // 2, 5))
+pad = first["offset"] + first["size"]
 assert pad % 4096 != 0, "first chunk has no padding"
 write("chunk-padding", flip(sealed, pad))
 write("table-bitflip", flip(sealed, L["table"] + 72 + 20))        # raw_size of record 1
 write("manifest-bitflip", flip(sealed, L["manifest"] + L["manifest_size"] // 2))
 write("mac-bitflip", flip(sealed, L["seal"] + 32))                # tag[0]
-b = bytearray(sealed)            # seal block downgraded to "unsealed"
-b[L["seal"] + 8:L["seal"] + 12] = bytes(4)      # algorithm 0
-b[L["seal"] + 16:L["seal"] + 24] = bytes(8)     # key id
-b[L["seal"] + 32:L["seal"] + 128] = bytes(96)   # tag
-write("seal-stripped", bytes(b))
+assert L["seal"] == S - 288
+write("seal-stripped", strip_seal(sealed))  # a downgrade to "unsealed"
 
 # Unsealed golden: a flipped chunk, and a zstd frame replaced by garbage whose
 # hash is recorded (chunk hash, table hash and trailer check recomputed), so
 # only decoding finds it.
 z = next(r for r in records(codecs) if r["codec"] == 2)
-write("unsealed-chunk-bitflip", flip(codecs, z["stored_offset"] + 3))
+write("unsealed-chunk-bitflip", flip(codecs, z["offset"] + 3))
 b = bytearray(codecs)
-C = layout(codecs)
-garbage = bytes((i * 37 + 11) % 256 for i in range(z["stored_size"]))
-b[z["stored_offset"]:z["stored_offset"] + z["stored_size"]] = garbage
-rec = C["table"] + 72 * z["index"]
-b[rec + 40:rec + 72] = hashlib.sha256(garbage).digest()
-table = bytes(b[C["table"]:C["table"] + 72 * C["count"]])
-b[C["trailer"] + 64:C["trailer"] + 96] = hashlib.sha256(table).digest()
-fix_trailer_check(b)
+garbage = bytes((i * 37 + 11) % 256 for i in range(z["size"]))
+b[z["offset"]:z["offset"] + z["size"]] = garbage
+b[z["rec"] + 40:z["rec"] + 72] = hashlib.sha256(garbage).digest()
+fix_table_hash(b)
 write("unsealed-zstd-garbage", bytes(b))
 PY
 
 # Format 1.2: broken copies of the Ed25519-signed golden (v1-signed.snap,
 # golden-ed25519.key). The downgrade to HMAC is a valid HMAC seal made with
 # the vramsnap of the day, so it needs the tool and golden.key.
-python3 - ../golden/v1-signed.snap <<'PY'
-import hashlib, struct, sys
+/usr/bin/python3 - ../golden/v1-signed.snap <<'PY'
+import sys
+from snap_edit import SEAL, edit_version, flip, strip_seal, write
 
 signed = open(sys.argv[1], "rb").read()
-S = len(signed)
-seal, trailer = S - 288, S - 160
-
-def h8(b): return hashlib.sha256(b).digest()[:8]
-
-def write(name, data):
-    with open(name + ".snap", "wb") as f:
-        f.write(data)
-
-def flip(f, off, bit=0):
-    b = bytearray(f)
-    b[off] ^= 1 << bit
-    return bytes(b)
-
-def strip_seal(b):
-    b[seal + 8:seal + 12] = bytes(4)
-    b[seal + 16:seal + 24] = bytes(8)
-    b[seal + 32:seal + 128] = bytes(96)
-
-def set_bits(b, required, minor):   # header bit and minor, trailer minor, checks
-    struct.pack_into("<Q", b, 16, required)
-    struct.pack_into("<H", b, 10, minor)
-    b[56:64] = h8(bytes(b[0:56]))
-    struct.pack_into("<H", b, trailer + 58, minor)
-    b[trailer + 144:trailer + 152] = h8(bytes(b[trailer:trailer + 144]))
+seal = len(signed) - SEAL
 
 write("signed-signature-bitflip", flip(signed, seal + 32 + 40, 3))   # inside the 64-byte signature
 write("signed-key-id-bitflip", flip(signed, seal + 16))
-b = bytearray(signed); strip_seal(b)
-write("signed-stripped", bytes(b))                                   # bit 1 still set
-b = bytearray(signed); strip_seal(b); set_bits(b, 0, 0)
-write("signed-stripped-bit-cleared", bytes(b))                       # a well-formed unsealed 1.0 file
-b = bytearray(signed); set_bits(b, 0, 2)
-write("signed-bit-cleared", bytes(b))                                # signature kept, header without bit 1
+write("signed-stripped", strip_seal(signed))                         # bit 1 still set
+write("signed-stripped-bit-cleared", edit_version(strip_seal(signed), 0, 0))  # a well-formed unsealed 1.0 file
+write("signed-bit-cleared", edit_version(signed, 0, 2))              # signature kept, header without bit 1
 PY
 cp ../golden/v1-signed.snap signed-downgraded-to-hmac.snap
-cp ../golden/golden.key /tmp/golden-hmac.key && chmod 600 /tmp/golden-hmac.key
-vramsnap seal signed-downgraded-to-hmac.snap --key-file /tmp/golden-hmac.key
-rm -f /tmp/golden-hmac.key
+key=$(mktemp)  # mode 0600, as seal requires of a key file
+cp ../golden/golden.key "$key"
+vramsnap seal signed-downgraded-to-hmac.snap --key-file "$key"
+rm -f "$key"
 ls -l ./*.snap
 
 # Format 1.1 (feature leaf-sha256, formats/snapshot-v1.md 5.4), from
 # ../golden/v1.1-leaf.snap (unsealed): a flipped byte inside a leaf-hashed
 # chunk; the leaf-sha256 bit under minor 0; the bit stripped (minor 0), so
 # the reader checks flat hashes against leaf-tree ones.
-python3 - ../golden/v1.1-leaf.snap <<'PY'
-import hashlib, struct, sys
+/usr/bin/python3 - ../golden/v1.1-leaf.snap <<'PY'
+import sys
+from snap_edit import edit_version, flip, write
 leaf = open(sys.argv[1], "rb").read()
-def h8(b): return hashlib.sha256(b).digest()[:8]
-def edit_version(f, required, minor):
-    b = bytearray(f)
-    struct.pack_into("<Q", b, 16, required)
-    struct.pack_into("<H", b, 10, minor)
-    b[56:64] = h8(bytes(b[0:56]))
-    t = len(b) - 160
-    struct.pack_into("<H", b, t + 58, minor)
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-    return bytes(b)
-def write(name, data):
-    with open(name + ".snap", "wb") as f:
-        f.write(data)
-b = bytearray(leaf)
-b[4096 + 20000] ^= 0x08          # inside the raw chunk's second 16 KiB leaf
-write("leaf-chunk-bitflip", bytes(b))
+write("leaf-chunk-bitflip", flip(leaf, 4096 + 20000, 3))  # inside the raw chunk's second 16 KiB leaf
 write("leaf-feature-minor0", edit_version(leaf, 1, 0))
 write("leaf-feature-stripped", edit_version(leaf, 0, 0))
 PY
@@ -182,36 +104,17 @@ PY
 # holds 24 regions. The table edits fix the table hash and the trailer check,
 # so the reader's structural rules (phase A) speak before the seal does.
 /usr/bin/python3 - ../golden/v1.3-packed.snap <<'PY'
-import hashlib, struct, sys
+import struct, sys
+from snap_edit import edit_version, fix_table_hash, flip, layout, write
 packed = open(sys.argv[1], "rb").read()
-def h8(b): return hashlib.sha256(b).digest()[:8]
-def fix_trailer(b):
-    t = len(b) - 160
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-def edit_version(f, required, minor):
-    b = bytearray(f)
-    struct.pack_into("<Q", b, 16, required)
-    struct.pack_into("<H", b, 10, minor)
-    b[56:64] = h8(bytes(b[0:56]))
-    struct.pack_into("<H", b, len(b) - 160 + 58, minor)
-    fix_trailer(b)
-    return bytes(b)
+table = layout(packed)["table"]
 def edit_record0(f, offset, fmt, value):
     b = bytearray(f)
-    t = len(b) - 160
-    table, count = struct.unpack_from("<QQ", b, t)
     struct.pack_into(fmt, b, table + offset, value)
-    b[t + 64:t + 96] = hashlib.sha256(bytes(b[table:table + 72 * count])).digest()
-    fix_trailer(b)
+    fix_table_hash(b)
     return bytes(b)
-def write(name, data):
-    with open(name + ".snap", "wb") as f:
-        f.write(data)
-table = struct.unpack_from("<Q", packed, len(packed) - 160)[0]
 assert struct.unpack_from("<HQ", packed, table + 6) == (1, 24)  # chunk 0: flags packed, 24 regions
-b = bytearray(packed)
-b[4096 + 100] ^= 0x20            # inside packed chunk 0's stored bytes
-write("packed-chunk-bitflip", bytes(b))
+write("packed-chunk-bitflip", flip(packed, 4096 + 100, 5))  # inside packed chunk 0's stored bytes
 write("packed-count-short", edit_record0(packed, 8, "<Q", 23))
 write("packed-count-huge", edit_record0(packed, 8, "<Q", 2**64 - 1))
 write("packed-flag-unknown", edit_record0(packed, 6, "<H", 3))
@@ -225,46 +128,12 @@ PY
 # in a planes chunk; and three planes chunks damaged inside with their leaf
 # hash, the table hash and the trailer check recomputed, so only decoding
 # finds them: a code length of 12, a block end moved, a descriptor's mode 3.
-python3 - ../golden/v1.4-planes.snap <<'PY'
-import hashlib, struct, sys
+/usr/bin/python3 - ../golden/v1.4-planes.snap <<'PY'
+import struct, sys
+from snap_edit import damaged, edit_version, flip, records, write
 snap = open(sys.argv[1], "rb").read()
-def h8(b): return hashlib.sha256(b).digest()[:8]
-def sha(b): return hashlib.sha256(b).digest()
-def leaf_hash(b):  # formats/snapshot-v1.md 5.4
-    L = 16384
-    d = b"".join(sha(b[i:i + L]) for i in range(0, len(b), L))
-    return sha(b"vramsnap/v1/chunk/leaf-sha256-16k\0" + d + struct.pack("<Q", len(b)))
-def edit_version(f, required, minor):
-    b = bytearray(f)
-    struct.pack_into("<Q", b, 16, required)
-    struct.pack_into("<H", b, 10, minor)
-    b[56:64] = h8(bytes(b[0:56]))
-    t = len(b) - 160
-    struct.pack_into("<H", b, t + 58, minor)
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-    return bytes(b)
-def write(name, data):
-    with open(name + ".snap", "wb") as f:
-        f.write(data)
-t = len(snap) - 160
-table_off, count = struct.unpack_from("<QQ", snap, t)
-recs = []
-for i in range(count):
-    r = table_off + 72 * i
-    codec, elem = snap[r + 4], snap[r + 5]
-    raw, soff, ssize = struct.unpack_from("<QQQ", snap, r + 16)
-    recs.append(dict(rec=r, codec=codec, elem=elem, offset=soff, size=ssize))
-planes = [r for r in recs if r["codec"] == 4]
+planes = [r for r in records(snap) if r["codec"] == 4]
 assert len(planes) >= 3
-def damaged(rec, change):
-    b = bytearray(snap)
-    s = bytearray(b[rec["offset"]:rec["offset"] + rec["size"]])
-    change(s)
-    b[rec["offset"]:rec["offset"] + rec["size"]] = s
-    b[rec["rec"] + 40:rec["rec"] + 72] = leaf_hash(bytes(s))
-    b[t + 64:t + 96] = sha(bytes(b[table_off:table_off + 72 * count]))
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-    return bytes(b)
 def huffman_plane(s):  # offset of the first Huffman plane's payload
     e = s[1]
     at = 8 + 8 * e
@@ -287,12 +156,10 @@ def bad_mode(s):
     s[8] = 3
 write("planes-feature-stripped", edit_version(snap, 1, 1))
 write("planes-feature-minor3", edit_version(snap, 9, 3))
-b = bytearray(snap)
-b[planes[0]["offset"] + planes[0]["size"] // 2] ^= 0x04
-write("planes-chunk-bitflip", bytes(b))
-write("planes-code-length", damaged(planes[0], bad_length))
-write("planes-block-end", damaged(planes[1], moved_end))
-write("planes-plane-mode", damaged(planes[2], bad_mode))
+write("planes-chunk-bitflip", flip(snap, planes[0]["offset"] + planes[0]["size"] // 2, 2))
+write("planes-code-length", damaged(snap, planes[0], bad_length))
+write("planes-block-end", damaged(snap, planes[1], moved_end))
+write("planes-plane-mode", damaged(snap, planes[2], bad_mode))
 PY
 
 # Format 1.5 (feature palette, codec 5, formats/snapshot-v1.md 6.5), from
@@ -303,46 +170,12 @@ PY
 # recomputed, so only decoding finds them: a code for an index past its
 # value table, a table size of 257, a table size that runs past the stored
 # bytes (a truncated table), two values out of order.
-python3 - ../golden/v1.5-palette.snap <<'PY'
-import hashlib, struct, sys
+/usr/bin/python3 - ../golden/v1.5-palette.snap <<'PY'
+import struct, sys
+from snap_edit import damaged, edit_version, fix_table_hash, flip, leaf_hash, records, write
 snap = open(sys.argv[1], "rb").read()
-def h8(b): return hashlib.sha256(b).digest()[:8]
-def sha(b): return hashlib.sha256(b).digest()
-def leaf_hash(b):  # formats/snapshot-v1.md 5.4
-    L = 16384
-    d = b"".join(sha(b[i:i + L]) for i in range(0, len(b), L))
-    return sha(b"vramsnap/v1/chunk/leaf-sha256-16k\0" + d + struct.pack("<Q", len(b)))
-def edit_version(f, required, minor):
-    b = bytearray(f)
-    struct.pack_into("<Q", b, 16, required)
-    struct.pack_into("<H", b, 10, minor)
-    b[56:64] = h8(bytes(b[0:56]))
-    t = len(b) - 160
-    struct.pack_into("<H", b, t + 58, minor)
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-    return bytes(b)
-def write(name, data):
-    with open(name + ".snap", "wb") as f:
-        f.write(data)
-t = len(snap) - 160
-table_off, count = struct.unpack_from("<QQ", snap, t)
-recs = []
-for i in range(count):
-    r = table_off + 72 * i
-    codec, elem = snap[r + 4], snap[r + 5]
-    raw, soff, ssize = struct.unpack_from("<QQQ", snap, r + 16)
-    recs.append(dict(rec=r, codec=codec, elem=elem, offset=soff, size=ssize))
-palette = [r for r in recs if r["codec"] == 5]
+palette = [r for r in records(snap) if r["codec"] == 5]
 assert len(palette) >= 4
-def damaged(rec, change):
-    b = bytearray(snap)
-    s = bytearray(b[rec["offset"]:rec["offset"] + rec["size"]])
-    change(s)
-    b[rec["offset"]:rec["offset"] + rec["size"]] = s
-    b[rec["rec"] + 40:rec["rec"] + 72] = leaf_hash(bytes(s))
-    b[t + 64:t + 96] = sha(bytes(b[table_off:table_off + 72 * count]))
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-    return bytes(b)
 def groups(s):  # T = ceil(ceil(m / 4096) / 32)
     m = struct.unpack_from("<I", s, 4)[0]
     return ((m + 4095) // 4096 + 31) // 32
@@ -368,13 +201,6 @@ def values_swapped(s):
     e, T = s[1], groups(s)
     v0 = 8 + 2 * T
     s[v0:v0 + e], s[v0 + e:v0 + 2 * e] = s[v0 + e:v0 + 2 * e], s[v0:v0 + e]
-write("palette-feature-stripped", edit_version(snap, 0x9, 4))
-write("palette-feature-minor4", edit_version(snap, 0x19, 4))
-b = bytearray(snap)
-b[palette[0]["offset"] + palette[0]["size"] // 2] ^= 0x04
-write("palette-chunk-bitflip", bytes(b))
-write("palette-bad-index", damaged(palette[0], index_past_table))
-write("palette-table-too-big", damaged(palette[1], table_257))
 def truncated(rec, keep):
     # The chunk cut inside its value tables: the record's stored_size
     # shrunk, the bytes after it zeroed (chunk padding), hashes recomputed.
@@ -383,11 +209,15 @@ def truncated(rec, keep):
     b[rec["offset"] + keep:rec["offset"] + rec["size"]] = bytes(rec["size"] - keep)
     struct.pack_into("<Q", b, rec["rec"] + 32, keep)
     b[rec["rec"] + 40:rec["rec"] + 72] = leaf_hash(s)
-    b[t + 64:t + 96] = sha(bytes(b[table_off:table_off + 72 * count]))
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
+    fix_table_hash(b)
     return bytes(b)
+write("palette-feature-stripped", edit_version(snap, 0x9, 4))
+write("palette-feature-minor4", edit_version(snap, 0x19, 4))
+write("palette-chunk-bitflip", flip(snap, palette[0]["offset"] + palette[0]["size"] // 2, 2))
+write("palette-bad-index", damaged(snap, palette[0], index_past_table))
+write("palette-table-too-big", damaged(snap, palette[1], table_257))
 write("palette-truncated-table", truncated(palette[5], 8 + 2 + 8 * 3 + 5))
-write("palette-value-order", damaged(palette[3], values_swapped))
+write("palette-value-order", damaged(snap, palette[3], values_swapped))
 PY
 
 # Format 1.6 (feature f16-split, formats/snapshot-v1.md 6.4.1), from
@@ -398,68 +228,35 @@ PY
 # decoding finds them: a code for symbol 34, a non-zero count moved, the bit
 # planes cut short (z raised by 8: the parts no longer add up), a count
 # that disagrees with its block's symbols.
-python3 - ../golden/v1.6-f16split.snap <<'PY'
-import hashlib, struct, sys
+/usr/bin/python3 - ../golden/v1.6-f16split.snap <<'PY'
+import struct, sys
+from snap_edit import damaged, edit_version, records, write
 snap = open(sys.argv[1], "rb").read()
-def h8(b): return hashlib.sha256(b).digest()[:8]
-def sha(b): return hashlib.sha256(b).digest()
-def leaf_hash(b):  # formats/snapshot-v1.md 5.4
-    L = 16384
-    d = b"".join(sha(b[i:i + L]) for i in range(0, len(b), L))
-    return sha(b"vramsnap/v1/chunk/leaf-sha256-16k\0" + d + struct.pack("<Q", len(b)))
-def edit_version(f, required, minor):
-    b = bytearray(f)
-    struct.pack_into("<Q", b, 16, required)
-    struct.pack_into("<H", b, 10, minor)
-    b[56:64] = h8(bytes(b[0:56]))
-    t = len(b) - 160
-    struct.pack_into("<H", b, t + 58, minor)
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-    return bytes(b)
-def write(name, data):
-    with open(name + ".snap", "wb") as f:
-        f.write(data)
-t = len(snap) - 160
-table_off, count = struct.unpack_from("<QQ", snap, t)
-recs = []
-for i in range(count):
-    r = table_off + 72 * i
-    raw, soff, ssize = struct.unpack_from("<QQQ", snap, r + 16)
-    recs.append(dict(rec=r, codec=snap[r + 4], raw=raw, offset=soff, size=ssize))
-split = [r for r in recs if r["codec"] == 4 and snap[r["offset"] + 2] == 1]
+split = [r for r in records(snap) if r["codec"] == 4 and snap[r["offset"] + 2] == 1]
 assert len(split) == 3
-def damaged(rec, change):
-    b = bytearray(snap)
-    s = bytearray(b[rec["offset"]:rec["offset"] + rec["size"]])
-    change(s, rec)
-    b[rec["offset"]:rec["offset"] + rec["size"]] = s
-    b[rec["rec"] + 40:rec["rec"] + 72] = leaf_hash(bytes(s))
-    b[t + 64:t + 96] = sha(bytes(b[table_off:table_off + 72 * count]))
-    b[t + 144:t + 152] = h8(bytes(b[t:t + 144]))
-    return bytes(b)
-def counts_at(s, rec):  # offset of the non-zero ends, and k
-    m = rec["raw"] // 2
+def counts_at(s):  # offset of the non-zero ends, and k (m is the header's)
+    m = struct.unpack_from("<I", s, 4)[0]
     return 16 + struct.unpack_from("<I", s, 8)[0], (m + 4095) // 4096
-def symbol34(s, rec):  # a coded symbol's length moved to symbol 34 (the code stays complete)
+def symbol34(s):  # a coded symbol's length moved to symbol 34 (the code stays complete)
     for sym in range(34):
         n = (s[16 + sym // 2] >> (sym % 2 * 4)) & 15
         if n:
             s[16 + sym // 2] &= 0x0f if sym % 2 else 0xf0
             s[16 + 17] = n
             return
-def count_moved(s, rec):  # the first block's count one lower (chunk 0 has 16 blocks)
-    at, k = counts_at(s, rec)
+def count_moved(s):  # the first block's count one lower (chunk 0 has 16 blocks)
+    at, k = counts_at(s)
     assert k > 1
     struct.pack_into("<I", s, at, struct.unpack_from("<I", s, at)[0] - 1)
-def count_past(s, rec):  # the last count one past z
-    at, k = counts_at(s, rec)
+def count_past(s):  # the last count one past z
+    at, k = counts_at(s)
     struct.pack_into("<I", s, at + 4 * (k - 1), struct.unpack_from("<I", s, 12)[0] + 1)
-def bits_short(s, rec):
+def bits_short(s):
     struct.pack_into("<I", s, 12, struct.unpack_from("<I", s, 12)[0] + 8)
 write("f16split-feature-stripped", edit_version(snap, 0x09, 4))
 write("f16split-feature-minor5", edit_version(snap, 0x29, 5))
-write("f16split-symbol-34", damaged(split[0], symbol34))
-write("f16split-count-moved", damaged(split[0], count_moved))
-write("f16split-count-past-z", damaged(split[1], count_past))
-write("f16split-bits-short", damaged(split[2], bits_short))
+write("f16split-symbol-34", damaged(snap, split[0], symbol34))
+write("f16split-count-moved", damaged(snap, split[0], count_moved))
+write("f16split-count-past-z", damaged(snap, split[1], count_past))
+write("f16split-bits-short", damaged(snap, split[2], bits_short))
 PY
