@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -187,6 +188,25 @@ TEST_CASE("planes: distributions: bf16, f16, f32, f64 weights, constant, random,
   CHECK(longest == planes::kMaxCodeLen);
   CHECK(kraft == 1.0);
   round_trip(skew, 2);
+}
+
+TEST_CASE("planes: a group's histogram counts its range; a lone symbol gets the next one (mod the alphabet) beside it") {
+  const uint8_t sym[] = {7, 9, 9, 255, 255, 255, 33, 33};
+  auto h = planes::group_histogram(sym, 0, 3, 256);  // two symbols: as counted
+  CHECK(h[7] == 1);
+  CHECK(h[9] == 2);
+  CHECK(std::accumulate(h.begin(), h.end(), uint64_t(0)) == 3);
+  h = planes::group_histogram(sym, 3, 6, 256);  // 255 alone: 0 beside it
+  CHECK(h[255] == 3);
+  CHECK(h[0] == 1);
+  CHECK(std::accumulate(h.begin(), h.end(), uint64_t(0)) == 4);
+  h = planes::group_histogram(sym, 6, 8, 34);  // the split layout's last symbol alone: 0 beside it
+  CHECK(h[33] == 2);
+  CHECK(h[0] == 1);
+  CHECK(h[34] == 0);
+  const auto len = planes::huffman_lengths(h);
+  CHECK(len[33] == 1);
+  CHECK(len[0] == 1);
 }
 
 TEST_CASE("planes: auto picks planes for float chunks that store within 2% of shuffle") {

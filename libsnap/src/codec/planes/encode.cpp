@@ -17,10 +17,6 @@
 namespace vramsnap::codec::planes {
 namespace {
 
-void put_u32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
-}
-
 // MSB-first bit writer over a buffer the caller sized for the worst case.
 class BitWriter {
  public:
@@ -65,16 +61,7 @@ PlaneCode plane_code(const uint8_t* plane, uint32_t m) {
   uint64_t bits = 0;
   for (uint32_t first = 0; first < m; first += group) {
     const uint32_t last = m - first < group ? m : first + group;
-    Histogram freq{};
-    for (uint32_t i = first; i < last; ++i) ++freq[plane[i]];
-    unsigned used = 0;
-    for (uint64_t c : freq) used += c != 0;
-    if (used == 1) {
-      // A complete code needs two symbols: a second one that never occurs
-      // makes the only one a 1-bit code.
-      const unsigned s = plane[first];
-      freq[(s + 1) & 255] = 1;
-    }
+    const Histogram freq = group_histogram(plane, first, last, 256);
     const Lengths len = huffman_lengths(freq);
     for (unsigned s = 0; s < 256; ++s)
       bits += freq[s] * len[s];

@@ -10,6 +10,11 @@
 
 namespace vramsnap::codec::planes {
 
+// Little-endian, as layout.h's load_u32 reads it back.
+inline void put_u32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+
 // A plane is Huffman-coded only when that saves at least this fraction of
 // it; planes closer to random stay raw, which keeps them a copy to decode.
 inline constexpr double kMinPlaneSaving = 0.02;

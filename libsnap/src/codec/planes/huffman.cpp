@@ -2,7 +2,9 @@
 // Huffman tree over at most 256 symbols; when its deepest code is longer
 // than 11 bits the counts are halved (rounding up, so no symbol vanishes) and
 // the tree is rebuilt. The rare skewed plane that needs this loses a little
-// ratio; byte planes of weights rarely go beyond 11 bits at all.
+// ratio; byte planes of weights rarely go beyond 11 bits at all. The
+// per-group histograms live here too: byte planes and the f16 split
+// layout's symbols are counted, and a lone symbol paired, the same way.
 #include "codec/planes/huffman.h"
 
 #include <algorithm>
@@ -57,6 +59,15 @@ Lengths huffman_lengths(const Histogram& freq) {
     for (auto& c : f)
       if (c) c = (c + 1) / 2;
   }
+}
+
+Histogram group_histogram(const uint8_t* sym, uint32_t first, uint32_t last, unsigned alphabet) {
+  Histogram freq{};
+  for (uint32_t i = first; i < last; ++i) ++freq[sym[i]];
+  unsigned used = 0;
+  for (uint64_t c : freq) used += c != 0;
+  if (used == 1) freq[(sym[first] + 1) % alphabet] = 1;
+  return freq;
 }
 
 std::array<uint16_t, 256> canonical_codes(const Lengths& len) {

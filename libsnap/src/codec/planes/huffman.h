@@ -14,6 +14,12 @@ using Lengths = std::array<uint8_t, 256>;
 // least two symbols with a non-zero count.
 Lengths huffman_lengths(const Histogram& freq);
 
+// The counts of sym[first, last) (first < last, every symbol below
+// `alphabet` <= 256), ready for huffman_lengths: where one symbol is all
+// there is, the next one (mod alphabet) gets a count of 1, so the only
+// symbol has a 1-bit code.
+Histogram group_histogram(const uint8_t* sym, uint32_t first, uint32_t last, unsigned alphabet);
+
 // The canonical code of every symbol with a non-zero length.
 std::array<uint16_t, 256> canonical_codes(const Lengths& len);
 

@@ -9,10 +9,6 @@
 namespace vramsnap::codec::planes {
 namespace {
 
-void put_u32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
-}
-
 void put_le(uint8_t* p, uint64_t v, unsigned bytes) {
   for (unsigned b = 0; b < bytes; ++b) p[b] = uint8_t(v >> (8 * b));
 }
@@ -40,12 +36,7 @@ size_t encode_split(const uint8_t* raw, size_t n, uint8_t* sym, uint8_t* out, si
   uint64_t stream = 0;
   for (uint32_t first = 0; first < m; first += group) {
     const uint32_t last = m - first < group ? m : first + group;
-    Histogram freq{};
-    for (uint32_t i = first; i < last; ++i) ++freq[sym[i]];
-    unsigned used = 0;
-    for (uint64_t c : freq) used += c != 0;
-    if (used == 1) freq[(sym[first] + 1) % kSplitSymbols] = 1;  // a complete code needs two symbols
-    const Lengths len = huffman_lengths(freq);
+    const Lengths len = huffman_lengths(group_histogram(sym, first, last, kSplitSymbols));
     for (uint32_t b = first; b < last; b += kBlockSymbols) {
       const uint32_t end = last - b < kBlockSymbols ? last : b + kBlockSymbols;
       uint64_t bits = 0;
