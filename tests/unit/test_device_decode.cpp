@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "backend/device_decode.h"
 #include "crypto/leaf_hash.h"
@@ -56,6 +57,52 @@ std::vector<pipeline::ChunkFailure> run_launch(const SnapshotData& s, const Deco
   return failures_from_decode(s, batch.chunks(), verdicts, status, 0);
 }
 
+// A golden file as the batch cases use it: parsed, its bytes, and the host
+// restore whose bytes the device path must reproduce.
+struct Golden {
+  explicit Golden(const std::string& path) : snap(Snapshot::open(path)), file(vtest::read_file(path)) {
+    REQUIRE(snap.ok());
+    RestoreOptions ho;
+    ho.allow_unsealed = true;
+    host.emplace(restore(*snap, ho));
+    REQUIRE(host->ok());
+  }
+  const SnapshotData& data() const { return SnapshotAccess::data(*snap); }
+  const RestoredRegion& region(size_t r) const { return (*host)->regions()[r]; }
+  std::vector<uint8_t> stored(const ChunkEntry& c) const {
+    return {file.begin() + c.stored_offset, file.begin() + c.stored_offset + c.stored_size};
+  }
+
+  Result<Snapshot> snap;
+  std::vector<uint8_t> file;
+  std::optional<Result<Restored>> host;
+};
+
+// `c` recorded with the leaf hash of `bytes` (and their size), so they
+// verify: damage that only decoding can find.
+ChunkEntry hashed_as(ChunkEntry c, const std::vector<uint8_t>& bytes) {
+  c.stored_size = bytes.size();
+  const auto d = crypto::leaf_sha256({bytes.data(), bytes.size()});
+  std::memcpy(c.hash.data(), d.data(), 32);
+  return c;
+}
+
+// Chunks cs[i], stored bytes stored[i], staged in one batch to decode into
+// to[i], then verified and decoded as one launch.
+std::vector<pipeline::ChunkFailure> stage_and_launch(const SnapshotData& s, const std::vector<ChunkEntry>& cs,
+                                                     const std::vector<std::vector<uint8_t>>& stored,
+                                                     const std::vector<uint8_t*>& to) {
+  DecodeBatch b(1 << 20, 8, 64);
+  std::vector<uint8_t> area(1 << 20, 0);
+  for (size_t i = 0; i < cs.size(); ++i) {
+    const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(to[i]));
+    REQUIRE(at >= 0);
+    REQUIRE(stored[i].size() == cs[i].stored_size);
+    std::memcpy(area.data() + at, stored[i].data(), cs[i].stored_size);
+  }
+  return run_launch(s, b, area.data());
+}
+
 }  // namespace
 
 TEST_CASE("device decode: only leaf-hashed planes chunks of device regions with a planes element size") {
@@ -81,36 +128,22 @@ TEST_CASE("device decode: only leaf-hashed planes chunks of device regions with 
 }
 
 TEST_CASE("device decode: palette chunks staged, verified and decoded like planes chunks; faults name the codec") {
-  const std::string golden = std::string(VRAMSNAP_SOURCE_DIR) + "/tests/golden/v1.5-palette.snap";
-  auto snap = Snapshot::open(golden);
-  REQUIRE(snap.ok());
-  const SnapshotData& s = SnapshotAccess::data(*snap);
-  const auto file = vtest::read_file(golden);
-  RestoreOptions ho;
-  ho.allow_unsealed = true;
-  auto host = restore(*snap, ho);
-  REQUIRE(host.ok());
-  const auto& q = host->regions()[0];  // q/bf16: palette chunks 0, 1 and 2
+  const Golden g(std::string(VRAMSNAP_SOURCE_DIR) + "/tests/golden/v1.5-palette.snap");
+  const SnapshotData& s = g.data();
+  const auto& q = g.region(0);  // q/bf16: palette chunks 0, 1 and 2
   REQUIRE(s.region_ranges[0] == std::pair<size_t, size_t>{0, 3});
   // The three chunks as recorded, then chunk 0 with its first value table
   // entry raised past the second (values out of order) and the hash of
   // those bytes, so it verifies and fails to decode.
-  std::vector<ChunkEntry> cs = {s.chunks[0], s.chunks[1], s.chunks[2], s.chunks[0]};
-  for (const auto& c : cs) REQUIRE(c.codec == Codec::Palette);
-  std::vector<uint8_t> bad(file.begin() + cs[3].stored_offset, file.begin() + cs[3].stored_offset + cs[3].stored_size);
+  auto bad = g.stored(s.chunks[0]);
   bad[8 + 2 + 1] = 0xff;  // the high byte of value 0 (one group: its table starts at byte 10)
-  const auto d = crypto::leaf_sha256({bad.data(), bad.size()});
-  std::memcpy(cs[3].hash.data(), d.data(), 32);
+  const std::vector<ChunkEntry> cs = {s.chunks[0], s.chunks[1], s.chunks[2], hashed_as(s.chunks[0], bad)};
+  for (const auto& c : cs) REQUIRE(c.codec == Codec::Palette);
   std::vector<uint8_t> dst(2 * q.meta->size, 0xAB);
-  DecodeBatch b(1 << 20, 8, 64);
-  std::vector<uint8_t> area(1 << 20, 0);
-  for (size_t i = 0; i < cs.size(); ++i) {
-    uint8_t* to = dst.data() + (i == 3 ? q.meta->size : 0) + cs[i].region_offset;
-    const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(to));
-    REQUIRE(at >= 0);
-    std::memcpy(area.data() + at, i == 3 ? bad.data() : file.data() + cs[i].stored_offset, cs[i].stored_size);
-  }
-  const auto failures = run_launch(s, b, area.data());
+  const auto failures = stage_and_launch(
+      s, cs, {g.stored(cs[0]), g.stored(cs[1]), g.stored(cs[2]), bad},
+      {dst.data() + cs[0].region_offset, dst.data() + cs[1].region_offset, dst.data() + cs[2].region_offset,
+       dst.data() + q.meta->size + cs[3].region_offset});
   REQUIRE(failures.size() == 1);
   CHECK(failures[0].chunk == 3);
   CHECK(failures[0].error.kind() == ErrorKind::Format);
@@ -120,37 +153,23 @@ TEST_CASE("device decode: palette chunks staged, verified and decoded like plane
 }
 
 TEST_CASE("device decode: f16 split chunks staged, verified and decoded like other planes chunks") {
-  const std::string golden = std::string(VRAMSNAP_SOURCE_DIR) + "/tests/golden/v1.6-f16split.snap";
-  auto snap = Snapshot::open(golden);
-  REQUIRE(snap.ok());
-  const SnapshotData& s = SnapshotAccess::data(*snap);
-  const auto file = vtest::read_file(golden);
-  RestoreOptions ho;
-  ho.allow_unsealed = true;
-  auto host = restore(*snap, ho);
-  REQUIRE(host.ok());
-  const auto& w = host->regions()[0];  // w/f16: split chunks 0 and 1
+  const Golden g(std::string(VRAMSNAP_SOURCE_DIR) + "/tests/golden/v1.6-f16split.snap");
+  const SnapshotData& s = g.data();
+  const auto& w = g.region(0);  // w/f16: split chunks 0 and 1
   REQUIRE(s.region_ranges[0] == std::pair<size_t, size_t>{0, 2});
   // Both chunks as recorded, then chunk 0 with block 0's non-zero count one
   // lower and the hash of those bytes, so it verifies and fails to decode.
-  std::vector<ChunkEntry> cs = {s.chunks[0], s.chunks[1], s.chunks[0]};
-  std::vector<uint8_t> bad(file.begin() + cs[2].stored_offset, file.begin() + cs[2].stored_offset + cs[2].stored_size);
+  auto bad = g.stored(s.chunks[0]);
   REQUIRE(planes::is_split(bad.data(), bad.size()));
   const size_t counts = 16 + planes::load_u32(bad.data() + 8);
   bad[counts] -= 1;
-  const auto d = crypto::leaf_sha256({bad.data(), bad.size()});
-  std::memcpy(cs[2].hash.data(), d.data(), 32);
+  const std::vector<ChunkEntry> cs = {s.chunks[0], s.chunks[1], hashed_as(s.chunks[0], bad)};
+  for (const auto& c : cs) REQUIRE(decode_on_device(VerifyOn::Auto, true, s.chunk_hash, c, RegionKind::Device));
   std::vector<uint8_t> dst(2 * w.meta->size, 0xAB);
-  DecodeBatch b(1 << 20, 8, 64);
-  std::vector<uint8_t> area(1 << 20, 0);
-  for (size_t i = 0; i < cs.size(); ++i) {
-    REQUIRE(decode_on_device(VerifyOn::Auto, true, s.chunk_hash, cs[i], RegionKind::Device));
-    uint8_t* to = dst.data() + (i == 2 ? w.meta->size : 0) + cs[i].region_offset;
-    const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(to));
-    REQUIRE(at >= 0);
-    std::memcpy(area.data() + at, i == 2 ? bad.data() : file.data() + cs[i].stored_offset, cs[i].stored_size);
-  }
-  const auto failures = run_launch(s, b, area.data());
+  const auto failures =
+      stage_and_launch(s, cs, {g.stored(cs[0]), g.stored(cs[1]), bad},
+                       {dst.data() + cs[0].region_offset, dst.data() + cs[1].region_offset,
+                        dst.data() + w.meta->size + cs[2].region_offset});
   REQUIRE(failures.size() == 1);
   CHECK(failures[0].chunk == 2);
   CHECK(failures[0].error.kind() == ErrorKind::Format);
@@ -215,34 +234,23 @@ TEST_CASE("device decode: a batch places chunks at aligned offsets until full; j
 }
 
 TEST_CASE("device decode: staged bytes verified, decoded only where the hash matched; faults are format errors") {
-  auto snap = Snapshot::open(kGolden);
-  REQUIRE(snap.ok());
-  const SnapshotData& s = SnapshotAccess::data(*snap);
-  const auto file = vtest::read_file(kGolden);
-  RestoreOptions ho;
-  ho.allow_unsealed = true;
-  auto host = restore(*snap, ho);
-  REQUIRE(host.ok());
-  const auto& w = host->regions()[0];  // w/bf16: chunks 0 and 1
+  const Golden g(kGolden);
+  const SnapshotData& s = g.data();
+  const auto& w = g.region(0);  // w/bf16: chunks 0 and 1
   REQUIRE(s.region_ranges[0] == std::pair<size_t, size_t>{0, 2});
 
   // Chunk 0 as recorded; chunk 1 with a flipped stored bit; chunk 1 again
   // truncated by one byte with the hash of what is left, so it verifies and
   // fails to decode.
-  std::vector<ChunkEntry> cs = {s.chunks[0], s.chunks[1], s.chunks[1]};
-  cs[2].stored_size -= 1;
-  const auto d = crypto::leaf_sha256({file.data() + cs[2].stored_offset, cs[2].stored_size});
-  std::memcpy(cs[2].hash.data(), d.data(), 32);
+  auto flipped = g.stored(s.chunks[1]);
+  flipped[40] ^= 1;
+  auto cut = g.stored(s.chunks[1]);
+  cut.pop_back();
+  const std::vector<ChunkEntry> cs = {s.chunks[0], s.chunks[1], hashed_as(s.chunks[1], cut)};
   std::vector<uint8_t> dst(3 * w.meta->size, 0xAB);
-  DecodeBatch b(1 << 20, 8, 64);
-  std::vector<uint8_t> area(1 << 20, 0);
-  for (size_t i = 0; i < cs.size(); ++i) {
-    const auto at = b.place(i, cs[i], reinterpret_cast<uint64_t>(dst.data() + i * w.meta->size + cs[i].region_offset));
-    REQUIRE(at >= 0);
-    std::memcpy(area.data() + at, file.data() + cs[i].stored_offset, cs[i].stored_size);
-    if (i == 1) area[at + 40] ^= 1;
-  }
-  const auto failures = run_launch(s, b, area.data());
+  std::vector<uint8_t*> to;
+  for (size_t i = 0; i < cs.size(); ++i) to.push_back(dst.data() + i * w.meta->size + cs[i].region_offset);
+  const auto failures = stage_and_launch(s, cs, {g.stored(cs[0]), flipped, cut}, to);
   REQUIRE(failures.size() == 2);
   CHECK(failures[0].chunk == 1);
   CHECK(failures[0].error.kind() == ErrorKind::Integrity);
