@@ -1,7 +1,10 @@
 // Shared by the planes, palette and f16-split tests: a destination with
-// guard bytes on both sides, and the batch kernel's phases run on the host
-// over one chunk, so the CPU decoder and the GPU grid are checked alike.
+// guard bytes on both sides, a chunk encoded and decoded through the codec
+// table, and the batch kernel's phases run on the host over one chunk, so
+// the CPU decoder and the GPU grid are checked alike.
 #pragma once
+
+#include <doctest/doctest.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "codec/codec.h"
 #include "codec/planes/batch.h"
 
 namespace planes_fixture {
@@ -24,6 +28,28 @@ struct Guarded {
     return true;
   }
 };
+
+// The chunk as the encoder stores it when asked for `choice`, if it picks
+// `codec`; empty when it stores it otherwise (raw or zero). `used`: what
+// it picked.
+inline std::vector<uint8_t> encode_with(std::span<const uint8_t> raw, vramsnap::codec::Choice choice,
+                                        vramsnap::Codec codec, unsigned e, vramsnap::Codec* used = nullptr) {
+  vramsnap::codec::ChunkEncoder enc(3);
+  auto r = enc.encode(raw, choice, e);
+  REQUIRE(r.ok());
+  if (used) *used = r->codec;
+  if (r->codec != codec) return {};
+  CHECK(r->elem_size == e);
+  return {r->stored.begin(), r->stored.end()};
+}
+
+// The CPU decoder into g's destination, which must not write past it.
+inline vramsnap::Status decode_into(vramsnap::Codec codec, std::span<const uint8_t> stored, unsigned e, Guarded& g) {
+  vramsnap::codec::ChunkDecoder dec;
+  auto st = dec.decode(codec, uint8_t(e), stored, g.dst());
+  CHECK(g.intact());
+  return st;
+}
 
 // The batch kernel's phases over one chunk (palette: a codec 5 chunk);
 // returns the chunk's fault status, 0 when it decoded.

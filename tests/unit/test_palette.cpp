@@ -19,7 +19,6 @@
 #include "planes_fixture.h"
 
 using vramsnap::Codec;
-using vramsnap::codec::ChunkDecoder;
 using vramsnap::codec::ChunkEncoder;
 using vramsnap::codec::Choice;
 namespace planes = vramsnap::codec::planes;
@@ -58,20 +57,11 @@ Bytes quantized(size_t elems, unsigned e, unsigned levels, unsigned seed = 1, do
 
 // The chunk as --codec palette stores it; empty when stored otherwise.
 Bytes encode_palette(std::span<const uint8_t> raw, unsigned e, Codec* used = nullptr) {
-  ChunkEncoder enc(3);
-  auto r = enc.encode(raw, Choice::Palette, e);
-  REQUIRE(r.ok());
-  if (used) *used = r->codec;
-  if (r->codec != Codec::Palette) return {};
-  CHECK(r->elem_size == e);
-  return Bytes(r->stored.begin(), r->stored.end());
+  return planes_fixture::encode_with(raw, Choice::Palette, Codec::Palette, e, used);
 }
 
 vramsnap::Status decode(std::span<const uint8_t> stored, unsigned e, Guarded& g) {
-  ChunkDecoder dec;
-  auto st = dec.decode(Codec::Palette, uint8_t(e), stored, g.dst());
-  CHECK(g.intact());
-  return st;
+  return planes_fixture::decode_into(Codec::Palette, stored, e, g);
 }
 
 // The palette encoder itself, which also writes chunks too small to pay.

@@ -68,19 +68,11 @@ Bytes random_bytes(size_t n, unsigned seed = 2) {
 }
 
 Bytes encode_planes(std::span<const uint8_t> raw, unsigned e) {
-  ChunkEncoder enc(3);
-  auto r = enc.encode(raw, Choice::Planes, e);
-  REQUIRE(r.ok());
-  if (r->codec != Codec::Planes) return {};  // stored raw or zero instead
-  CHECK(r->elem_size == e);
-  return Bytes(r->stored.begin(), r->stored.end());
+  return planes_fixture::encode_with(raw, Choice::Planes, Codec::Planes, e);
 }
 
 vramsnap::Status decode_planes(std::span<const uint8_t> stored, unsigned e, Guarded& g) {
-  ChunkDecoder dec;
-  auto st = dec.decode(Codec::Planes, uint8_t(e), stored, g.dst());
-  CHECK(g.intact());
-  return st;
+  return planes_fixture::decode_into(Codec::Planes, stored, e, g);
 }
 
 void round_trip(const Bytes& raw, unsigned e) {

@@ -21,7 +21,6 @@
 
 using vramsnap::Codec;
 using vramsnap::ErrorKind;
-using vramsnap::codec::ChunkDecoder;
 using vramsnap::codec::ChunkEncoder;
 using vramsnap::codec::Choice;
 namespace planes = vramsnap::codec::planes;
@@ -63,10 +62,7 @@ Bytes split_of(const Bytes& raw) {
 }
 
 vramsnap::Status decode(const Bytes& stored, Guarded& g) {
-  ChunkDecoder dec;
-  auto st = dec.decode(Codec::Planes, 2, stored, g.dst());
-  CHECK(g.intact());
-  return st;
+  return planes_fixture::decode_into(Codec::Planes, stored, 2, g);
 }
 
 void round_trip(const Bytes& raw) {
