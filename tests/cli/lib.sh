@@ -133,19 +133,25 @@ check_no_secrets() {
   done
 }
 
-# expect_exit CODE CMD...: runs CMD with stdout in $OUT and stderr in $ERR and
-# fails the test unless it exits with CODE. Whatever CODE is, a crash (signal,
-# sanitizer report, "internal error") fails the test.
-expect_exit() {
-  local want=$1
-  shift
+# _run CMD...: runs CMD with stdout in $OUT and stderr in $ERR, its exit code
+# in $LAST_RC; a sanitizer report or "internal error" on stderr fails the test.
+_run() {
   _set_last_cmd "$@"
-  local rc=0
-  "$@" >"$OUT" 2>"$ERR" </dev/null || rc=$?
-  LAST_RC=$rc
+  LAST_RC=0
+  "$@" >"$OUT" 2>"$ERR" </dev/null || LAST_RC=$?
   if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|internal error' "$ERR"; then
     fail "crash or internal error reported on stderr"
   fi
+}
+
+# expect_exit CODE CMD...: runs CMD (as _run) and fails the test unless it
+# exits with CODE. Whatever CODE is, a crash (signal, sanitizer report,
+# "internal error") fails the test.
+expect_exit() {
+  local want=$1
+  shift
+  _run "$@"
+  local rc=$LAST_RC
   if [[ $rc -ge 128 && $rc -ne 130 && $rc -ne 143 ]]; then
     fail "killed by signal $((rc - 128)) (expected exit $want)"
   fi
@@ -155,13 +161,8 @@ expect_exit() {
 
 # expect_fail CMD...: any exit in 1..127 (not a crash); the code is in $LAST_RC.
 expect_fail() {
-  _set_last_cmd "$@"
-  local rc=0
-  "$@" >"$OUT" 2>"$ERR" </dev/null || rc=$?
-  LAST_RC=$rc
-  if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|internal error' "$ERR"; then
-    fail "crash or internal error reported on stderr"
-  fi
+  _run "$@"
+  local rc=$LAST_RC
   [[ $rc -ne 0 ]] || fail "expected a failure, got exit 0"
   [[ $rc -lt 128 ]] || fail "killed by signal $((rc - 128))"
   check_no_secrets

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <doctest/doctest.h>
@@ -26,6 +28,14 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::string operator/(const std::string& name) const { return path + "/" + name; }
+  // Writes `bytes` to NAME (its folder must exist); returns its path.
+  std::string file(const std::string& name, std::string_view bytes) const {
+    const std::string p = *this / name;
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    REQUIRE(out.good());
+    return p;
+  }
 };
 
 }  // namespace vtest

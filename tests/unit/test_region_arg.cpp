@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -17,13 +16,6 @@ using vtest::TempDir;
 
 namespace {
 
-std::string write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-  return path;
-}
-
 void check_error(const Result<RegionSource>& r, ErrorKind kind, const std::string& needle) {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind() == kind);
@@ -34,7 +26,7 @@ void check_error(const Result<RegionSource>& r, ErrorKind kind, const std::strin
 
 TEST_CASE("parse_region_arg: good arguments") {
   TempDir dir("sources");
-  const std::string path = write_file(dir / ("w.bin"), std::string(128, 'w'));
+  const std::string path = dir.file("w.bin", std::string(128, 'w'));
 
   auto plain = parse_region_arg("model.layers/0=" + path);
   REQUIRE_MESSAGE(plain.ok(), plain.error().message());
@@ -79,7 +71,7 @@ TEST_CASE("parse_region_arg: good arguments") {
 
 TEST_CASE("parse_region_arg: bad arguments") {
   TempDir dir("sources");
-  const std::string path = write_file(dir / ("w.bin"), std::string(128, 'w'));
+  const std::string path = dir.file("w.bin", std::string(128, 'w'));
   const ErrorKind U = ErrorKind::Usage;
 
   check_error(parse_region_arg("noequals"), U, "NAME=PATH");
@@ -116,7 +108,7 @@ TEST_CASE("parse_region_arg: bad arguments") {
 
 TEST_CASE("parse_region_arg: region names follow the format's rules, with the flag and field named") {
   TempDir dir("sources");
-  const std::string path = write_file(dir / ("w.bin"), std::string(128, 'w'));
+  const std::string path = dir.file("w.bin", std::string(128, 'w'));
   for (const char* name : {"a\\b", "/lead", "trail/", "a//b", "a/../b", "./x"}) {
     CAPTURE(name);
     auto r = parse_region_arg(std::string(name) + "=" + path);

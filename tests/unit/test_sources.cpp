@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -18,13 +17,6 @@ using namespace vramsnap::source;
 using vtest::TempDir;
 
 namespace {
-
-std::string write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-  return path;
-}
 
 std::string le64(uint64_t v) {
   std::string s(8, '\0');
@@ -75,7 +67,7 @@ TEST_CASE("safetensors: valid file with assorted dtypes, shapes and names") {
                              "\"empty\":" + entry("F16", "[0,5]", 36, 36) + ","
                              "\"" + long_name + "\":" + entry("U8", "[4]", 36, 40) + ","
                              "\"fp4\":" + entry("F4", "[8]", 40, 44) + "}";
-  const std::string path = write_file(dir / ("m.safetensors"), st_bytes(header, std::string(48, '\x5a')));
+  const std::string path = dir.file("m.safetensors", st_bytes(header, std::string(48, '\x5a')));
 
   auto r = read_safetensors(path);
   REQUIRE_MESSAGE(r.ok(), r.error().message());
@@ -144,12 +136,12 @@ TEST_CASE("safetensors: header padded with trailing spaces, null metadata, no te
   TempDir dir("sources");
   std::string header = "{\"w\":" + entry("F32", "[2,2]", 0, 16) + "}";
   header.append(8 - header.size() % 8 + 8, ' ');
-  auto r = read_safetensors(write_file(dir / ("pad.safetensors"), st_bytes(header, std::string(16, '\1'))));
+  auto r = read_safetensors(dir.file("pad.safetensors", st_bytes(header, std::string(16, '\1'))));
   REQUIRE_MESSAGE(r.ok(), r.error().message());
   REQUIRE(r->tensors.size() == 1);
   CHECK(r->tensors[0].file_offset == 8 + header.size());
 
-  auto null_meta = read_safetensors(write_file(dir / ("nm.safetensors"), st_bytes("{\"__metadata__\":null}", "")));
+  auto null_meta = read_safetensors(dir.file("nm.safetensors", st_bytes("{\"__metadata__\":null}", "")));
   REQUIRE_MESSAGE(null_meta.ok(), null_meta.error().message());
   CHECK(null_meta->tensors.empty());
 }
@@ -158,7 +150,7 @@ TEST_CASE("safetensors: hostile files are Format errors naming the file") {
   TempDir dir("sources");
   int n = 0;
   auto bad = [&](const std::string& bytes, const std::string& needle = "") {
-    const std::string path = write_file(dir / ("bad" + std::to_string(n++) + ".safetensors"), bytes);
+    const std::string path = dir.file("bad" + std::to_string(n++) + ".safetensors", bytes);
     CAPTURE(path);
     check_format_error(path, needle);
   };
@@ -296,10 +288,10 @@ TEST_CASE("parse_size") {
 TEST_CASE("read_capture_spec: regions and safetensors with relative paths") {
   TempDir dir("sources");
   std::filesystem::create_directories(dir / ("deploy/weights"));
-  write_file(dir / ("deploy/w.bin"), std::string(256, 'w'));
+  dir.file("deploy/w.bin", std::string(256, 'w'));
   const std::string st_header = "{\"x\":" + entry("F32", "[4]", 0, 16) + ",\"y\":" + entry("I8", "[2]", 16, 18) + "}";
-  write_file(dir / ("deploy/weights/m.safetensors"), st_bytes(st_header, std::string(18, '\0')));
-  const std::string spec = write_file(dir / ("deploy/spec.json"), R"({
+  dir.file("deploy/weights/m.safetensors", st_bytes(st_header, std::string(18, '\0')));
+  const std::string spec = dir.file("deploy/spec.json", R"({
     "regions": [
       {"name": "kv", "path": "w.bin", "kind": "device", "dtype": "bf16", "shape": [8, 8],
        "va": "0x7f00deadbeef", "device": 1, "flags": ["read_mostly", "warm"],
@@ -354,7 +346,7 @@ TEST_CASE("read_capture_spec: regions and safetensors with relative paths") {
   CHECK(r->codec == "zstd");
   CHECK(r->level == -5);
 
-  auto empty = read_capture_spec(write_file(dir / ("empty.json"), "{}"));
+  auto empty = read_capture_spec(dir.file("empty.json", "{}"));
   REQUIRE(empty.ok());
   CHECK(empty->regions.empty());
   CHECK_FALSE(empty->generation.has_value());
@@ -362,10 +354,10 @@ TEST_CASE("read_capture_spec: regions and safetensors with relative paths") {
 
 TEST_CASE("read_capture_spec: errors name the spec file and the JSON path") {
   TempDir dir("sources");
-  write_file(dir / ("w.bin"), std::string(64, 'w'));
-  write_file(dir / ("bad.safetensors"), st_bytes("[]", ""));
+  dir.file("w.bin", std::string(64, 'w'));
+  dir.file("bad.safetensors", st_bytes("[]", ""));
   int n = 0;
-  auto spec = [&](const std::string& text) { return write_file(dir / ("s" + std::to_string(n++) + ".json"), text); };
+  auto spec = [&](const std::string& text) { return dir.file("s" + std::to_string(n++) + ".json", text); };
   const ErrorKind U = ErrorKind::Usage;
   const std::string good = R"({"name": "w", "path": "w.bin"})";
 
@@ -408,8 +400,7 @@ TEST_CASE("read_capture_spec: errors name the spec file and the JSON path") {
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().kind() == ErrorKind::IO);
 
-  const std::string huge = dir / ("huge.json");
-  write_file(huge, "{}");
+  const std::string huge = dir.file("huge.json", "{}");
   std::filesystem::resize_file(huge, (16u << 20) + 1);
   check_spec_error(huge, ErrorKind::Limit, "16 MiB");
 }

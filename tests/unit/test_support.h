@@ -143,27 +143,21 @@ inline Bytes bf16_like(size_t n, uint32_t seed = 1) {
   return out;
 }
 
-inline Bytes f32_like(size_t n, uint32_t seed = 2) {
+// N(0, 1) values of type F; the last one cut short when n is not a multiple.
+template <class F>
+inline Bytes normal_values(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::normal_distribution<F> dist(F(0), F(1));
   Bytes out(n);
-  for (size_t i = 0; i < n; i += 4) {
-    float f = dist(rng);
-    std::memcpy(out.data() + i, &f, std::min<size_t>(4, n - i));
+  for (size_t i = 0; i < n; i += sizeof(F)) {
+    const F f = dist(rng);
+    std::memcpy(out.data() + i, &f, std::min<size_t>(sizeof(F), n - i));
   }
   return out;
 }
 
-inline Bytes f64_like(size_t n, uint32_t seed = 3) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, 1.0);
-  Bytes out(n);
-  for (size_t i = 0; i < n; i += 8) {
-    double f = dist(rng);
-    std::memcpy(out.data() + i, &f, std::min<size_t>(8, n - i));
-  }
-  return out;
-}
+inline Bytes f32_like(size_t n, uint32_t seed = 2) { return normal_values<float>(n, seed); }
+inline Bytes f64_like(size_t n, uint32_t seed = 3) { return normal_values<double>(n, seed); }
 
 // Incompressible.
 inline Bytes random_bytes(size_t n, uint32_t seed = 4) {
