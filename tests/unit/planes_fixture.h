@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <vector>
@@ -28,6 +29,33 @@ struct Guarded {
     return true;
   }
 };
+
+// f as element i of out: bf16 (e = 2: the top half of its f32), f32 (4) or
+// f64 (8).
+inline void store_float(std::vector<uint8_t>& out, size_t i, unsigned e, float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if (e == 2) {
+    const uint16_t h = uint16_t(bits >> 16);
+    std::memcpy(&out[i * 2], &h, 2);
+  } else if (e == 4) {
+    std::memcpy(&out[i * 4], &bits, 4);
+  } else {
+    const double d = f;
+    std::memcpy(&out[i * 8], &d, 8);
+  }
+}
+
+// f as f16, rounded towards zero; values below f16's normals become a
+// signed zero (the exponent range of small weights fits well enough).
+inline uint16_t f16_toward_zero(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  const int exp = int((bits >> 23) & 255) - 127 + 15;
+  uint16_t h = uint16_t((bits >> 16) & 0x8000);
+  if (exp > 0) h |= uint16_t(exp << 10 | ((bits >> 13) & 0x3ff));
+  return h;
+}
 
 // The chunk as the encoder stores it when asked for `choice`, if it picks
 // `codec`; empty when it stores it otherwise (raw or zero). `used`: what

@@ -39,18 +39,7 @@ Bytes quantized(size_t elems, unsigned e, unsigned levels, unsigned seed = 1, do
   std::binomial_distribution<unsigned> q(levels - 1, 0.5);
   Bytes out(elems * e);
   for (size_t i = 0; i < elems; ++i) {
-    const float f = float(scale * (double(q(rng)) - levels / 2.0));
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    if (e == 2) {
-      const uint16_t h = uint16_t(bits >> 16);
-      std::memcpy(&out[i * 2], &h, 2);
-    } else if (e == 4) {
-      std::memcpy(&out[i * 4], &bits, 4);
-    } else {
-      const double d = f;
-      std::memcpy(&out[i * 8], &d, 8);
-    }
+    planes_fixture::store_float(out, i, e, float(scale * (double(q(rng)) - levels / 2.0)));
   }
   return out;
 }

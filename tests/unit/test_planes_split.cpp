@@ -39,12 +39,7 @@ Bytes f16_weights(size_t elems, unsigned seed = 1, double zeros = 0.1, float sig
   std::uniform_real_distribution<double> u(0, 1);
   Bytes out(elems * 2);
   for (size_t i = 0; i < elems; ++i) {
-    const float f = dist(rng);
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    const int exp = int((bits >> 23) & 255) - 127 + 15;
-    uint16_t h = uint16_t((bits >> 16) & 0x8000);
-    if (exp > 0) h |= uint16_t(exp << 10 | ((bits >> 13) & 0x3ff));
+    uint16_t h = planes_fixture::f16_toward_zero(dist(rng));
     if (u(rng) < zeros) h &= 0x8000;
     out[2 * i] = uint8_t(h);
     out[2 * i + 1] = uint8_t(h >> 8);
