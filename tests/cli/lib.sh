@@ -201,6 +201,19 @@ for expr in sys.argv[2:]:
 PY
 }
 
+# assert_same_report FILE MESSAGE: $OUT holds the JSON report FILE holds,
+# but for its "path": what one source of a snapshot prints, another prints
+# too. Needs python3.
+assert_same_report() {
+  "${PYTHON[@]}" - "$1" "$OUT" <<'PY' || fail "$2"
+import json, sys
+a, b = (json.load(open(f, encoding="utf-8")) for f in sys.argv[1:3])
+for j in (a, b):
+    j.pop("path", None)
+sys.exit(0 if a == b else 1)
+PY
+}
+
 # json_value PYTHON_EXPR: prints the value of the expression over $OUT.
 json_value() {
   "${PYTHON[@]}" -c 'import json,sys; j=json.load(open(sys.argv[1], encoding="utf-8")); v=eval(sys.argv[2], {"j": j}); print(v if not isinstance(v, bool) else str(v).lower())' "$OUT" "$1"
