@@ -259,7 +259,7 @@ int run(Opts o) {
   if (o.cold && is_remote_location(setup.path))
     return report_error("bench", Error(ErrorKind::Usage, "--cold drops a local file from the page cache; it does not "
                                                          "apply to a remote snapshot"));
-  auto snap = open_snapshot(setup.path, o.remote);
+  auto snap = open_snapshot(setup.path, o.remote, o.quiet);
   if (!snap.ok()) return report_error("bench", snap.error());
 
   // ---- measurements --------------------------------------------------------

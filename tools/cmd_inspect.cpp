@@ -259,13 +259,13 @@ Command register_inspect(CLI::App& app) {
   sub->add_option("--format", o->format, "Output format: text (default), json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}))
       ->excludes(json);
-  sub->add_flag("-q,--quiet", o->quiet, "Accepted as by every command (inspect shows no progress)");
+  sub->add_flag("-q,--quiet", o->quiet, "No progress bar (inspect shows one only while it hashes a whole registry blob)");
   sub->footer("inspect checks the file's structure and the hashes of its table and manifest, but not the chunk\n"
               "data or the seal: use 'vramsnap verify' for that.\n"
               "Examples:\n  vramsnap inspect model.snap\n  vramsnap inspect oci://registry.example/models/llama:v3\n  vramsnap inspect model.snap --chunks --format csv");
   return {sub, [o] {
             if (auto s = resolve_location(o->snap, o->remote); !s.ok()) return report_error("inspect", s.error());
-            auto snap = open_snapshot(o->snap, o->remote);
+            auto snap = open_snapshot(o->snap, o->remote, o->quiet);
             if (!snap.ok()) return report_error("inspect", snap.error());
             const std::string f = o->json ? "json" : o->format;
             if (f == "json") print_json(to_json(*snap, o->chunks).dump(2));

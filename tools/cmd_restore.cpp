@@ -115,7 +115,7 @@ int run(Opts o) {
     return report_error("restore", Error(ErrorKind::Usage, "--max-output bounds --extract or --extract-tree"));
   auto keys = find_check_keys(o.key_file, o.pub, o.allow_unsealed);
   if (!keys.ok()) return report_error("restore", keys.error());
-  auto snap = open_snapshot(o.snap, o.remote);
+  auto snap = open_snapshot(o.snap, o.remote, o.quiet);
   if (!snap.ok()) return report_error("restore", snap.error());
   const double open_s = static_cast<double>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count() -

@@ -33,7 +33,7 @@ int run(Opts o) {
   if (o.json) report_failures_as_json(shown);
   auto keys = find_check_keys(o.key_file, o.pub, o.allow_unsealed);
   if (!keys.ok()) return fail(o, keys.error());
-  auto snap = open_snapshot(o.snap, o.remote);
+  auto snap = open_snapshot(o.snap, o.remote, o.quiet);
   if (!snap.ok()) return fail(o, snap.error());
   VerifyOptions vo;
   if (keys->key) vo.key = &*keys->key;

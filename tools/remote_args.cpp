@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include "terminal.h"
+
 namespace vramsnap::cli {
 
 void add_remote_options(CLI::App* app, RemoteFlags& f, bool url_file) {
@@ -51,8 +53,12 @@ Status resolve_location(std::string& snap, const RemoteFlags& f) {
   return {};
 }
 
-Result<Snapshot> open_snapshot(const std::string& location, const RemoteFlags& f) {
-  VRAMSNAP_ASSIGN_OR_RETURN(auto src, open_source(location, f.options));
+Result<Snapshot> open_snapshot(const std::string& location, const RemoteFlags& f, bool quiet) {
+  ProgressBar bar("digest check", quiet);
+  RemoteOptions options = f.options;
+  options.progress = bar.callback();
+  VRAMSNAP_ASSIGN_OR_RETURN(auto src, open_source(location, options));
+  bar.finish();
   return Snapshot::open(std::move(src));
 }
 

@@ -24,8 +24,10 @@ void add_remote_options(CLI::App* app, RemoteFlags& target, bool url_file = true
 // user). Exactly one of them; usage error otherwise.
 Status resolve_location(std::string& snap, const RemoteFlags& flags);
 
-// A path, URL or reference, opened with those options.
-Result<Snapshot> open_snapshot(const std::string& location, const RemoteFlags& flags);
+// A path, URL or reference, opened with those options. A registry blob
+// hashed whole at open (a digest reference whose manifest names no index
+// digest) shows a progress bar, on a terminal and unless `quiet`.
+Result<Snapshot> open_snapshot(const std::string& location, const RemoteFlags& flags, bool quiet);
 
 // Help text for the SNAP argument of reading commands.
 inline constexpr const char* kSnapLocationHelp =

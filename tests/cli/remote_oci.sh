@@ -119,6 +119,7 @@ PY
 ) || fail "could not write the manifest without an index digest"
 for ref in "@$a_manifest" ":a" "@$plain_manifest" "@$a_blob"; do
   expect_exit 0 "$VRAMSNAP" verify "$R/models/u$ref" --allow-unsealed
+  [[ ! -s $ERR ]] || fail "stderr not empty: a progress bar drawn without a terminal"
 done
 
 step "the registry serves B's bytes as A's blob: every pinned read of A fails (exit 1), nothing is written"

@@ -1,11 +1,14 @@
 // Binding a blob to a pinned digest (remote/pinned_source.h) without a
 // network: the index digest of a snapshot's two ends, a source that serves
 // another snapshot or changes its bytes after the check, and the whole-blob
-// pass for manifests that name no index digest. The registry end to end is
+// pass for manifests that name no index digest, and its progress reports.
+// The registry end to end is
 // tests/cli/remote_oci.sh.
 #include "test_support.h"
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "io/faulty_source.h"
 #include "remote/pinned_source.h"
@@ -50,6 +53,37 @@ class BlobSource final : public Source {
   std::string name_ = "oci://registry.test/models/m@sha256:pinned";
   uint64_t change_after_, change_at_;
   mutable std::atomic<uint64_t> reads_{0};
+};
+
+// A blob that arrives in `pieces` pieces per read, `gap` apart: a slow
+// server, for the pass's progress reports.
+class SlowSource final : public Source {
+ public:
+  SlowSource(Bytes b, unsigned pieces, std::chrono::milliseconds gap)
+      : bytes_(std::move(b)), pieces_(pieces), gap_(gap) {}
+  const std::string& name() const override { return name_; }
+  uint64_t size() const override { return bytes_.size(); }
+  std::string identity() const override { return "slow"; }
+  vramsnap::Status readv(uint64_t offset, std::span<const std::span<uint8_t>> parts,
+                         const PieceFn& on_piece) const override {
+    for (const auto& p : parts) {
+      REQUIRE(offset + p.size() <= bytes_.size());
+      std::copy_n(bytes_.begin() + static_cast<long>(offset), p.size(), p.begin());
+      const size_t step = (p.size() + pieces_ - 1) / pieces_;
+      for (size_t at = 0; at < p.size(); at += step) {
+        std::this_thread::sleep_for(gap_);
+        if (on_piece) VRAMSNAP_TRY(on_piece(p.subspan(at, std::min(step, p.size() - at))));
+      }
+      offset += p.size();
+    }
+    return {};
+  }
+
+ private:
+  Bytes bytes_;
+  unsigned pieces_;
+  std::chrono::milliseconds gap_;
+  std::string name_ = "oci://registry.test/models/m@sha256:slow";
 };
 
 std::string index_of(const Bytes& f) {
@@ -177,4 +211,33 @@ TEST_CASE("pin_blob: a manifest with no index digest binds the blob by one pass 
   auto io = pin_blob(failing, digest_of(p.a));
   REQUIRE(!io.ok());
   CHECK(io.error().kind() == ErrorKind::IO);
+}
+
+TEST_CASE("pin_blob: the pass reports the bytes hashed, rising, at most every 50 ms, and once when all are") {
+  Pair p;
+  const uint64_t S = p.a.size();
+  std::vector<vramsnap::Progress> seen;
+  auto record = [&](const vramsnap::Progress& pr) { seen.push_back(pr); };
+  // Eight pieces 30 ms apart: about four reports on the way, then the last.
+  auto pinned = pin_blob(std::make_shared<SlowSource>(p.a, 8, std::chrono::milliseconds(30)), digest_of(p.a), record);
+  REQUIRE(pinned.ok());
+  REQUIRE(seen.size() >= 2);
+  CHECK(seen.size() <= 8);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    CHECK(seen[i].bytes_total == S);
+    if (i) CHECK(seen[i].bytes_done > seen[i - 1].bytes_done);
+  }
+  CHECK(seen.front().bytes_done < S);
+  CHECK(seen.back().bytes_done == S);
+
+  // A fast pass reports once, at the end; a pass that fails, not at the end.
+  seen.clear();
+  REQUIRE(pin_blob(std::make_shared<BlobSource>(p.a), digest_of(p.a), record).ok());
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].bytes_done == S);
+  seen.clear();
+  auto failing = std::make_shared<vramsnap::io::FaultySource>(
+      std::make_shared<BlobSource>(p.a), vramsnap::io::SourceFault{vramsnap::io::SourceFault::Kind::FailRead, 1});
+  REQUIRE(!pin_blob(failing, digest_of(p.a), record).ok());
+  CHECK(seen.empty());
 }

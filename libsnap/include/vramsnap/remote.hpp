@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "vramsnap/capture.hpp"
 #include "vramsnap/error.hpp"
 #include "vramsnap/export.h"
 #include "vramsnap/source.hpp"
@@ -35,6 +36,11 @@ struct RemoteOptions {
   // Tries per request that make no progress (5xx, reset, timeout), the first
   // included; waits double from 0.2 s up to 5 s between them.
   unsigned retries = 5;
+  // Hears how far open has got in the one pass over a whole registry blob
+  // that binds a digest reference whose manifest names no index digest
+  // (formats/oci-artifact.md, reading step 2): the blob's bytes hashed so
+  // far, of its size. Nothing else at open is long enough to report.
+  ProgressFn progress;
 };
 
 // True for http://, https:// and oci:// locations.

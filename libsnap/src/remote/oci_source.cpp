@@ -175,7 +175,7 @@ Result<std::shared_ptr<const Source>> open_oci_source(const std::string& text, c
   obj.reauthenticate = [reg] { return reg->reauthenticate(); };
   VRAMSNAP_ASSIGN_OR_RETURN(auto src, open_http_source(std::move(obj)));
   if (!index_digest.empty()) return pin_index(std::move(src), index_digest);
-  if (!ref.digest.empty()) return pin_blob(std::move(src), blob.digest);
+  if (!ref.digest.empty()) return pin_blob(std::move(src), blob.digest, o.progress);
   return src;
 }
 

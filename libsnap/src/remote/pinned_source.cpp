@@ -4,6 +4,7 @@
 #include "remote/pinned_source.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -16,6 +17,8 @@ namespace {
 
 // Bytes per request of the whole-blob pass: few requests, bounded memory.
 constexpr uint64_t kPassPiece = 16 * 1024 * 1024;
+// Between two progress reports of the pass, at the least.
+constexpr auto kProgressEvery = std::chrono::milliseconds(50);
 
 // The part of [offset, offset + n) inside [lo, hi), as [first, last).
 struct Overlap {
@@ -131,13 +134,15 @@ Result<std::shared_ptr<const Source>> pin_index(std::shared_ptr<const Source> in
   return std::shared_ptr<const Source>(std::make_shared<PinnedSource>(std::move(inner), std::move(ends)));
 }
 
-Result<std::shared_ptr<const Source>> pin_blob(std::shared_ptr<const Source> inner, const std::string& blob_digest) {
+Result<std::shared_ptr<const Source>> pin_blob(std::shared_ptr<const Source> inner, const std::string& blob_digest,
+                                               const ProgressFn& progress) {
   VRAMSNAP_TRY(check_size(*inner));
   const uint64_t S = inner->size();
   inner->advise_sequential();
   IndexBytes ends(S);
   crypto::Sha256 h;
   std::vector<uint8_t> buf(static_cast<size_t>(std::min(kPassPiece, S)));
+  auto reported = std::chrono::steady_clock::now();
   for (uint64_t at = 0; at < S;) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), S - at));
     uint64_t p = at;
@@ -145,10 +150,18 @@ Result<std::shared_ptr<const Source>> pin_blob(std::shared_ptr<const Source> inn
       h.update(piece);
       ends.take(p, piece);
       p += piece.size();
+      if (progress && p < S) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - reported >= kProgressEvery) {
+          reported = now;
+          progress(Progress{p, S});
+        }
+      }
       return {};
     }));
     at += n;
   }
+  if (progress) progress(Progress{S, S});
   if (const std::string got = "sha256:" + crypto::to_hex(h.finish()); got != blob_digest)
     return Error(ErrorKind::Integrity,
                  fmt::format("{}: the blob is not the one the reference pins: its bytes hash to {}, not {}; nothing "

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "format/layout.h"
+#include "vramsnap/capture.hpp"
 #include "vramsnap/source.hpp"
 
 namespace vramsnap::remote {
@@ -54,7 +55,9 @@ Result<std::shared_ptr<const Source>> pin_index(std::shared_ptr<const Source> in
 
 // For a blob whose manifest names no index digest: reads all of `inner` once,
 // in bounded pieces, and checks its SHA-256 against `blob_digest`; the ends
-// are kept from that same pass.
-Result<std::shared_ptr<const Source>> pin_blob(std::shared_ptr<const Source> inner, const std::string& blob_digest);
+// are kept from that same pass. `progress` (may be empty) hears of the bytes
+// hashed at most ~20 times a second, and once when all are.
+Result<std::shared_ptr<const Source>> pin_blob(std::shared_ptr<const Source> inner, const std::string& blob_digest,
+                                               const ProgressFn& progress = {});
 
 }  // namespace vramsnap::remote
