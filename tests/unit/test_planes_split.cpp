@@ -159,28 +159,88 @@ TEST_CASE("planes split: the encoder stores f16 weights split, bf16 as byte plan
   CHECK(r->features == 0);
 }
 
-TEST_CASE("planes split: the portable and the AVX-512 value paths write the same values") {
+TEST_CASE("planes split: the fast and the portable symbol paths decode as the planes decoder does") {
   if (!planes::split_fast_path()) MESSAGE("this CPU lacks AVX-512 VBMI2 or BMI2: both calls take the portable path");
-  for (uint32_t m : {1u, 31u, 32u, 33u, 1000u, 70000u}) {
+  // Short chunks, a short last block, several table groups (the quad table
+  // is rebuilt per group), codes of 1 to 11 bits.
+  for (size_t elems : {size_t(5), size_t(B - 1), size_t(3 * B + 100), size_t(4 * B), size_t(33 * B + 5),
+                       size_t(70 * B + 3)}) {
+    for (float sigma : {0.02f, 3.0f}) {
+      const Bytes raw = f16_weights(elems, unsigned(elems) + 7, 0.1, sigma);
+      const Bytes stored = split_of(raw);
+      planes::SplitLayout lay{};
+      REQUIRE(planes::parse_split(stored.data(), stored.size(), raw.size(), 2, &lay) == planes::Fault::None);
+      const uint32_t m = lay.elements;
+      Bytes ref(m + planes::kPlaneSlack), fast(m + planes::kPlaneSlack), slow(m + planes::kPlaneSlack);
+      REQUIRE(planes::decode_huffman_plane(stored.data(), stored.size(), lay.symbols, m, ref.data(), 0).ok());
+      uint32_t block = 0;
+      CAPTURE(elems);
+      CAPTURE(sigma);
+      CHECK(planes::split_symbols(stored.data(), stored.size(), lay.symbols, m, fast.data(), true, &block) ==
+            planes::Fault::None);
+      CHECK(planes::split_symbols(stored.data(), stored.size(), lay.symbols, m, slow.data(), false, &block) ==
+            planes::Fault::None);
+      CHECK(std::equal(ref.begin(), ref.begin() + m, fast.begin()));
+      CHECK(std::equal(ref.begin(), ref.begin() + m, slow.begin()));
+      Bytes a(2 * size_t(m)), b(2 * size_t(m));
+      CHECK(planes::split_values_checked(ref.data(), lay, stored.data(), a.data(), true, &block) ==
+            planes::Fault::None);
+      CHECK(planes::split_values_checked(ref.data(), lay, stored.data(), b.data(), false, &block) ==
+            planes::Fault::None);
+      CHECK(std::equal(a.begin(), a.end(), raw.begin()));
+      CHECK(a == b);
+    }
+  }
+}
+
+TEST_CASE("planes split: the fast and the portable value paths write the same values, refuse the same counts") {
+  // Symbols of any mix (all 34, zeros only, mostly zeros) with random value
+  // bytes, in a stored image of counts, low bytes and bit planes.
+  for (uint32_t m : {1u, 63u, 64u, 65u, 1000u, B, B + 64, 3 * B + 17, 17 * B}) {
     for (unsigned seed : {1u, 2u, 3u}) {
       std::mt19937 rng(seed * 1000 + m);
+      const uint32_t k = planes::block_count(m);
       Bytes sym(m + planes::kPlaneSlack);
-      uint32_t z = 0;
+      std::vector<uint32_t> nz(k, 0);
       for (uint32_t i = 0; i < m; ++i) {
         const unsigned pick = rng() % (seed == 1 ? 34 : seed == 2 ? 40 : 4);
         sym[i] = uint8_t(pick < 34 ? pick : 32 + pick % 2);
-        z += sym[i] < planes::kSymPosZero;
+        nz[i / B] += sym[i] < planes::kSymPosZero;
       }
-      const uint32_t bits_size = (z + 7) / 8;
-      Bytes low(z), bits(3 * size_t(bits_size));
-      for (auto& b : low) b = uint8_t(rng());
-      for (auto& b : bits) b = uint8_t(rng());
+      for (uint32_t j = 1; j < k; ++j) nz[j] += nz[j - 1];
+      const uint32_t z = nz[k - 1], w = (z + 7) / 8;
+      planes::SplitLayout lay{};
+      lay.elements = m;
+      lay.nonzero = z;
+      lay.symbols.blocks = k;
+      lay.counts_offset = 0;
+      lay.low_offset = 4 * k;
+      lay.bits_offset = 4 * k + z;
+      lay.bits_size = w;
+      Bytes img(4 * size_t(k) + z + 3 * size_t(w));
+      for (uint32_t j = 0; j < k; ++j)
+        for (int b = 0; b < 4; ++b) img[4 * j + b] = uint8_t(nz[j] >> (8 * b));
+      for (size_t i = 4 * size_t(k); i < img.size(); ++i) img[i] = uint8_t(rng());
       Bytes a(2 * size_t(m)), b(2 * size_t(m));
-      planes::split_values_chunk(sym.data(), m, low.data(), bits.data(), bits_size, a.data(), false);
-      planes::split_values_chunk(sym.data(), m, low.data(), bits.data(), bits_size, b.data(), true);
+      uint32_t ba = 0, bb = 0;
       CAPTURE(m);
       CAPTURE(seed);
+      CHECK(planes::split_values_checked(sym.data(), lay, img.data(), a.data(), false, &ba) == planes::Fault::None);
+      CHECK(planes::split_values_checked(sym.data(), lay, img.data(), b.data(), true, &bb) == planes::Fault::None);
       CHECK(a == b);
+      // A non-zero symbol of the last block turned into +0: that block's
+      // count is one too many, whichever path, and no read leaves the image.
+      uint32_t at = m;
+      while (at-- > (k - 1) * B)
+        if (sym[at] < planes::kSymPosZero) break;
+      if (at + 1 == (k - 1) * B || at >= m) continue;
+      sym[at] = planes::kSymPosZero;
+      CHECK(planes::split_values_checked(sym.data(), lay, img.data(), a.data(), false, &ba) ==
+            planes::Fault::SplitCounts);
+      CHECK(planes::split_values_checked(sym.data(), lay, img.data(), b.data(), true, &bb) ==
+            planes::Fault::SplitCounts);
+      CHECK(ba == k - 1);
+      CHECK(bb == k - 1);
     }
   }
 }

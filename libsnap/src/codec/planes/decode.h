@@ -5,6 +5,7 @@
 #include <span>
 
 #include "codec/planes/layout.h"
+#include "codec/planes/split.h"
 #include "codec/workspace.h"
 
 namespace vramsnap::codec::planes {
@@ -24,14 +25,19 @@ Status decode_huffman_plane(const uint8_t* s, size_t stored_size, const Plane& p
                             unsigned plane);
 
 // The f16 split layout (section 6.4.1, split_decode.cpp): checks S1-S5 and
-// S7 before anything is written, S6 on the decoded symbols before the values.
+// S7 before anything is written, S6 for each block as its values are written.
 Status decode_split(Workspace& ws, unsigned elem_size, std::span<const uint8_t> stored, std::span<uint8_t> dst);
 
-// The values of a split chunk's m symbols (checked) into out: AVX-512 VBMI2
-// and BMI2 when `fast` and the CPU has them, else the portable loop.
-// split_fast_path(): whether the CPU has them.
-void split_values_chunk(const uint8_t* sym, uint32_t m, const uint8_t* low, const uint8_t* bits, uint32_t bits_size,
-                        uint8_t* out, bool fast);
+// Its two passes, each with a fast build (BMI2 and AVX-512 VBMI2, used when
+// `fast` and split_fast_path()) and a portable one; on a fault *block names
+// the block. split_symbols(): the m symbols of a layout checked for S1-S5
+// and S7 into out[0, m) (S6's stream part). split_values_checked(): the
+// values of those symbols into out[0, 2m), each block's count checked (the
+// rest of S6) before or as its values are written.
+Fault split_symbols(const uint8_t* s, uint64_t stored_size, const Plane& pl, uint32_t m, uint8_t* out, bool fast,
+                    uint32_t* block);
+Fault split_values_checked(const uint8_t* sym, const SplitLayout& lay, const uint8_t* s, uint8_t* out, bool fast,
+                           uint32_t* block);
 bool split_fast_path();
 
 // What a fault means, for error messages ("planes chunk: ...").

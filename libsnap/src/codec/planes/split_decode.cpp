@@ -1,10 +1,15 @@
 // The host decoder of the f16 split layout (formats/snapshot-v1.md 6.4.1):
-// every check but the per-block decode before the first write, the symbols
-// through the planes decoder's Huffman steps into scratch, their per-block
-// non-zero counts checked against the stored ones, then the values. The
-// values take the portable split_values() or, where the CPU has AVX-512
-// VBMI2 and BMI2, 32 at a time: an expand-load puts the next low bytes into
-// the non-zero lanes and pdep spreads each bit plane's next bits over them.
+// every check but the per-block ones before the first write, then the
+// symbols four blocks at a time with the quad steps of split_steps.h into
+// scratch, then the values block by block, each block's non-zero count
+// checked (S6) as its values are written. Where the CPU has AVX-512 (VBMI,
+// VBMI2) and BMI2 the values go 64 at a time: an expand puts the next low
+// bytes into the non-zero lanes and pdep spreads each bit plane's next bits
+// over the same lanes. Elsewhere both passes are portable C++.
+//
+// Writing a block's values between the symbol steps of the next blocks was
+// slower: the steps are bound by the core's throughput, and the values'
+// scalar half (bit extraction, pdep) competes with them.
 #include <immintrin.h>
 
 #include <cstring>
@@ -13,6 +18,7 @@
 #include "codec/codec.h"
 #include "codec/planes/decode.h"
 #include "codec/planes/split.h"
+#include "codec/planes/split_steps.h"
 
 namespace vramsnap::codec::planes {
 namespace {
@@ -23,70 +29,157 @@ Error split_fault(Fault f, uint32_t block = ~0u) {
   return format_error(std::move(msg));
 }
 
-// n <= 32 bits of an LSB-first bit plane from bit `at`; the caller keeps
-// at / 8 + 8 within the plane.
-inline uint32_t take_bits(const uint8_t* plane, uint64_t at, unsigned n) {
-  uint64_t w;
-  std::memcpy(&w, plane + at / 8, 8);
-  return uint32_t(w >> (at % 8)) & uint32_t((uint64_t(1) << n) - 1);
+// The symbols' blocks, four of one table group at a time; tables and block
+// ends already checked. The exact steps finish each block and check it.
+template <bool kAvx512>
+PLANES_HOT inline Fault symbols(const uint8_t* s, uint64_t stored_size, const Plane& pl, uint32_t m, uint8_t* out,
+                                QuadTable& t, uint32_t* block) {
+  const uint8_t* area = s + pl.stream_offset;
+  const uint64_t limit = stored_size - pl.stream_offset;
+  const uint8_t* ends = s + pl.ends_offset;
+  const uint32_t k = pl.blocks;
+  for (uint32_t j0 = 0; j0 < k; j0 += 4) {
+    *block = j0;
+    if (j0 % kBlocksPerTable == 0) {
+      if (Fault f = build_table(s + pl.offset + size_t(j0 / kBlocksPerTable) * kLengthsSize, t.table);
+          f != Fault::None)
+        return f;
+      t.table[kTableSize] = t.table[kTableSize + 1] = 0;  // read by the gathers, never used
+      if (kAvx512)
+        build_quad_table_avx512(t);
+      else
+        build_quad_table(t);
+    }
+    const unsigned lanes = k - j0 < 4 ? k - j0 : 4;
+    BlockStream b[4];
+    uint8_t* stop[4];
+    for (unsigned l = 0; l < lanes; ++l) {
+      const uint32_t j = j0 + l, first = j * kBlockSymbols;
+      b[l] = {uint64_t(j ? load_u32(ends + 4 * (j - 1)) : 0) * 8, out + first,
+              m - first < kBlockSymbols ? m - first : kBlockSymbols};
+      stop[l] = b[l].out + b[l].left;
+    }
+    if (lanes == 4) quad_steps(t, area, limit, b, stop);
+    for (unsigned l = 0; l < lanes; ++l) {
+      BlockStream x = b[l];  // a local: the byte stores cannot alias it
+      while (x.left) decode_step(t.table, area, limit, 1, x);
+      *block = j0 + l;
+      if (Fault f = finish_block(area, load_u32(ends + 4 * (j0 + l)), x.pos); f != Fault::None) return f;
+    }
+  }
+  return Fault::None;
 }
 
-// Values of sym[0, n) into out (n * 2 bytes), 32 at a time while the bit
-// planes have 8 bytes past the next bit, split_values() for the rest.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,bmi,bmi2"))) void split_values_avx512(
-    const uint8_t* sym, uint32_t n, const uint8_t* low, const uint8_t* bits, uint32_t bits_size, uint8_t* out) {
-  const uint8_t* sign = bits;
+__attribute__((target("bmi,bmi2,avx512f"))) Fault symbols_fast(const uint8_t* s, uint64_t stored_size,
+                                                                const Plane& pl, uint32_t m, uint8_t* out,
+                                                                QuadTable& t, uint32_t* block) {
+  return symbols<true>(s, stored_size, pl, m, out, t, block);
+}
+
+Fault symbols_portable(const uint8_t* s, uint64_t stored_size, const Plane& pl, uint32_t m, uint8_t* out,
+                       QuadTable& t, uint32_t* block) {
+  return symbols<false>(s, stored_size, pl, m, out, t, block);
+}
+
+// n <= 64 bits of an LSB-first bit plane from bit `at`; the caller keeps
+// at / 8 + 16 within the plane.
+__attribute__((target("bmi,bmi2"))) inline uint64_t take_bits(const uint8_t* plane, uint64_t at, unsigned n) {
+  uint64_t a, b;
+  std::memcpy(&a, plane + at / 8, 8);
+  std::memcpy(&b, plane + at / 8 + 8, 8);
+  const unsigned sh = at % 8;
+  return _bzhi_u64(sh ? a >> sh | b << (64 - sh) : a, n);
+}
+
+// Values of sym[i, end) into out, 64 at a time while the bit planes have 16
+// bytes past bit r (so the low bytes have 64 past byte r too, whatever the
+// symbols say: every read stays in the planes); returns where it stopped,
+// r the next value's non-zero number.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC bug 105593, as in steps.h
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt"))) uint32_t values_avx512(
+    const uint8_t* sym, uint32_t i, uint32_t end, const uint8_t* low, const uint8_t* bits, uint32_t bits_size,
+    uint64_t& r, uint8_t* out) {
   const uint8_t* m9 = bits + bits_size;
   const uint8_t* m8 = bits + 2 * size_t(bits_size);
-  const __m256i k32 = _mm256_set1_epi8(char(kSymPosZero)), k33 = _mm256_set1_epi8(char(kSymNegZero));
-  uint64_t r = 0;
-  uint32_t i = 0;
-  for (; i + 32 <= n && r / 8 + 8 <= bits_size; i += 32) {
-    const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sym + i));
-    const __mmask32 nz = _mm256_cmplt_epu8_mask(s, k32);
-    const __mmask32 neg0 = _mm256_cmpeq_epi8_mask(s, k33);
-    const unsigned k = unsigned(__builtin_popcount(nz));
-    const __m256i lo = _mm256_maskz_expandloadu_epi8(nz, low + r);  // reads only k bytes
-    const uint32_t sg = _pdep_u32(take_bits(sign, r, k), nz);
-    const uint32_t b9 = _pdep_u32(take_bits(m9, r, k), nz);
-    const uint32_t b8 = _pdep_u32(take_bits(m8, r, k), nz);
-    r += k;
+  const __m512i k32 = _mm512_set1_epi8(char(kSymPosZero)), k33 = _mm512_set1_epi8(char(kSymNegZero));
+  const __m512i x80 = _mm512_set1_epi8(char(0x80)), x02 = _mm512_set1_epi8(2), x01 = _mm512_set1_epi8(1);
+  // Output byte 2v takes lo[v], byte 2v + 1 hi[v] (index 64 + v).
+  const __m512i first = _mm512_set_epi64(0x5f1f5e1e5d1d5c1c, 0x5b1b5a1a59195818, 0x5717561655155414,
+                                         0x5313521251115010, 0x4f0f4e0e4d0d4c0c, 0x4b0b4a0a49094808,
+                                         0x4707460645054404, 0x4303420241014000);
+  const __m512i second = _mm512_add_epi8(first, _mm512_set1_epi8(32));
+  uint64_t at = r;
+  for (; i + 64 <= end && at / 8 + 16 <= bits_size; i += 64) {
+    const __m512i s = _mm512_loadu_si512(sym + i);
+    const __mmask64 nz = _mm512_cmplt_epu8_mask(s, k32);
+    const __mmask64 neg0 = _mm512_cmpeq_epi8_mask(s, k33);
+    const unsigned k = unsigned(__builtin_popcountll(nz));
+    const __m512i lo = _mm512_maskz_expand_epi8(nz, _mm512_loadu_si512(low + at));
+    const uint64_t sg = _pdep_u64(take_bits(bits, at, k), nz) | neg0;
+    const uint64_t b9 = _pdep_u64(take_bits(m9, at, k), nz);
+    const uint64_t b8 = _pdep_u64(take_bits(m8, at, k), nz);
+    at += k;
     // High byte: sign << 7 | exponent << 2 | m9 << 1 | m8; each bit is added
     // where it is still clear, so the adds are ors.
-    __m256i hi = _mm256_maskz_add_epi8(nz, s, s);
-    hi = _mm256_add_epi8(hi, hi);
-    hi = _mm256_mask_add_epi8(hi, sg | neg0, hi, _mm256_set1_epi8(char(0x80)));
-    hi = _mm256_mask_add_epi8(hi, b9, hi, _mm256_set1_epi8(2));
-    hi = _mm256_mask_add_epi8(hi, b8, hi, _mm256_set1_epi8(1));
-    const __m512i v = _mm512_or_si512(_mm512_cvtepu8_epi16(lo), _mm512_slli_epi16(_mm512_cvtepu8_epi16(hi), 8));
-    _mm512_storeu_si512(out + 2 * size_t(i), v);
+    __m512i hi = _mm512_maskz_add_epi8(nz, s, s);
+    hi = _mm512_add_epi8(hi, hi);
+    hi = _mm512_mask_add_epi8(hi, sg, hi, x80);
+    hi = _mm512_mask_add_epi8(hi, b9, hi, x02);
+    hi = _mm512_mask_add_epi8(hi, b8, hi, x01);
+    _mm512_storeu_si512(out + 2 * size_t(i), _mm512_permutex2var_epi8(lo, first, hi));
+    _mm512_storeu_si512(out + 2 * size_t(i) + 64, _mm512_permutex2var_epi8(lo, second, hi));
   }
-  split_values(sym + i, n - i, low, bits, bits_size, uint32_t(r), out + 2 * size_t(i));
+  r = at;
+  return i;
 }
-
-// split_nonzero() 64 symbols a compare.
-__attribute__((target("avx512f,avx512bw,popcnt"))) uint32_t split_nonzero_avx512(const uint8_t* sym, uint32_t n) {
-  const __m512i k32 = _mm512_set1_epi8(char(kSymPosZero));
-  uint32_t c = 0, i = 0;
-  for (; i + 64 <= n; i += 64)
-    c += uint32_t(__builtin_popcountll(_mm512_cmplt_epu8_mask(_mm512_loadu_si512(sym + i), k32)));
-  return c + split_nonzero(sym + i, n - i);
-}
+#pragma GCC diagnostic pop
 
 }  // namespace
 
 bool split_fast_path() {
-  static const bool ok = __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("avx512bw") &&
-                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2");
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+                         __builtin_cpu_supports("bmi2");
   return ok;
 }
 
-void split_values_chunk(const uint8_t* sym, uint32_t m, const uint8_t* low, const uint8_t* bits, uint32_t bits_size,
-                        uint8_t* out, bool fast) {
-  if (fast && split_fast_path())
-    split_values_avx512(sym, m, low, bits, bits_size, out);
-  else
-    split_values(sym, m, low, bits, bits_size, 0, out);
+Fault split_symbols(const uint8_t* s, uint64_t stored_size, const Plane& pl, uint32_t m, uint8_t* out, bool fast,
+                    uint32_t* block) {
+  QuadTable t;  // 16 KiB, rebuilt per table group
+  return fast && split_fast_path() ? symbols_fast(s, stored_size, pl, m, out, t, block)
+                                   : symbols_portable(s, stored_size, pl, m, out, t, block);
+}
+
+Fault split_values_checked(const uint8_t* sym, const SplitLayout& lay, const uint8_t* s, uint8_t* out, bool fast,
+                           uint32_t* block) {
+  fast = fast && split_fast_path();
+  const uint32_t m = lay.elements, k = lay.symbols.blocks;
+  const uint8_t* counts = s + lay.counts_offset;
+  const uint8_t* low = s + lay.low_offset;
+  const uint8_t* bits = s + lay.bits_offset;
+  uint64_t r = 0;  // non-zero values taken so far: nz_(j-1) at the start of block j
+  for (uint32_t j = 0; j < k; ++j) {
+    *block = j;
+    const uint32_t first = j * kBlockSymbols, n = m - first < kBlockSymbols ? m - first : kBlockSymbols;
+    const uint32_t nz = load_u32(counts + 4 * j);  // S5 checked: r <= nz <= z
+    uint32_t i = first;
+    if (fast) {
+      i = values_avx512(sym, i, first + n, low, bits, lay.bits_size, r, out);
+      if (i == first + n) {
+        if (r != nz) return Fault::SplitCounts;
+        continue;
+      }
+    }
+    // The rest of the block: its count first, then every index is below nz.
+    if (split_nonzero(sym + first, n) != nz - (j ? load_u32(counts + 4 * (j - 1)) : 0)) return Fault::SplitCounts;
+    split_values(sym + i, first + n - i, low, bits, lay.bits_size, uint32_t(r), out + 2 * size_t(i));
+    r = nz;
+  }
+  return Fault::None;
 }
 
 Status decode_split(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::span<uint8_t> dst) {
@@ -110,16 +203,11 @@ Status decode_split(Workspace& ws, unsigned e, std::span<const uint8_t> stored, 
   // Scratch: m symbols and the steps' slack, within the caller's bound.
   uint8_t* sym = ws.planes.reserve(size_t(m) + kPlaneSlack);
   if (!sym) return out_of_memory(size_t(m) + kPlaneSlack);
-  VRAMSNAP_TRY(decode_huffman_plane(s, stored.size(), pl, m, sym, 0));
-  const bool fast = split_fast_path();
-  for (uint32_t j = 0; j < k; ++j) {  // S6: each block's symbols against its count
-    split_counts(s + lay.counts_offset, j, k, m, z, &begin, &end);
-    const uint32_t first = j * kBlockSymbols;
-    const uint32_t n = m - first < kBlockSymbols ? m - first : kBlockSymbols;
-    const uint32_t c = fast ? split_nonzero_avx512(sym + first, n) : split_nonzero(sym + first, n);
-    if (c != end - begin) return split_fault(Fault::SplitCounts, j);
-  }
-  split_values_chunk(sym, m, s + lay.low_offset, s + lay.bits_offset, lay.bits_size, dst.data(), fast);
+  uint32_t block = 0;
+  if (Fault f = split_symbols(s, stored.size(), pl, m, sym, true, &block); f != Fault::None)
+    return split_fault(f, block);
+  if (Fault f = split_values_checked(sym, lay, s, dst.data(), true, &block); f != Fault::None)
+    return split_fault(f, block);
   if (lay.tail_size) std::memcpy(dst.data() + size_t(m) * 2, s + lay.tail_offset, lay.tail_size);
   return {};
 }
