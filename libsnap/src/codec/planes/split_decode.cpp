@@ -81,14 +81,15 @@ Fault symbols_portable(const uint8_t* s, uint64_t stored_size, const Plane& pl, 
   return symbols<false>(s, stored_size, pl, m, out, t, block);
 }
 
-// n <= 64 bits of an LSB-first bit plane from bit `at`; the caller keeps
-// at / 8 + 16 within the plane.
-__attribute__((target("bmi,bmi2"))) inline uint64_t take_bits(const uint8_t* plane, uint64_t at, unsigned n) {
+// 64 bits of an LSB-first bit plane from bit `at` (pdep takes as many as it
+// needs); the caller keeps at / 8 + 16 within the plane. b << 1 << (63 - sh)
+// is b << (64 - sh) without the undefined shift by 64.
+inline uint64_t take_bits(const uint8_t* plane, uint64_t at) {
   uint64_t a, b;
   std::memcpy(&a, plane + at / 8, 8);
   std::memcpy(&b, plane + at / 8 + 8, 8);
   const unsigned sh = at % 8;
-  return _bzhi_u64(sh ? a >> sh | b << (64 - sh) : a, n);
+  return a >> sh | b << 1 << (63 - sh);
 }
 
 // Values of sym[i, end) into out, 64 at a time while the bit planes have 16
@@ -119,9 +120,9 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt")
     const __mmask64 neg0 = _mm512_cmpeq_epi8_mask(s, k33);
     const unsigned k = unsigned(__builtin_popcountll(nz));
     const __m512i lo = _mm512_maskz_expand_epi8(nz, _mm512_loadu_si512(low + at));
-    const uint64_t sg = _pdep_u64(take_bits(bits, at, k), nz) | neg0;
-    const uint64_t b9 = _pdep_u64(take_bits(m9, at, k), nz);
-    const uint64_t b8 = _pdep_u64(take_bits(m8, at, k), nz);
+    const uint64_t sg = _pdep_u64(take_bits(bits, at), nz) | neg0;
+    const uint64_t b9 = _pdep_u64(take_bits(m9, at), nz);
+    const uint64_t b8 = _pdep_u64(take_bits(m8, at), nz);
     at += k;
     // High byte: sign << 7 | exponent << 2 | m9 << 1 | m8; each bit is added
     // where it is still clear, so the adds are ors.

@@ -9,6 +9,7 @@
 // Like steps.h, a step only moves a block's bit position and output forward;
 // the exact steps of block.h finish each block and check where it ended.
 #include <immintrin.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@
 
 namespace vramsnap::codec::planes {
 
-inline constexpr uint32_t kQuadAhead = 20;  // bytes past its position a window of quad steps may write
+inline constexpr uint32_t kQuadAhead = 20;  // bytes past its position a quad step may write
 
 struct QuadTable {
   uint16_t table[kTableSize + kGatherSlack];  // the single-symbol table (block.h), for the exact steps
@@ -79,13 +80,24 @@ __attribute__((target("avx512f"))) inline void build_quad_table_avx512(QuadTable
 }
 #pragma GCC diagnostic pop
 
-// Five lookups from one marked window (5 x 11 bits never reach the marker):
+// Five lookups from one marked window (5 x 11 bits never reach the marker,
+// so the window is never zero and a step moves pos by at most kQuadBits):
 // 5 to 20 symbols. Each lookup stores four bytes, the unused ones scratch
 // that a later store overwrites, so the caller keeps kQuadAhead bytes of the
-// block ahead of out.
+// block ahead of out. kNear: the window may lie near the end of the stored
+// bytes (the checked read); otherwise the caller made sure it does not.
+inline constexpr uint32_t kQuadSymbols = 20;  // most symbols of one step
+inline constexpr uint32_t kQuadBits = 55;     // most bits of one step
+template <bool kNear>
 PLANES_HOT inline uint64_t quad_step(const QuadTable& t, const uint8_t* area, uint64_t limit, uint64_t pos,
                                      uint8_t*& out) {
-  uint64_t w = marked_window(area, limit, pos);
+  uint64_t w;
+  if (kNear) {
+    w = marked_window(area, limit, pos);
+  } else {
+    memcpy(&w, area + (pos >> 3), 8);
+    w = (__builtin_bswap64(w) | 1) << (pos & 7);
+  }
 #pragma GCC unroll 5
   for (unsigned i = 0; i < 5; ++i) {
     const uint64_t idx = w >> (64 - kMaxCodeLen);
@@ -96,27 +108,46 @@ PLANES_HOT inline uint64_t quad_step(const QuadTable& t, const uint8_t* area, ui
   return marked_pos(pos, w);
 }
 
+template <bool kNear>
+PLANES_HOT inline void quad_round(const QuadTable& t, const uint8_t* area, uint64_t limit, uint64_t n, uint64_t& p0,
+                                  uint64_t& p1, uint64_t& p2, uint64_t& p3, uint8_t*& o0, uint8_t*& o1, uint8_t*& o2,
+                                  uint8_t*& o3) {
+  for (; n; --n) {
+    p0 = quad_step<kNear>(t, area, limit, p0, o0);
+    p1 = quad_step<kNear>(t, area, limit, p1, o1);
+    p2 = quad_step<kNear>(t, area, limit, p2, o2);
+    p3 = quad_step<kNear>(t, area, limit, p3, o3);
+  }
+}
+
 // Four blocks of quad steps while each has more than kQuadAhead bytes left
-// (then each alone); `stop` is where each block's output ends. More lanes
-// do not pay: the steps are bound by the core's throughput, not by the
-// latency of one block's chain.
+// (then each alone); `stop` is where each block's output ends. The steps
+// go in runs that no lane can end early and whose windows all lie kQuadBits
+// apart at most, so neither the lanes' ends nor the end of the stored bytes
+// is tested per step unless a run comes near it. More lanes do not pay: the
+// steps are bound by the core's throughput, not by the latency of one
+// block's chain.
 PLANES_HOT inline void quad_steps(const QuadTable& t, const uint8_t* area, uint64_t limit, BlockStream* s,
                                   uint8_t* const* stop) {
   uint64_t p0 = s[0].pos, p1 = s[1].pos, p2 = s[2].pos, p3 = s[3].pos;
   uint8_t *o0 = s[0].out, *o1 = s[1].out, *o2 = s[2].out, *o3 = s[3].out;
-  while (stop[0] - o0 > kQuadAhead && stop[1] - o1 > kQuadAhead && stop[2] - o2 > kQuadAhead &&
-         stop[3] - o3 > kQuadAhead) {
-    p0 = quad_step(t, area, limit, p0, o0);
-    p1 = quad_step(t, area, limit, p1, o1);
-    p2 = quad_step(t, area, limit, p2, o2);
-    p3 = quad_step(t, area, limit, p3, o3);
+  for (;;) {
+    const ptrdiff_t r0 = stop[0] - o0, r1 = stop[1] - o1, r2 = stop[2] - o2, r3 = stop[3] - o3;
+    const ptrdiff_t r01 = r0 < r1 ? r0 : r1, r23 = r2 < r3 ? r2 : r3, room = r01 < r23 ? r01 : r23;
+    const uint64_t f01 = p0 > p1 ? p0 : p1, f23 = p2 > p3 ? p2 : p3, far = f01 > f23 ? f01 : f23;
+    // After n steps a lane is at least room - n * kQuadSymbols from its end.
+    if (room < ptrdiff_t(kQuadAhead + kQuadSymbols)) break;
+    const uint64_t n = uint64_t(room - kQuadAhead) / kQuadSymbols;
+    if ((far + n * kQuadBits) / 8 + 8 <= limit)
+      quad_round<false>(t, area, limit, n, p0, p1, p2, p3, o0, o1, o2, o3);
+    else
+      quad_round<true>(t, area, limit, n, p0, p1, p2, p3, o0, o1, o2, o3);
   }
-  s[0].pos = p0, s[1].pos = p1, s[2].pos = p2, s[3].pos = p3;
-  s[0].out = o0, s[1].out = o1, s[2].out = o2, s[3].out = o3;
+  s[0] = {p0, o0, 0}, s[1] = {p1, o1, 0}, s[2] = {p2, o2, 0}, s[3] = {p3, o3, 0};
   for (unsigned l = 0; l < 4; ++l) {
     uint64_t p = s[l].pos;
     uint8_t* o = s[l].out;
-    while (stop[l] - o > kQuadAhead) p = quad_step(t, area, limit, p, o);
+    while (stop[l] - o > ptrdiff_t(kQuadAhead)) p = quad_step<true>(t, area, limit, p, o);
     s[l] = {p, o, uint32_t(stop[l] - o)};
   }
 }
