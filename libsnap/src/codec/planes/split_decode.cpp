@@ -7,9 +7,9 @@
 // bytes into the non-zero lanes and pdep spreads each bit plane's next bits
 // over the same lanes. Elsewhere both passes are portable C++.
 //
-// Writing a block's values between the symbol steps of the next blocks was
-// slower: the steps are bound by the core's throughput, and the values'
-// scalar half (bit extraction, pdep) competes with them.
+// The values are not written between the symbol steps of the next blocks:
+// the steps are bound by the core's throughput, and the values' scalar half
+// (bit extraction, pdep) would compete with them.
 #include <immintrin.h>
 
 #include <cstring>
