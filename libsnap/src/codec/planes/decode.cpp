@@ -1,12 +1,14 @@
 // The planes decoder on the host: checks the layout, code tables and block
-// ends of every plane, then decodes Huffman planes into scratch planes,
-// several blocks of a table group at a time with the fast steps of steps.h
-// (independent streams, so one core overlaps their table lookups instead of
-// waiting on one chain), and interleaves the planes into the chunk with the
-// shuffle kernels. Raw planes are read where they lie.
+// ends of every plane, then decodes the chunk one table group (a strip of
+// kStripElems elements) at a time: each Huffman plane's strip into a small
+// scratch that stays in cache, several blocks at a time with the fast steps
+// of steps.h (independent streams, so one core overlaps their table lookups
+// instead of waiting on one chain), then the strip's planes interleaved into
+// the chunk with the shuffle kernels. Raw planes are read where they lie.
 #include "codec/planes/decode.h"
 
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "codec/codec.h"
@@ -18,6 +20,7 @@ namespace {
 
 constexpr size_t kSlack = kAhead;  // scratch bytes past a plane that multi-symbol steps may touch
 static_assert(kPlaneSlack >= kSlack);
+constexpr uint32_t kStripElems = kBlocksPerTable * kBlockSymbols;  // elements of one table group
 
 Error fault(Fault f, unsigned plane = ~0u, uint32_t block = ~0u) {
   std::string msg = std::string("planes chunk: ") + fault_text(f);
@@ -35,6 +38,8 @@ struct Tables {
   uint16_t swapped[kTableSize];
   uint32_t multi[kMultiWords];
   Plan plan;
+  bool built;                    // the tables above are those of `lengths`
+  uint8_t lengths[kLengthsSize];
 };
 
 PLANES_HOT inline void fast_steps(const Tables& t, const uint8_t* area, uint64_t limit, BlockStream* s,
@@ -63,27 +68,33 @@ void fast_steps_x86_64(const Tables& t, const uint8_t* area, uint64_t limit, Blo
   fast_steps(t, area, limit, s, stop, lanes);
 }
 
-// Every block of one Huffman plane into out[0, m + kSlack); tables and
-// ends already checked. The fast steps take each group of blocks as far as
-// they go; the exact steps finish each block and check where it ended.
-Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t k,
-                    uint32_t m, uint8_t* out, unsigned plane, Tables& t) {
+// Blocks [j_first, j_last) of one Huffman plane, all of one table group,
+// into out (block j_first's first symbol) and up to kSlack bytes past the
+// group's symbols; tables and ends already checked. The code tables are
+// built unless `t` already holds those of the same 128 length bytes (about
+// one group in twelve of real f32 weights' exponent planes). The fast steps
+// take each run of blocks as far as they go; the exact steps finish each
+// block and check where it ended.
+Status decode_group(const uint8_t* len, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t j_first,
+                    uint32_t j_last, uint32_t m, uint8_t* out, unsigned plane, Tables& t) {
   static const bool bmi2 = __builtin_cpu_supports("bmi2");
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  for (uint32_t j0 = 0; j0 < k; j0 += kWide) {
-    if (j0 % kBlocksPerTable == 0) {
-      const uint8_t* len = lengths + size_t(j0 / kBlocksPerTable) * kLengthsSize;
-      if (Fault f = build_table(len, t.table); f != Fault::None) return fault(f, plane);
-      t.table[kTableSize] = t.table[kTableSize + 1] = 0;  // read by the gathers, never used
-      t.plan = plan_for(len);
-      if (!t.plan.multi)
-        swap_table(t.table, t.swapped);
-      else if (avx512)
-        build_multi_table_avx512(t.table, t.multi);
-      else
-        build_multi_table(t.table, t.multi);
-    }
-    const unsigned lanes = k - j0 < kWide ? k - j0 : kWide;
+  if (!t.built || std::memcmp(t.lengths, len, kLengthsSize) != 0) {
+    t.built = false;
+    if (Fault f = build_table(len, t.table); f != Fault::None) return fault(f, plane);
+    t.table[kTableSize] = t.table[kTableSize + 1] = 0;  // read by the gathers, never used
+    t.plan = plan_for(len);
+    if (!t.plan.multi)
+      swap_table(t.table, t.swapped);
+    else if (avx512)
+      build_multi_table_avx512(t.table, t.multi);
+    else
+      build_multi_table(t.table, t.multi);
+    std::memcpy(t.lengths, len, kLengthsSize);
+    t.built = true;
+  }
+  for (uint32_t j0 = j_first; j0 < j_last; j0 += kWide) {
+    const unsigned lanes = j_last - j0 < kWide ? j_last - j0 : kWide;
     BlockStream s[kWide];
     uint32_t end[kWide];
     uint8_t* stop[kWide];  // where each lane's block output ends
@@ -92,7 +103,8 @@ Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit,
       const uint32_t begin = j ? load_u32(ends + 4 * (j - 1)) : 0;
       end[l] = load_u32(ends + 4 * j);
       const uint32_t first = j * kBlockSymbols;
-      s[l] = {uint64_t(begin) * 8, out + first, m - first < kBlockSymbols ? m - first : kBlockSymbols};
+      s[l] = {uint64_t(begin) * 8, out + size_t(j - j_first) * kBlockSymbols,
+              m - first < kBlockSymbols ? m - first : kBlockSymbols};
       stop[l] = s[l].out + s[l].left;
     }
     if (bmi2)
@@ -112,9 +124,15 @@ Status decode_plane(const uint8_t* lengths, const uint8_t* area, uint64_t limit,
 
 Status decode_huffman_plane(const uint8_t* s, size_t stored_size, const Plane& pl, uint32_t m, uint8_t* out,
                             unsigned plane) {
-  Tables tables;
-  return decode_plane(s + pl.offset, s + pl.stream_offset, stored_size - pl.stream_offset, s + pl.ends_offset,
-                      pl.blocks, m, out, plane, tables);
+  Tables t;
+  t.built = false;
+  for (uint32_t g = 0; g < pl.tables; ++g) {
+    const uint32_t j = g * kBlocksPerTable, j_last = pl.blocks - j < kBlocksPerTable ? pl.blocks : j + kBlocksPerTable;
+    VRAMSNAP_TRY(decode_group(s + pl.offset + size_t(g) * kLengthsSize, s + pl.stream_offset,
+                              stored_size - pl.stream_offset, s + pl.ends_offset, j, j_last, m,
+                              out + size_t(j) * kBlockSymbols, plane, t));
+  }
+  return {};
 }
 
 const char* fault_text(Fault f) {
@@ -145,12 +163,13 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
   const uint32_t m = lay.elements;
 
   // Checks 4 and 5 for every plane before the first write.
-  size_t scratch = 0;
+  unsigned coded = 0, huffman = 0;  // planes that need a strip, planes that need tables
   for (unsigned p = 0; p < e; ++p) {
     const Plane& pl = lay.planes[p];
     if (pl.mode == kModeRaw) continue;
-    scratch += m + kSlack;
+    ++coded;
     if (pl.mode != kModeHuffman) continue;
+    ++huffman;
     for (uint32_t t = 0; t < pl.tables; ++t)
       if (Fault f = check_lengths(s + pl.offset + size_t(t) * kLengthsSize); f != Fault::None) return fault(f, p);
     const uint8_t* ends = s + pl.ends_offset;
@@ -160,30 +179,48 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
         return fault(f, p, j);
   }
 
-  // Scratch is at most dst.size() + 8 * kSlack bytes: the caller's own bound.
+  // Scratch: code tables for each Huffman plane, then a strip for each
+  // plane that is not raw; at most 8 * (18.6 + 128) KiB, so it stays in L2
+  // for one or two coded planes and is never the chunk's size.
+  const uint32_t strip = m < kStripElems ? m : kStripElems;
+  const size_t scratch = huffman * sizeof(Tables) + coded * (size_t(strip) + kSlack);
   uint8_t* buf = ws.planes.reserve(scratch);
   if (!buf) return out_of_memory(scratch);
+  Tables* tables = reinterpret_cast<Tables*>(buf);
+  uint8_t* strips = buf + huffman * sizeof(Tables);
   const uint8_t* src[kMaxPlanes];
-  Tables tables;  // 16 KiB, rebuilt per table group
-  for (unsigned p = 0; p < e; ++p) {
+  uint8_t* strip_of[kMaxPlanes] = {};
+  Tables* plane_tables[kMaxPlanes] = {};
+  for (unsigned p = 0, h = 0, c = 0; p < e; ++p) {
     const Plane& pl = lay.planes[p];
-    if (pl.mode == kModeRaw) {
-      src[p] = s + pl.offset;
-      continue;
-    }
-    uint8_t* out = buf;
-    buf += m + kSlack;
-    src[p] = out;
+    if (pl.mode == kModeRaw) continue;
+    uint8_t* out = strips + size_t(c++) * (strip + kSlack);
+    src[p] = strip_of[p] = out;
     if (pl.mode == kModeConstant) {
-      std::memset(out, pl.value, m);
+      std::memset(out, pl.value, strip);  // the same bytes for every strip
       continue;
     }
-    // The stream area's readable limit is the end of the stored bytes.
-    const uint8_t* area = s + pl.stream_offset;
-    VRAMSNAP_TRY(decode_plane(s + pl.offset, area, stored.size() - pl.stream_offset, s + pl.ends_offset, pl.blocks, m,
-                              out, p, tables));
+    plane_tables[p] = new (tables + h++) Tables;
+    plane_tables[p]->built = false;
   }
-  join_planes(src, dst.data(), m, e);
+  for (uint32_t g = 0; g * uint64_t(kStripElems) < m; ++g) {
+    const uint32_t first = g * kStripElems, n = m - first < kStripElems ? m - first : kStripElems;
+    const uint32_t j = g * kBlocksPerTable, k = block_count(m);
+    const uint32_t j_last = k - j < kBlocksPerTable ? k : j + kBlocksPerTable;
+    for (unsigned p = 0; p < e; ++p) {
+      const Plane& pl = lay.planes[p];
+      if (pl.mode == kModeRaw) {
+        src[p] = s + pl.offset + first;
+        continue;
+      }
+      if (pl.mode != kModeHuffman) continue;
+      // The stream area's readable limit is the end of the stored bytes.
+      VRAMSNAP_TRY(decode_group(s + pl.offset + size_t(g) * kLengthsSize, s + pl.stream_offset,
+                                stored.size() - pl.stream_offset, s + pl.ends_offset, j, j_last, m,
+                                strip_of[p], p, *plane_tables[p]));
+    }
+    join_planes(src, dst.data() + size_t(first) * e, n, e);
+  }
   if (lay.tail_size) std::memcpy(dst.data() + size_t(m) * e, s + lay.tail_offset, lay.tail_size);
   return {};
 }
