@@ -172,22 +172,28 @@ __attribute__((target("avx512f"))) inline void build_multi_table_avx512(const ui
 }
 #pragma GCC diagnostic pop
 
+inline constexpr unsigned kMaxStep = 15;  // symbols of one multi-symbol step at most
+
+// One lookup of a multi-symbol step: its symbols to out, the window past
+// their codes.
+PLANES_HOT inline void multi_lookup(const uint32_t* multi, uint64_t& w, uint8_t*& out) {
+  const uint8_t* shift = reinterpret_cast<const uint8_t*>(multi + kTableSize);
+  const uint64_t idx = w >> (64 - kMaxCodeLen);
+  const uint32_t e = multi[idx];
+  memcpy(out, &e, 4);  // little-endian hosts only (as the shuffle kernels)
+  out += e >> 30;
+  w <<= shift[idx];
+}
+
 // Five lookups from one window (5 x 11 bits never reach the marker): 5 to
 // 15 symbols. Each lookup stores four bytes, the last one scratch that a
 // later store overwrites, so the caller keeps kAhead bytes of the block
 // ahead of out.
 PLANES_HOT inline uint64_t multi_step(const uint32_t* multi, const uint8_t* area, uint64_t limit, uint64_t pos,
                                       uint8_t*& out) {
-  const uint8_t* shift = reinterpret_cast<const uint8_t*>(multi + kTableSize);
   uint64_t w = marked_window(area, limit, pos);
 #pragma GCC unroll 5
-  for (unsigned i = 0; i < 5; ++i) {
-    const uint64_t idx = w >> (64 - kMaxCodeLen);
-    const uint32_t e = multi[idx];
-    memcpy(out, &e, 4);  // little-endian hosts only (as the shuffle kernels)
-    out += e >> 30;
-    w <<= shift[idx];
-  }
+  for (unsigned i = 0; i < 5; ++i) multi_lookup(multi, w, out);
   return marked_pos(pos, w);
 }
 
@@ -197,11 +203,30 @@ PLANES_HOT inline void multi_steps(const uint32_t* multi, const uint8_t* area, u
                                    uint8_t* const* stop) {
   uint64_t p0 = s[0].pos, p1 = s[1].pos, p2 = s[2].pos, p3 = s[3].pos;
   uint8_t *o0 = s[0].out, *o1 = s[1].out, *o2 = s[2].out, *o3 = s[3].out;
-  while (stop[0] - o0 > kAhead && stop[1] - o1 > kAhead && stop[2] - o2 > kAhead && stop[3] - o3 > kAhead) {
-    p0 = multi_step(multi, area, limit, p0, o0);
-    p1 = multi_step(multi, area, limit, p1, o1);
-    p2 = multi_step(multi, area, limit, p2, o2);
-    p3 = multi_step(multi, area, limit, p3, o3);
+  // A step writes at most kMaxStep symbols, so with r bytes left in every
+  // block (r > kAhead) the next (r - kAhead - 1) / kMaxStep + 1 steps need
+  // no check of where the lanes stand.
+  for (;;) {
+    ptrdiff_t r = stop[0] - o0;
+    r = stop[1] - o1 < r ? stop[1] - o1 : r;
+    r = stop[2] - o2 < r ? stop[2] - o2 : r;
+    r = stop[3] - o3 < r ? stop[3] - o3 : r;
+    if (r <= ptrdiff_t(kAhead)) break;
+    for (size_t n = size_t(r - kAhead - 1) / kMaxStep + 1; n; --n) {
+      // The four lanes' lookups interleaved one by one: each lane's lookups
+      // form one chain of dependent loads, and a core overlaps the chains
+      // only when their instructions lie close together in program order.
+      uint64_t w0 = marked_window(area, limit, p0), w1 = marked_window(area, limit, p1);
+      uint64_t w2 = marked_window(area, limit, p2), w3 = marked_window(area, limit, p3);
+#pragma GCC unroll 5
+      for (unsigned i = 0; i < 5; ++i) {
+        multi_lookup(multi, w0, o0);
+        multi_lookup(multi, w1, o1);
+        multi_lookup(multi, w2, o2);
+        multi_lookup(multi, w3, o3);
+      }
+      p0 = marked_pos(p0, w0), p1 = marked_pos(p1, w1), p2 = marked_pos(p2, w2), p3 = marked_pos(p3, w3);
+    }
   }
   s[0].pos = p0, s[1].pos = p1, s[2].pos = p2, s[3].pos = p3;
   s[0].out = o0, s[1].out = o1, s[2].out = o2, s[3].out = o3;
