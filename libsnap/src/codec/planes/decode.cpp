@@ -75,10 +75,18 @@ void fast_steps_x86_64(const Tables& t, const uint8_t* area, uint64_t limit, Blo
 // one group in twelve of real f32 weights' exponent planes). The fast steps
 // take each run of blocks as far as they go; the exact steps finish each
 // block and check where it ended.
-Status decode_group(const uint8_t* len, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t j_first,
-                    uint32_t j_last, uint32_t m, uint8_t* out, unsigned plane, Tables& t) {
+struct Paths {
+  bool bmi2, avx512;
+};
+
+Paths cpu_paths(bool fast) {
   static const bool bmi2 = __builtin_cpu_supports("bmi2");
   static const bool avx512 = __builtin_cpu_supports("avx512f");
+  return {fast && bmi2, fast && avx512};
+}
+
+Status decode_group(const uint8_t* len, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t j_first,
+                    uint32_t j_last, uint32_t m, uint8_t* out, unsigned plane, Tables& t, Paths paths) {
   if (!t.built || std::memcmp(t.lengths, len, kLengthsSize) != 0) {
     t.built = false;
     if (Fault f = build_table(len, t.table); f != Fault::None) return fault(f, plane);
@@ -86,7 +94,7 @@ Status decode_group(const uint8_t* len, const uint8_t* area, uint64_t limit, con
     t.plan = plan_for(len);
     if (!t.plan.multi)
       swap_table(t.table, t.swapped);
-    else if (avx512)
+    else if (paths.avx512)
       build_multi_table_avx512(t.table, t.multi);
     else
       build_multi_table(t.table, t.multi);
@@ -107,7 +115,7 @@ Status decode_group(const uint8_t* len, const uint8_t* area, uint64_t limit, con
               m - first < kBlockSymbols ? m - first : kBlockSymbols};
       stop[l] = s[l].out + s[l].left;
     }
-    if (bmi2)
+    if (paths.bmi2)
       fast_steps_bmi2(t, area, limit, s, stop, lanes);
     else
       fast_steps_x86_64(t, area, limit, s, stop, lanes);
@@ -130,7 +138,7 @@ Status decode_huffman_plane(const uint8_t* s, size_t stored_size, const Plane& p
     const uint32_t j = g * kBlocksPerTable, j_last = pl.blocks - j < kBlocksPerTable ? pl.blocks : j + kBlocksPerTable;
     VRAMSNAP_TRY(decode_group(s + pl.offset + size_t(g) * kLengthsSize, s + pl.stream_offset,
                               stored_size - pl.stream_offset, s + pl.ends_offset, j, j_last, m,
-                              out + size_t(j) * kBlockSymbols, plane, t));
+                              out + size_t(j) * kBlockSymbols, plane, t, cpu_paths(true)));
   }
   return {};
 }
@@ -156,11 +164,17 @@ const char* fault_text(Fault f) {
 }
 
 Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::span<uint8_t> dst) {
+  return decode_with_paths(ws, e, stored, dst, true);
+}
+
+Status decode_with_paths(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::span<uint8_t> dst,
+                         bool fast) {
   if (is_split(stored.data(), stored.size())) return decode_split(ws, e, stored, dst);
   Layout lay;
   if (Fault f = parse_layout(stored.data(), stored.size(), dst.size(), e, &lay); f != Fault::None) return fault(f);
   const uint8_t* s = stored.data();
   const uint32_t m = lay.elements;
+  const Paths paths = cpu_paths(fast);
 
   // Checks 4 and 5 for every plane before the first write.
   unsigned coded = 0, huffman = 0;  // planes that need a strip, planes that need tables
@@ -217,7 +231,7 @@ Status decode(Workspace& ws, unsigned e, std::span<const uint8_t> stored, std::s
       // The stream area's readable limit is the end of the stored bytes.
       VRAMSNAP_TRY(decode_group(s + pl.offset + size_t(g) * kLengthsSize, s + pl.stream_offset,
                                 stored.size() - pl.stream_offset, s + pl.ends_offset, j, j_last, m,
-                                strip_of[p], p, *plane_tables[p]));
+                                strip_of[p], p, *plane_tables[p], paths));
     }
     join_planes(src, dst.data() + size_t(first) * e, n, e);
   }

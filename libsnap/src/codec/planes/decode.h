@@ -15,6 +15,13 @@ namespace vramsnap::codec::planes {
 // fails the chunk after dst was partly written (never beyond its size).
 Status decode(Workspace& ws, unsigned elem_size, std::span<const uint8_t> stored, std::span<uint8_t> dst);
 
+// decode() with its CPU paths chosen: `fast` takes the BMI2 steps and the
+// AVX-512 table builds where the CPU has them (as decode() does), else the
+// portable code, so tests can check that both write the same bytes (the
+// split layout of 6.4.1 takes its own paths whichever is asked for).
+Status decode_with_paths(Workspace& ws, unsigned elem_size, std::span<const uint8_t> stored, std::span<uint8_t> dst,
+                         bool fast);
+
 // Scratch bytes past a decoded plane's m symbols that the fast steps may write.
 inline constexpr size_t kPlaneSlack = 16;
 
