@@ -17,7 +17,6 @@
 namespace planes = vramsnap::codec::planes;
 using vramsnap::Codec;
 using vramsnap::codec::Choice;
-using vramsnap::codec::ChunkEncoder;
 using vramsnap::codec::Workspace;
 using Bytes = std::vector<uint8_t>;
 using planes_fixture::Guarded;
@@ -26,34 +25,19 @@ namespace {
 
 constexpr size_t kStrip = size_t(planes::kBlocksPerTable) * planes::kBlockSymbols;
 
-// f32 values of N(0, sigma), or their top halves (bf16) for e == 2.
+// Values of N(0, sigma) as bf16 (e = 2), f32 or f64.
 Bytes weights(size_t elems, unsigned e, unsigned seed, float sigma) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.0f, sigma);
   Bytes out(elems * e);
-  for (size_t i = 0; i < elems; ++i) {
-    const float f = dist(rng);
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    if (e == 2) {
-      const uint16_t h = uint16_t(bits >> 16);
-      std::memcpy(&out[i * 2], &h, 2);
-    } else if (e == 4) {
-      std::memcpy(&out[i * 4], &bits, 4);
-    } else {
-      const double d = f;
-      std::memcpy(&out[i * 8], &d, 8);
-    }
-  }
+  for (size_t i = 0; i < elems; ++i) planes_fixture::store_float(out, i, e, dist(rng));
   return out;
 }
 
 Bytes encode_planes(const Bytes& raw, unsigned e) {
-  ChunkEncoder enc(3);
-  auto r = enc.encode(raw, Choice::Planes, e);
-  REQUIRE(r.ok());
-  REQUIRE(r->codec == Codec::Planes);
-  return Bytes(r->stored.begin(), r->stored.end());
+  Bytes stored = planes_fixture::encode_with(raw, Choice::Planes, Codec::Planes, e);
+  REQUIRE_FALSE(stored.empty());
+  return stored;
 }
 
 planes::Layout layout_of(const Bytes& stored, size_t raw_size, unsigned e) {
