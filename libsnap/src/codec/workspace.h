@@ -42,7 +42,7 @@ struct Workspace {
   ZSTD_CCtx* cctx = nullptr;  // null until a chunk is compressed
   ZSTD_DCtx* dctx = nullptr;  // null until a chunk is decompressed
   Scratch out;                // encoder output
-  Scratch planes;             // a chunk in byte-plane order (shuffle, planes)
+  Scratch planes;             // a chunk in byte-plane order (shuffle); the planes decoder's tables and strips
   Scratch planes_out;         // planes encoder output, beside another codec's in `out`
   Scratch palette_out;        // palette encoder output, beside both
   Scratch sample;             // auto's sample of a chunk (codec.cpp)

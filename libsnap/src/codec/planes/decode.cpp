@@ -18,7 +18,7 @@
 namespace vramsnap::codec::planes {
 namespace {
 
-constexpr size_t kSlack = kAhead;  // scratch bytes past a plane that multi-symbol steps may touch
+constexpr size_t kSlack = kAhead;  // scratch bytes past a strip that multi-symbol steps may touch
 static_assert(kPlaneSlack >= kSlack);
 constexpr uint32_t kStripElems = kBlocksPerTable * kBlockSymbols;  // elements of one table group
 
@@ -68,13 +68,7 @@ void fast_steps_x86_64(const Tables& t, const uint8_t* area, uint64_t limit, Blo
   fast_steps(t, area, limit, s, stop, lanes);
 }
 
-// Blocks [j_first, j_last) of one Huffman plane, all of one table group,
-// into out (block j_first's first symbol) and up to kSlack bytes past the
-// group's symbols; tables and ends already checked. The code tables are
-// built unless `t` already holds those of the same 128 length bytes (about
-// one group in twelve of real f32 weights' exponent planes). The fast steps
-// take each run of blocks as far as they go; the exact steps finish each
-// block and check where it ended.
+// Which fast paths the decoder takes: those the CPU has, or none.
 struct Paths {
   bool bmi2, avx512;
 };
@@ -85,6 +79,13 @@ Paths cpu_paths(bool fast) {
   return {fast && bmi2, fast && avx512};
 }
 
+// Blocks [j_first, j_last) of one Huffman plane, all of one table group,
+// into out (block j_first's first symbol) and up to kSlack bytes past the
+// group's symbols; tables and ends already checked. The code tables are
+// built unless `t` already holds those of the same 128 length bytes (about
+// one group in twelve of real f32 weights' exponent planes). The fast steps
+// take each run of blocks as far as they go; the exact steps finish each
+// block and check where it ended.
 Status decode_group(const uint8_t* len, const uint8_t* area, uint64_t limit, const uint8_t* ends, uint32_t j_first,
                     uint32_t j_last, uint32_t m, uint8_t* out, unsigned plane, Tables& t, Paths paths) {
   if (!t.built || std::memcmp(t.lengths, len, kLengthsSize) != 0) {
