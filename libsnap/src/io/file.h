@@ -51,10 +51,11 @@ class AtomicOutput {
   // Creates "<dir>/.<name>.vramsnap-XXXXXX" (O_EXCL, mode 0644 before umask)
   // in the final file's directory. Without `overwrite`, an existing final path
   // is an IO error ("exists and overwriting was not requested"). The temp path is registered with
-  // the interrupt cleanup (io/cleanup.h).
+  // the interrupt cleanup (io/cleanup.h). An existing device, FIFO or socket
+  // at the final path is never replaced, even with `overwrite`.
+  static Result<AtomicOutput> create(const std::string& final_path, bool overwrite, unsigned mode = 0644);
   // create()'s checks of the final path alone: nothing is created.
   static Status check(const std::string& final_path, bool overwrite);
-  static Result<AtomicOutput> create(const std::string& final_path, bool overwrite, unsigned mode = 0644);
   AtomicOutput(AtomicOutput&& o) noexcept;
   AtomicOutput& operator=(AtomicOutput&& o) noexcept;
   AtomicOutput(const AtomicOutput&) = delete;

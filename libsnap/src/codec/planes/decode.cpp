@@ -38,7 +38,7 @@ struct Tables {
   uint16_t swapped[kTableSize];
   uint32_t multi[kMultiWords];
   Plan plan;
-  bool built;                    // the tables above are those of `lengths`
+  bool built = false;            // the tables above are those of `lengths`
   uint8_t lengths[kLengthsSize];
 };
 
@@ -67,6 +67,9 @@ void fast_steps_x86_64(const Tables& t, const uint8_t* area, uint64_t limit, Blo
                        unsigned lanes) {
   fast_steps(t, area, limit, s, stop, lanes);
 }
+
+// The end of the table group whose first block is j, of k blocks.
+inline uint32_t group_end(uint32_t j, uint32_t k) { return k - j < kBlocksPerTable ? k : j + kBlocksPerTable; }
 
 // Which fast paths the decoder takes: those the CPU has, or none.
 struct Paths {
@@ -134,11 +137,10 @@ Status decode_group(const uint8_t* len, const uint8_t* area, uint64_t limit, con
 Status decode_huffman_plane(const uint8_t* s, size_t stored_size, const Plane& pl, uint32_t m, uint8_t* out,
                             unsigned plane) {
   Tables t;
-  t.built = false;
   for (uint32_t g = 0; g < pl.tables; ++g) {
-    const uint32_t j = g * kBlocksPerTable, j_last = pl.blocks - j < kBlocksPerTable ? pl.blocks : j + kBlocksPerTable;
+    const uint32_t j = g * kBlocksPerTable;
     VRAMSNAP_TRY(decode_group(s + pl.offset + size_t(g) * kLengthsSize, s + pl.stream_offset,
-                              stored_size - pl.stream_offset, s + pl.ends_offset, j, j_last, m,
+                              stored_size - pl.stream_offset, s + pl.ends_offset, j, group_end(j, pl.blocks), m,
                               out + size_t(j) * kBlockSymbols, plane, t, cpu_paths(true)));
   }
   return {};
@@ -216,12 +218,10 @@ Status decode_with_paths(Workspace& ws, unsigned e, std::span<const uint8_t> sto
       continue;
     }
     plane_tables[p] = new (tables + h++) Tables;
-    plane_tables[p]->built = false;
   }
   for (uint32_t g = 0; g * uint64_t(kStripElems) < m; ++g) {
     const uint32_t first = g * kStripElems, n = m - first < kStripElems ? m - first : kStripElems;
-    const uint32_t j = g * kBlocksPerTable, k = block_count(m);
-    const uint32_t j_last = k - j < kBlocksPerTable ? k : j + kBlocksPerTable;
+    const uint32_t j = g * kBlocksPerTable, j_last = group_end(j, block_count(m));
     for (unsigned p = 0; p < e; ++p) {
       const Plane& pl = lay.planes[p];
       if (pl.mode == kModeRaw) {
